@@ -1,0 +1,53 @@
+"""The permission policy: every route, the roles it allows and the object scope (DESIGN §1, §5).
+
+Deny by default: a route without an entry here is refused to everyone, and the route × role test in
+tests/ fails on it. Object scopes (own organisation, assigned programmes, assigned cases) are checked by
+the `scope` named here when the route loads an object; a foreign object answers 404 like a missing one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tracker.models.accounts import Role
+
+ANONYMOUS = "anonymous"
+EVERY_ROLE = frozenset(r.value for r in Role)
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str]
+    # "all" (no object, or every object), "own_organisation", "assigned_programmes", "assigned_cases".
+    scope: str = "all"
+
+    def allows(self, role: str | None) -> bool:
+        return (role or ANONYMOUS) in self.roles
+
+
+def _roles(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+PUBLIC = Rule(_roles(ANONYMOUS, *EVERY_ROLE))
+SIGNED_IN = Rule(EVERY_ROLE)
+
+# Route name → rule. Route names are the `name=` of the Litestar handlers.
+POLICY: dict[str, Rule] = {
+    "health": PUBLIC,
+    "static": PUBLIC,
+    "language": PUBLIC,
+    "login": PUBLIC,
+    "login_submit": PUBLIC,
+    "logout": SIGNED_IN,
+    "home": SIGNED_IN,
+}
+
+
+def rule_for(route_name: str | None) -> Rule | None:
+    return POLICY.get(route_name or "")
+
+
+def may_access(route_name: str | None, role: str | None) -> bool:
+    rule = rule_for(route_name)
+    return rule is not None and rule.allows(role)

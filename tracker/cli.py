@@ -1,0 +1,250 @@
+"""The `tracker` command (DESIGN §4). Every sub-command is listed by `tracker --help`."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from tracker import clock
+from tracker.db import DatabaseUnavailable, check_connection, make_engine, make_session_factory, session_scope
+from tracker.settings import Settings, get_settings, production_problems
+
+
+class CommandError(Exception):
+    """Printed as one line on stderr; the command exits 1."""
+
+
+def _engine(settings: Settings):
+    engine = make_engine(settings.database_url)
+    check_connection(engine)
+    return engine
+
+
+def _upgrade(settings: Settings):
+    from tracker.schema import upgrade_database
+
+    engine = _engine(settings)
+    upgrade_database(engine)
+    return engine
+
+
+# --- db -----------------------------------------------------------------------------------------
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
+    _upgrade(settings)
+    print("数据库已升级到最新版本")
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+
+def _print_demo_logins() -> None:
+    from tracker.services.demo import DEMO_PASSWORD, DEMO_USERS
+
+    print(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
+    for username, role, _name in DEMO_USERS:
+        print(f"  {username:<8} {role.label}")
+
+
+def _create_demo(engine) -> None:
+    from tracker.services.demo import create_demo
+
+    with session_scope(make_session_factory(engine)) as db:
+        create_demo(db, now=clock.now())
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    from tracker.backup import table_counts
+
+    engine = _upgrade(settings)
+    counts = table_counts(engine)
+    if counts.get("users"):
+        if not args.force:
+            raise CommandError("数据库中已有数据；要清空并重建演示数据请加 --force")
+        _reset(engine)
+        engine = _upgrade(settings)
+    _create_demo(engine)
+    print(f"演示数据库已建立：{engine.url.render_as_string(hide_password=True)}")
+    _print_demo_logins()
+
+
+def _reset(engine) -> None:
+    from tracker.db import Base
+
+    with engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+
+
+# --- serve / scheduler --------------------------------------------------------------------------
+
+
+def _refuse_insecure_production(settings: Settings, engine) -> None:
+    from tracker.services.accounts import has_demo_accounts
+
+    with session_scope(make_session_factory(engine)) as db:
+        problems = production_problems(settings, has_demo_accounts=has_demo_accounts(db))
+    if problems:
+        raise CommandError("生产模式拒绝启动：\n  - " + "\n  - ".join(problems))
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from tracker.backup import table_counts
+    from tracker.web.app import create_app
+
+    if args.demo and settings.is_production:
+        raise CommandError("生产模式不能使用 --demo")
+    engine = _upgrade(settings)
+    if args.demo:
+        if not table_counts(engine).get("users"):
+            _create_demo(engine)
+            print("已创建演示数据库")
+        _print_demo_logins()
+    _refuse_insecure_production(settings, engine)
+    factory = make_session_factory(engine)
+    scheduler = None
+    if not args.no_scheduler:
+        from reminders.scheduler import start_in_process
+
+        scheduler = start_in_process(factory)
+    print(f"打开浏览器访问 http://{args.host}:{args.port}/")
+    try:
+        uvicorn.run(create_app(settings, session_factory=factory), host=args.host, port=args.port,
+                    server_header=False, proxy_headers=False, log_level="info")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> None:
+    from reminders.scheduler import run_forever
+
+    engine = _engine(settings)
+    _refuse_insecure_production(settings, engine)
+    run_forever(make_session_factory(engine))
+
+
+# --- backup / restore ---------------------------------------------------------------------------
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
+    from tracker.backup import BackupError, backup
+
+    try:
+        manifest = backup(_engine(settings), Path(args.path))
+    except BackupError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"备份完成：{args.path}（{sum(manifest.counts.values())} 行，{len(manifest.counts)} 张表）")
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
+    from tracker.backup import BackupError, restore
+
+    try:
+        manifest = restore(_engine(settings), Path(args.path), force=args.force)
+    except BackupError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"恢复完成并已校验：{sum(manifest.counts.values())} 行，{len(manifest.counts)} 张表与备份清单一致")
+
+
+# --- users --------------------------------------------------------------------------------------
+
+
+def cmd_users_create(args: argparse.Namespace, settings: Settings) -> None:
+    from sqlalchemy import select
+
+    from tracker.models import Organisation, Role
+    from tracker.services.accounts import AccountError, create_user
+
+    try:
+        role = Role(args.role)
+    except ValueError:
+        raise CommandError(f"未知角色 {args.role}（可选：{', '.join(r.value for r in Role)}）") from None
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("密码：")
+    engine = _engine(settings)
+    with session_scope(make_session_factory(engine)) as db:
+        org = None
+        if args.organisation:
+            org = db.scalar(select(Organisation).where(Organisation.uscc == args.organisation.upper()))
+            if org is None:
+                raise CommandError(f"找不到统一社会信用代码为 {args.organisation} 的单位")
+        try:
+            create_user(db, username=args.username, password=password, role=role, now=clock.now(),
+                        display_name=args.name, organisation=org, email=args.email)
+        except AccountError as exc:
+            raise CommandError(str(exc)) from exc
+    print(f"已创建用户 {args.username}（{role.label}）")
+
+
+# --- parser -------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tracker", description="科技项目绩效监测与验收跟踪系统")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, handler: Callable, help_text: str, parent=sub) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = add("serve", cmd_serve, "启动网页服务（默认同进程运行定时任务）")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--demo", action="store_true", help="没有数据时先建立演示数据库，并列出演示账号")
+    p.add_argument("--no-scheduler", action="store_true", help="不在本进程运行定时任务（生产环境用 tracker scheduler）")
+
+    add("scheduler", cmd_scheduler, "只运行定时任务（生产环境中唯一的调度进程）")
+
+    p = add("demo", cmd_demo, "建立演示数据库：每个角色的演示账号及演示单位")
+    p.add_argument("--force", action="store_true", help="清空已有数据后重建")
+
+    db = sub.add_parser("db", help="数据库维护", description="数据库维护")
+    db_sub = db.add_subparsers(dest="db_command", metavar="COMMAND", required=True)
+    add("upgrade", cmd_db_upgrade, "把数据库结构升级到最新版本", db_sub)
+
+    p = add("backup", cmd_backup, "在线备份数据库（SQLite 在线备份 / pg_dump），附校验清单")
+    p.add_argument("path")
+    p = add("restore", cmd_restore, "从备份恢复并校验；目标库非空时需 --force")
+    p.add_argument("path")
+    p.add_argument("--force", action="store_true")
+
+    users = sub.add_parser("users", help="用户管理", description="用户管理")
+    users_sub = users.add_subparsers(dest="users_command", metavar="COMMAND", required=True)
+    p = add("create", cmd_users_create, "创建用户", users_sub)
+    p.add_argument("username")
+    p.add_argument("--role", required=True, help="grantee / officer / expert / finance / admin")
+    p.add_argument("--organisation", help="项目承担单位的统一社会信用代码（grantee 必填）")
+    p.add_argument("--name", help="显示名")
+    p.add_argument("--email")
+    p.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        args.handler(args, get_settings())
+    except (CommandError, DatabaseUnavailable) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

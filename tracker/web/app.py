@@ -1,0 +1,58 @@
+"""The Litestar application: routes, middleware, error pages, static files."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
+from litestar.static_files import create_static_files_router
+from sqlalchemy.orm import Session, sessionmaker
+
+from tracker.db import make_engine, make_session_factory
+from tracker.settings import Settings, get_settings
+from tracker.web import errors
+from tracker.web.context import RequestContextMiddleware
+from tracker.web.controllers import auth, home
+from tracker.web.security import make_security_headers_hook
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+ROUTES = [
+    auth.login_form,
+    auth.login_submit,
+    auth.logout,
+    home.home,
+    home.language,
+    home.health,
+]
+
+
+def create_app(
+    settings: Settings | None = None, *, session_factory: sessionmaker[Session] | None = None
+) -> Litestar:
+    settings = settings or get_settings()
+    if session_factory is None:
+        session_factory = make_session_factory(make_engine(settings.database_url))
+    logging.getLogger("tracker").setLevel(logging.INFO)
+    static = create_static_files_router(
+        path="/static", directories=[STATIC_DIR], name="static", cache_control=None, send_as_attachment=False
+    )
+    return Litestar(
+        route_handlers=[*ROUTES, static],
+        middleware=[
+            DefineMiddleware(RequestContextMiddleware, settings=settings, session_factory=session_factory)
+        ],
+        exception_handlers={
+            HTTPException: errors.http_exception_handler,
+            Exception: errors.internal_error_handler,
+        },
+        before_send=[make_security_headers_hook(https=settings.secure_cookies)],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=None,
+        state=State({"settings": settings}),
+        debug=False,
+    )

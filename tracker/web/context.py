@@ -1,0 +1,200 @@
+"""The request context: one database session per request, the signed-in user, CSRF and the policy.
+
+The transaction follows the response: it commits just before a response below 400 is sent and rolls back
+otherwise, so a handler never commits and an error never leaves half a change behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import anyio
+from litestar import Request
+from litestar.datastructures import Cookie, FormMultiDict, MutableScopeHeaders
+from litestar.exceptions import ClientException, NotAuthorizedException, PermissionDeniedException
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from tracker import access, clock
+from tracker.services import sessions
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from tracker.models import User
+    from tracker.settings import Settings
+
+log = logging.getLogger("tracker.web")
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_FIELD = "_csrf_token"
+CSRF_HEADER = "x-csrftoken"
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+class CsrfRejected(PermissionDeniedException):
+    """403 for a missing or foreign CSRF token."""
+
+
+class LoginRequired(NotAuthorizedException):
+    """401 turned into a redirect to the login page by the error handler."""
+
+
+def cookie_names(settings: Settings) -> dict[str, str]:
+    # The __Host- prefix pins the cookie to this host, https and path / (browsers refuse it on http).
+    prefix = "__Host-" if settings.secure_cookies else ""
+    return {"session": f"{prefix}tracker_session", "csrf": f"{prefix}tracker_csrf", "lang": "tracker_lang"}
+
+
+def make_cookie(settings: Settings, key: str, value: str, *, max_age: int | None = None) -> Cookie:
+    return Cookie(
+        key=key,
+        value=value,
+        path="/",
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        max_age=max_age,
+    )
+
+
+def csrf_token_for(settings: Settings, seed: str) -> str:
+    return hmac.new(settings.secret_key.encode(), f"csrf:{seed}".encode(), hashlib.sha256).hexdigest()
+
+
+class RequestContextMiddleware:
+    def __init__(
+        self, app: ASGIApp, *, settings: Settings, session_factory: sessionmaker[Session]
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.factory = session_factory
+        self.names = cookie_names(settings)
+        self.policy = sessions.SessionPolicy()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        request: Request[Any, Any, Any] = Request(scope, receive)
+        state = scope.setdefault("state", {})
+        db = self.factory()
+        try:
+            self._check_host(request)
+            await self._prepare(request, state, db)
+            self._check_policy(scope, state)
+            await self._read_form(request, state)
+            await self._check_csrf(request, state)
+            await self.app(scope, receive, self._wrap_send(send, state, db))
+        finally:
+            if db.in_transaction():
+                await anyio.to_thread.run_sync(db.rollback)
+            await anyio.to_thread.run_sync(db.close)
+
+    async def _prepare(self, request: Request[Any, Any, Any], state: dict[str, Any], db: Session) -> None:
+        token = request.cookies.get(self.names["session"], "")
+        user: User | None = None
+        if token:
+            user = await anyio.to_thread.run_sync(
+                lambda: sessions.resolve_session(db, token, now=clock.now(), policy=self.policy)
+            )
+            if user is None:
+                # Expired or unknown: commit the cleanup of the dead row now, the request goes on anonymous.
+                await anyio.to_thread.run_sync(db.commit)
+        state["db"] = db
+        state["user"] = user
+        state["session_token"] = token if user is not None else ""
+        state["lang"] = request.cookies.get(self.names["lang"], "")
+        csrf_seed = request.cookies.get(self.names["csrf"], "")
+        if not csrf_seed or len(csrf_seed) > 100:
+            csrf_seed = secrets.token_urlsafe(32)
+            state["set_csrf_cookie"] = csrf_seed
+        state["csrf_seed"] = csrf_seed
+        # Signed in, the token is bound to the session; anonymous, to the CSRF cookie.
+        state["csrf_token"] = csrf_token_for(self.settings, state["session_token"] or csrf_seed)
+
+    async def _read_form(self, request: Request[Any, Any, Any], state: dict[str, Any]) -> None:
+        # Parsed once here; sync handlers read it from the state (they cannot await request.form()).
+        state["form"] = FormMultiDict()
+        if request.method in UNSAFE_METHODS and request.content_type[0] in FORM_TYPES:
+            state["form"] = await request.form()
+
+    async def _check_csrf(self, request: Request[Any, Any, Any], state: dict[str, Any]) -> None:
+        if request.method not in UNSAFE_METHODS:
+            return
+        has_session_cookie = self.names["session"] in request.cookies
+        bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
+        if bearer and not has_session_cookie:
+            return  # DESIGN §4: the only exemption, an API client without a browser session
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent:
+            sent = str(state["form"].get(CSRF_FIELD, ""))
+        if "set_csrf_cookie" in state or not hmac.compare_digest(sent, state["csrf_token"]):
+            raise CsrfRejected(detail="表单已过期或来源无效（CSRF 校验失败），请刷新页面后重试")
+
+    def _check_host(self, request: Request[Any, Any, Any]) -> None:
+        allowed = self.settings.allowed_hosts
+        if "*" in allowed:
+            return
+        host = request.headers.get("host", "").rsplit(":", 1)[0].strip("[]").lower()
+        if host not in allowed:
+            raise ClientException(detail="主机名不在允许访问的列表中（TRACKER_ALLOWED_HOSTS）", status_code=400)
+
+    def _check_policy(self, scope: Scope, state: dict[str, Any]) -> None:
+        handler = scope.get("route_handler")
+        name = getattr(handler, "name", None)
+        user = state["user"]
+        role = user.role if user is not None else None
+        if access.may_access(name, role):
+            return
+        if user is None:
+            raise LoginRequired(detail="请先登录")
+        raise PermissionDeniedException(detail="您的角色无权访问此页面")
+
+    def _wrap_send(self, send: Send, state: dict[str, Any], db: Session) -> Send:
+        replaced = False
+
+        async def wrapped(message: Message) -> None:
+            nonlocal replaced
+            if replaced:
+                return
+            if message["type"] == "http.response.start":
+                if message["status"] < 400:
+                    try:
+                        await anyio.to_thread.run_sync(db.commit)
+                    except Exception:
+                        incident = secrets.token_hex(6)
+                        log.exception("commit failed, incident %s", incident)
+                        await anyio.to_thread.run_sync(db.rollback)
+                        replaced = True
+                        body = f"保存失败，请重试。事件编号：{incident}".encode()
+                        await send({"type": "http.response.start", "status": 500,
+                                    "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+                        await send({"type": "http.response.body", "body": body})
+                        return
+                else:
+                    await anyio.to_thread.run_sync(db.rollback)
+                seed = state.get("set_csrf_cookie")
+                if seed:
+                    headers = MutableScopeHeaders.from_message(message)
+                    headers.add("set-cookie", make_cookie(self.settings, self._csrf_name, seed).to_header(header=""))
+            await send(message)
+
+        return wrapped
+
+    @property
+    def _csrf_name(self) -> str:
+        return self.names["csrf"]
+
+
+def login_redirect_target(path: str) -> str:
+    return "/login?next=" + quote(path, safe="/")
+
+
+def form_of(request: Request[Any, Any, Any]) -> FormMultiDict:
+    """The submitted form, parsed by the middleware."""
+    return request.scope["state"].get("form") or FormMultiDict()

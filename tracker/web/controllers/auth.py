@@ -1,0 +1,65 @@
+"""Login and logout."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import Request, Response, get, post
+from litestar.response import Redirect
+
+from tracker import clock
+from tracker.services import accounts, sessions
+from tracker.web.context import cookie_names, form_of, make_cookie
+from tracker.web.render import page
+
+LOGIN_FAILED = "用户名或密码错误，或账号已停用"  # the same words whatever was wrong (G7)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a local path: never redirect off-site after login (open redirect)."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@get("/login", name="login", sync_to_thread=False)
+def login_form(request: Request[Any, Any, Any], next: str = "/") -> Response[Any]:  # noqa: A002
+    if request.scope["state"].get("user") is not None:
+        return Redirect(safe_next(next), status_code=303)
+    return page(request, "auth/login.html", next=safe_next(next), error=None, username="")
+
+
+@post("/login", name="login_submit", sync_to_thread=True)
+def login_submit(request: Request[Any, Any, Any]) -> Response[Any]:
+    state = request.scope["state"]
+    form = form_of(request)
+    username = str(form.get("username", ""))[:64].strip()
+    password = str(form.get("password", ""))[:1024]
+    target = safe_next(str(form.get("next", "/")))
+    db = state["db"]
+    user = accounts.authenticate(db, username, password, now=clock.now()) if username and password else None
+    if user is None:
+        return page(request, "auth/login.html", status_code=400, next=target, error=LOGIN_FAILED,
+                    username=username)
+    if state.get("session_token"):
+        sessions.end_session(db, state["session_token"])
+    token = sessions.start_session(db, user, now=clock.now(), ip=request.client.host if request.client else None)
+    settings = request.app.state.settings
+    names = cookie_names(settings)
+    response = Redirect(target, status_code=303)
+    response.set_cookie(make_cookie(settings, names["session"], token))
+    return response
+
+
+@post("/logout", name="logout", sync_to_thread=True)
+def logout(request: Request[Any, Any, Any]) -> Response[Any]:
+    state = request.scope["state"]
+    sessions.end_session(state["db"], state["session_token"])
+    settings = request.app.state.settings
+    response = Redirect("/login", status_code=303)
+    response.delete_cookie(cookie_names(settings)["session"], path="/")
+    return response

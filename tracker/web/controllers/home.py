@@ -1,0 +1,46 @@
+"""The home page of each role, the language switch and the health check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.response import Redirect
+from sqlalchemy import text
+
+from tracker import i18n
+from tracker.models import Role
+from tracker.web.context import cookie_names, make_cookie
+from tracker.web.controllers.auth import safe_next
+from tracker.web.render import page
+
+# What each role comes here to do (DESIGN §1), shown on its home page.
+ROLE_TASKS = {
+    Role.GRANTEE: ["填写并提交季度进展报告及佐证材料", "查看本单位项目的考核指标与完成情况", "申请项目验收"],
+    Role.OFFICER: ["导入指南与立项清单", "确认任务书考核指标", "审核季度进展报告", "关注风险项目，组织验收"],
+    Role.EXPERT: ["逐项核查分配给您的验收项目的考核指标", "填写专家意见与结论"],
+    Role.FINANCE: ["审批后补助拨付", "登记已支付款项，导出支付清单"],
+    Role.ADMIN: ["管理用户、单位与项目分配", "维护工作日历与系统设置", "查阅审计日志"],
+}
+
+
+@get("/", name="home", sync_to_thread=False)
+def home(request: Request[Any, Any, Any]) -> Response[Any]:
+    user = request.scope["state"]["user"]
+    role = Role(user.role)
+    return page(request, "home.html", role_label=role.label, tasks=ROLE_TASKS[role])
+
+
+@get("/lang/{code:str}", name="language", sync_to_thread=False)
+def language(request: Request[Any, Any, Any], code: str, next: str = "/") -> Response[Any]:  # noqa: A002
+    settings = request.app.state.settings
+    response = Redirect(safe_next(next), status_code=303)
+    response.set_cookie(make_cookie(settings, cookie_names(settings)["lang"], i18n.normalize(code),
+                                    max_age=365 * 24 * 3600))
+    return response
+
+
+@get("/healthz", name="health", sync_to_thread=True)
+def health(request: Request[Any, Any, Any]) -> dict[str, str]:
+    request.scope["state"]["db"].execute(text("SELECT 1"))
+    return {"status": "ok"}

@@ -1,0 +1,39 @@
+"""Rendering pages with the shared Jinja environment and the context every page needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.enums import MediaType
+
+from tracker import access, i18n
+from tracker.templating import render
+from tracker.web.context import CSRF_FIELD
+
+# The navigation: an entry shows only when the policy lets the user's role open its route.
+NAVIGATION = (
+    ("首页", "/", "home"),
+)
+
+
+def page_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    state = request.scope.get("state", {})
+    user = state.get("user")
+    role = user.role if user is not None else None
+    return {
+        "user": user,
+        "lang": i18n.normalize(state.get("lang")),
+        "languages": i18n.LANGUAGES,
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": state.get("csrf_token", ""),
+        "path": request.url.path,
+        "nav": [(label, href) for label, href, name in NAVIGATION if user and access.may_access(name, role)],
+    }
+
+
+def page(
+    request: Request[Any, Any, Any], template: str, *, status_code: int = 200, **context: Any
+) -> Response[str]:
+    html = render(template, **page_context(request), **context)
+    return Response(content=html, status_code=status_code, media_type=MediaType.HTML)

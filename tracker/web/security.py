@@ -1,0 +1,38 @@
+"""Headers every response carries (G13), whatever produced it: pages, static files, errors, 404s."""
+
+from __future__ import annotations
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import Message, Scope
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+BASE_HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "strict-origin-when-cross-origin",
+    "x-frame-options": "DENY",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+
+def make_security_headers_hook(*, https: bool):
+    async def add_security_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in BASE_HEADERS.items():
+            headers[name] = value
+        if https:
+            headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
+        # Pages may show personal or unpublished data: never cached. Static assets are public.
+        if not scope.get("path", "").startswith("/static/"):
+            headers["cache-control"] = "no-store"
+        if "server" in headers:
+            del headers["server"]
+
+    return add_security_headers

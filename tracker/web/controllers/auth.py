@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from litestar import Request, Response, get, post
+from litestar.params import FromQuery
 from litestar.response import Redirect
 
 from tracker import clock
@@ -27,7 +28,7 @@ def safe_next(target: str | None) -> str:
 
 
 @get("/login", name="login", sync_to_thread=False)
-def login_form(request: Request[Any, Any, Any], next: str = "/") -> Response[Any]:  # noqa: A002
+def login_form(request: Request[Any, Any, Any], next: FromQuery[str] = "/") -> Response[Any]:  # noqa: A002
     if request.scope["state"].get("user") is not None:
         return Redirect(safe_next(next), status_code=303)
     return page(request, "auth/login.html", next=safe_next(next), error=None, username="")

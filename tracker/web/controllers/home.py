@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy import text
 
@@ -32,7 +33,9 @@ def home(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @get("/lang/{code:str}", name="language", sync_to_thread=False)
-def language(request: Request[Any, Any, Any], code: str, next: str = "/") -> Response[Any]:  # noqa: A002
+def language(
+    request: Request[Any, Any, Any], code: FromPath[str], next: FromQuery[str] = "/"  # noqa: A002
+) -> Response[Any]:
     settings = request.app.state.settings
     response = Redirect(safe_next(next), status_code=303)
     response.set_cookie(make_cookie(settings, cookie_names(settings)["lang"], i18n.normalize(code),

@@ -1,0 +1,113 @@
+"""The `tracker` command: help, demo, database errors, backup and restore (on a SQLite file of its own)."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from tracker import cli
+from tracker.settings import get_settings
+
+
+@pytest.fixture
+def cli_db(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
+    monkeypatch.delenv("TRACKER_ENV", raising=False)
+    get_settings.cache_clear()
+    yield tmp_path / "cli.db"
+    get_settings.cache_clear()
+
+
+def test_help_lists_every_command():
+    result = subprocess.run([sys.executable, "-m", "tracker", "--help"], capture_output=True, text=True, check=True)
+    for command in ("serve", "scheduler", "demo", "db", "backup", "restore", "users"):
+        assert command in result.stdout
+
+
+def test_unreachable_database_is_one_clear_line(monkeypatch, capsys):
+    monkeypatch.setenv("TRACKER_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["db", "upgrade"]) == 1
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert "无法连接数据库" in err and "Traceback" not in err
+
+
+def test_demo_creates_every_login_and_refuses_to_run_twice(cli_db, capsys):
+    assert cli.main(["demo"]) == 0
+    out = capsys.readouterr().out
+    for username in ("admin", "officer", "grantee", "expert", "finance"):
+        assert username in out
+    with sqlite3.connect(cli_db) as conn:
+        users = dict(conn.execute("SELECT username, role FROM users"))
+        assert users == {"admin": "admin", "officer": "officer", "grantee": "grantee", "expert": "expert",
+                         "finance": "finance"}
+        assert conn.execute("SELECT count(*) FROM organisations").fetchone()[0] == 1
+        hashes = [h for (h,) in conn.execute("SELECT password_hash FROM users")]
+        assert all(h.startswith("$argon2id$v=19$m=65536,t=3,p=4$") for h in hashes)
+    assert cli.main(["demo"]) == 1
+    assert "--force" in capsys.readouterr().err
+
+
+def test_production_refuses_a_database_with_demo_accounts(cli_db, monkeypatch, capsys):
+    assert cli.main(["demo"]) == 0
+    monkeypatch.setenv("TRACKER_ENV", "production")
+    monkeypatch.setenv("TRACKER_SECRET_KEY", "p" * 48)
+    monkeypatch.setenv("TRACKER_ALLOWED_HOSTS", "tracker.example.org")
+    get_settings.cache_clear()
+    assert cli.main(["serve", "--no-scheduler"]) == 1
+    assert "演示账号" in capsys.readouterr().err
+
+
+def test_backup_and_restore_round_trip(cli_db, tmp_path, capsys):
+    assert cli.main(["demo"]) == 0
+    backup = tmp_path / "backups" / "tracker.bak"
+    assert cli.main(["backup", str(backup)]) == 0
+    assert backup.exists() and (tmp_path / "backups" / "tracker.bak.manifest.json").exists()
+
+    with sqlite3.connect(cli_db) as conn:
+        conn.execute("DELETE FROM users WHERE username = 'finance'")
+    assert cli.main(["restore", str(backup)]) == 1
+    assert "--force" in capsys.readouterr().err
+    assert cli.main(["restore", str(backup), "--force"]) == 0
+    assert "已校验" in capsys.readouterr().out
+    with sqlite3.connect(cli_db) as conn:
+        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 5
+
+
+def test_restore_refuses_a_damaged_backup(cli_db, tmp_path, capsys):
+    assert cli.main(["demo"]) == 0
+    backup = tmp_path / "tracker.bak"
+    assert cli.main(["backup", str(backup)]) == 0
+    data = bytearray(backup.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    backup.write_bytes(bytes(data))
+    assert cli.main(["restore", str(backup), "--force"]) == 1
+    assert "校验和" in capsys.readouterr().err
+
+
+def test_restore_into_an_empty_database_needs_no_force(cli_db, tmp_path, monkeypatch, capsys):
+    assert cli.main(["demo"]) == 0
+    backup = tmp_path / "tracker.bak"
+    assert cli.main(["backup", str(backup)]) == 0
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
+    get_settings.cache_clear()
+    assert cli.main(["restore", str(backup)]) == 0
+    with sqlite3.connect(tmp_path / "fresh.db") as conn:
+        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 5
+
+
+def test_users_create_reads_the_password_from_stdin(cli_db, monkeypatch, capsys):
+    import io
+
+    assert cli.main(["db", "upgrade"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a-long-enough-password\n"))
+    assert cli.main(["users", "create", "wang", "--role", "officer", "--password-stdin"]) == 0
+    assert cli.main(["users", "create", "li", "--role", "boss", "--password-stdin"]) == 1
+    assert "未知角色" in capsys.readouterr().err

@@ -1,0 +1,98 @@
+"""Browser tests: a real server on a free loopback port and Debian's chromium driven by Playwright.
+
+Outside CI they skip with a visible reason when chromium or playwright is missing; CI installs both and
+sets TRACKER_REQUIRE_BROWSER=1, so there a missing browser fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tracker import clock
+from tracker.db import make_engine, make_session_factory, session_scope
+from tracker.schema import upgrade_database
+from tracker.services.demo import create_demo
+from tracker.settings import Settings
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def _require_browser() -> None:
+    missing = []
+    if not Path(CHROMIUM).exists():
+        missing.append("chromium (apt-get install chromium)")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        missing.append("playwright (pip install playwright)")
+    if missing:
+        reason = "browser tests need " + " and ".join(missing)
+        if os.environ.get("TRACKER_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    _require_browser()
+    import uvicorn
+
+    from tracker.web.app import create_app
+
+    db_file = tmp_path_factory.mktemp("e2e") / "e2e.db"
+    settings = Settings(database_url=f"sqlite:///{db_file}", secret_key="e2e-secret-key-long-enough-for-tests-0123")
+    engine = make_engine(settings.database_url)
+    upgrade_database(engine)
+    factory = make_session_factory(engine)
+    with session_scope(factory) as db:
+        create_demo(db, now=clock.now())
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, session_factory=factory), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser(live_server: str):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--no-first-run", "--disable-gpu"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Screenshots go to TRACKER_SCREENSHOTS when set (to look at them), else to a temporary folder."""
+    target = Path(os.environ.get("TRACKER_SCREENSHOTS") or tmp_path)
+    target.mkdir(parents=True, exist_ok=True)
+    return target

@@ -31,7 +31,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 
-def test_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url_for_tests(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("TRACKER_TEST_DATABASE_URL", "").strip()
     if url:
         if url.startswith("postgresql://"):
@@ -42,7 +42,7 @@ def test_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    engine = make_engine(test_database_url(tmp_path_factory))
+    engine = make_engine(database_url_for_tests(tmp_path_factory))
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))

@@ -31,6 +31,7 @@ def _roles(*names: str) -> frozenset[str]:
 
 PUBLIC = Rule(_roles(ANONYMOUS, *EVERY_ROLE))
 SIGNED_IN = Rule(EVERY_ROLE)
+ADMIN = Rule(_roles(Role.ADMIN.value))
 
 # Route name → rule. Route names are the `name=` of the Litestar handlers.
 POLICY: dict[str, Rule] = {
@@ -41,6 +42,32 @@ POLICY: dict[str, Rule] = {
     "login_submit": PUBLIC,
     "logout": SIGNED_IN,
     "home": SIGNED_IN,
+    # The user's own account (the object is always the signed-in user; a foreign token id is a 404).
+    "account": SIGNED_IN,
+    "account_password": SIGNED_IN,
+    "account_token_create": SIGNED_IN,
+    "account_token_revoke": SIGNED_IN,
+    # Activation links: the token is the credential.
+    "activate_form": PUBLIC,
+    "activate_submit": PUBLIC,
+    # Administration.
+    "admin_users": ADMIN,
+    "admin_user_new": ADMIN,
+    "admin_user_create": ADMIN,
+    "admin_user": ADMIN,
+    "admin_user_update": ADMIN,
+    "admin_user_active": ADMIN,
+    "admin_user_activation": ADMIN,
+    "admin_user_programmes": ADMIN,
+    "admin_organisations": ADMIN,
+    "admin_organisation_new": ADMIN,
+    "admin_organisation_create": ADMIN,
+    "admin_organisation": ADMIN,
+    "admin_organisation_update": ADMIN,
+    "admin_organisation_active": ADMIN,
+    "admin_programmes": ADMIN,
+    "admin_programme_create": ADMIN,
+    "admin_audit": ADMIN,
 }
 
 

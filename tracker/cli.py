@@ -162,6 +162,7 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> None:
 
     from tracker.models import Organisation, Role
     from tracker.services.accounts import AccountError, create_user
+    from tracker.services.audit import Actor
 
     try:
         role = Role(args.role)
@@ -177,10 +178,29 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> None:
                 raise CommandError(f"找不到统一社会信用代码为 {args.organisation} 的单位")
         try:
             create_user(db, username=args.username, password=password, role=role, now=clock.now(),
-                        display_name=args.name, organisation=org, email=args.email)
+                        display_name=args.name, organisation=org, email=args.email,
+                        actor=Actor.system("cli"))
         except AccountError as exc:
             raise CommandError(str(exc)) from exc
     print(f"已创建用户 {args.username}（{role.label}）")
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> None:
+    from sqlalchemy import func, select
+
+    from tracker.models import AuditEntry
+    from tracker.services.audit import verify_chain
+
+    with session_scope(make_session_factory(_engine(settings))) as db:
+        problems = verify_chain(db)
+        total = db.scalar(select(func.count()).select_from(AuditEntry))
+    if problems:
+        lines = "\n".join(f"  第 {p.entry_id} 条：{p.reason}" for p in problems[:50])
+        raise CommandError(f"审计日志校验失败（共 {total} 条，{len(problems)} 处问题）：\n{lines}")
+    print(f"审计日志完整：{total} 条记录，哈希链校验通过")
 
 
 # --- parser -------------------------------------------------------------------------------------
@@ -225,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="显示名")
     p.add_argument("--email")
     p.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
+
+    audit_parser = sub.add_parser("audit", help="审计日志", description="审计日志")
+    audit_sub = audit_parser.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
+    add("verify", cmd_audit_verify, "校验审计日志的哈希链（发现被改动、删除或调换顺序的记录）", audit_sub)
     return parser
 
 

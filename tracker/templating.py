@@ -47,6 +47,20 @@ def format_wan(yuan: Decimal | None, places: int = 2) -> str:
     return f"{(Decimal(yuan) / 10000).quantize(q, rounding=ROUND_HALF_UP):,}"
 
 
+def mask_phone(phone: str | None) -> str:
+    """Personal data in lists (G34): `13812345678` → `138****5678`."""
+    if not phone:
+        return ""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+def mask_email(email: str | None) -> str:
+    if not email or "@" not in email:
+        return ""
+    local_part, domain = email.split("@", 1)
+    return (local_part[:1] or "") + "***@" + domain
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -62,6 +76,8 @@ def environment() -> Environment:
     env.globals["ngettext"] = _ngettext
     env.filters["localtime"] = format_local
     env.filters["wan"] = format_wan
+    env.filters["mask_phone"] = mask_phone
+    env.filters["mask_email"] = mask_email
     return env
 
 

@@ -181,3 +181,13 @@ def test_secure_cookie_settings_use_host_prefix(session_factory, settings, demo_
         for attribute in ("Secure", "HttpOnly", "Path=/", "SameSite=lax"):
             assert attribute.lower() in cookie.lower()
         assert "strict-transport-security" in page.headers
+
+
+def test_no_handler_is_wrapped_for_threads_twice(app):
+    """Guards the Router work-around in tracker/web/app.py (Litestar re-registering same-path handlers)."""
+    from litestar.utils.sync import AsyncCallable
+
+    for route in app.routes:
+        for method, (handler, _kwargs) in getattr(route, "route_handler_map", {}).items():
+            fn = handler.fn
+            assert not (isinstance(fn, AsyncCallable) and isinstance(fn.func, AsyncCallable)), (method, route.path)

@@ -1,5 +1,28 @@
 """ORM models, one module per aggregate. Importing this package registers every table on Base.metadata."""
 
-from tracker.models.accounts import AuthSession, Organisation, Role, User
+from tracker.models.accounts import (
+    ActivationToken,
+    ApiToken,
+    AuthSession,
+    LoginAttempt,
+    Organisation,
+    OrganisationKind,
+    Role,
+    User,
+)
+from tracker.models.audit import AuditEntry
+from tracker.models.programmes import Programme, programme_officers
 
-__all__ = ["AuthSession", "Organisation", "Role", "User"]
+__all__ = [
+    "ActivationToken",
+    "ApiToken",
+    "AuditEntry",
+    "AuthSession",
+    "LoginAttempt",
+    "Organisation",
+    "OrganisationKind",
+    "Programme",
+    "Role",
+    "User",
+    "programme_officers",
+]

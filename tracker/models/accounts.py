@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.db import Base, UTCDateTime
+
+if TYPE_CHECKING:
+    from tracker.models.programmes import Programme
 
 
 class Role(enum.StrEnum):
@@ -54,7 +58,10 @@ class Organisation(Base):
     division_code: Mapped[str] = mapped_column(String(6))
     kind: Mapped[str] = mapped_column(String(20), default=OrganisationKind.ENTERPRISE)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    contact_name: Mapped[str | None] = mapped_column(String(100), info={"pii": "name"})
+    contact_phone: Mapped[str | None] = mapped_column(String(32), info={"pii": "phone"})
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
     users: Mapped[list[User]] = relationship(back_populates="organisation")
 
@@ -73,12 +80,15 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Accounts made by `tracker demo`: production refuses to start while any exists (DESIGN §4).
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped on every optimistic-locking edit by the admin (G25).
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
+    programmes: Mapped[list[Programme]] = relationship(secondary="programme_officers", back_populates="officers",
+                                                       order_by="Programme.name")
 
     @property
     def role_enum(self) -> Role:
@@ -97,3 +107,50 @@ class AuthSession(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship()
+
+
+class ActivationToken(Base):
+    """A one-time link that lets a new user set a password (shown to the admin until mail exists)."""
+
+    __tablename__ = "activation_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class ApiToken(Base):
+    """A personal API token (DESIGN §4): shown once, stored hashed, with an expiry."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the token, so that the owner can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(Base):
+    """Failed logins, for the per-username lockout and the per-IP limit (G7). Kept by username, existing
+    or not, so that a locked account and an unknown one answer alike."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    ip: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from tracker.identifiers import uscc_check_char
 from tracker.models import Organisation, Role
 from tracker.services.accounts import create_user, get_user_by_username
+from tracker.services.audit import Actor
 
 DEMO_PASSWORD = "tracker-demo"  # noqa: S105 - documented demo password (DESIGN §4)
 
@@ -36,7 +37,10 @@ def create_demo(db: Session, *, now: datetime) -> list[str]:
         division_code=DEMO_ORGANISATION_USCC[2:8],
         kind="enterprise",
         is_active=True,
+        contact_name="李负责人",
+        contact_phone="13800000000",
         created_at=now,
+        version=1,
     )
     db.add(org)
     db.flush()
@@ -51,5 +55,7 @@ def create_demo(db: Session, *, now: datetime) -> list[str]:
             organisation=org if role is Role.GRANTEE else None,
             email=f"{username}@demo.invalid",
             is_demo=True,
+            actor=Actor.system("demo"),
+            enforce_policy=False,  # the documented demo password is on the common-password list on purpose
         )
     return [u for u, _, _ in DEMO_USERS]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
@@ -16,7 +16,7 @@ from tracker.db import make_engine, make_session_factory
 from tracker.settings import Settings, get_settings
 from tracker.web import errors
 from tracker.web.context import RequestContextMiddleware
-from tracker.web.controllers import auth, home
+from tracker.web.controllers import account, admin, auth, home
 from tracker.web.security import make_security_headers_hook
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -28,6 +28,29 @@ ROUTES = [
     home.home,
     home.language,
     home.health,
+    account.account,
+    account.change_password,
+    account.create_token,
+    account.revoke_token,
+    account.activate_form,
+    account.activate_submit,
+    admin.users,
+    admin.user_new,
+    admin.user_create,
+    admin.user_detail,
+    admin.user_update,
+    admin.user_active,
+    admin.user_activation,
+    admin.user_programmes,
+    admin.organisation_list,
+    admin.organisation_new,
+    admin.organisation_create,
+    admin.organisation_detail,
+    admin.organisation_update,
+    admin.organisation_active,
+    admin.programme_list,
+    admin.programme_create,
+    admin.audit_log,
 ]
 
 
@@ -42,7 +65,9 @@ def create_app(
         path="/static", directories=[STATIC_DIR], name="static", cache_control=None, send_as_attachment=False
     )
     return Litestar(
-        route_handlers=[*ROUTES, static],
+        # One Router for all pages: registered one by one, a second handler on the same path makes Litestar
+        # 2.25 register the first again and wrap a sync_to_thread handler twice (it then returns a coroutine).
+        route_handlers=[Router(path="/", route_handlers=ROUTES), static],
         middleware=[
             DefineMiddleware(RequestContextMiddleware, settings=settings, session_factory=session_factory)
         ],

@@ -16,11 +16,12 @@ from urllib.parse import quote
 import anyio
 from litestar import Request
 from litestar.datastructures import Cookie, FormMultiDict, MutableScopeHeaders
-from litestar.exceptions import ClientException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import ClientException, HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from tracker import access, clock
-from tracker.services import sessions
+from tracker.services import accounts, audit, sessions
+from tracker.services.audit import Actor
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -84,12 +85,23 @@ class RequestContextMiddleware:
         state = scope.setdefault("state", {})
         db = self.factory()
         try:
-            self._check_host(request)
-            await self._prepare(request, state, db)
-            self._check_policy(scope, state)
-            await self._read_form(request, state)
-            await self._check_csrf(request, state)
-            await self.app(scope, receive, self._wrap_send(send, state, db))
+            try:
+                self._check_host(request)
+                await self._prepare(request, state, db)
+                self._check_policy(scope, state)
+                await self._read_form(request, state)
+                await self._check_csrf(request, state)
+            except HTTPException as exc:
+                # Render the error page now, while the signed-in user is still loaded, then leave the audit
+                # row of the refusal and nothing else.
+                from tracker.web.errors import http_exception_handler
+
+                response = await anyio.to_thread.run_sync(http_exception_handler, request, exc)
+                if request.method in UNSAFE_METHODS:
+                    await anyio.to_thread.run_sync(self._audit_refusal, db, scope, state, exc.status_code)
+                await response.to_asgi_response(app=None, request=request)(scope, receive, send)
+                return
+            await self.app(scope, receive, self._wrap_send(send, scope, state, db))
         finally:
             if db.in_transaction():
                 await anyio.to_thread.run_sync(db.rollback)
@@ -97,6 +109,7 @@ class RequestContextMiddleware:
 
     async def _prepare(self, request: Request[Any, Any, Any], state: dict[str, Any], db: Session) -> None:
         token = request.cookies.get(self.names["session"], "")
+        bearer = _bearer_token(request)
         user: User | None = None
         if token:
             user = await anyio.to_thread.run_sync(
@@ -105,8 +118,16 @@ class RequestContextMiddleware:
             if user is None:
                 # Expired or unknown: commit the cleanup of the dead row now, the request goes on anonymous.
                 await anyio.to_thread.run_sync(db.commit)
+        elif bearer:
+            user = await anyio.to_thread.run_sync(
+                lambda: accounts.resolve_api_token(db, bearer, now=clock.now())
+            )
+            if user is None:
+                raise NotAuthorizedException(detail="API 令牌无效、已过期或已撤销")
         state["db"] = db
         state["user"] = user
+        state["via_token"] = bool(bearer) and not token
+        state["actor"] = Actor.of(user, client_ip(request))
         state["session_token"] = token if user is not None else ""
         state["lang"] = request.cookies.get(self.names["lang"], "")
         csrf_seed = request.cookies.get(self.names["csrf"], "")
@@ -126,9 +147,7 @@ class RequestContextMiddleware:
     async def _check_csrf(self, request: Request[Any, Any, Any], state: dict[str, Any]) -> None:
         if request.method not in UNSAFE_METHODS:
             return
-        has_session_cookie = self.names["session"] in request.cookies
-        bearer = request.headers.get("authorization", "").lower().startswith("bearer ")
-        if bearer and not has_session_cookie:
+        if state["via_token"]:
             return  # DESIGN §4: the only exemption, an API client without a browser session
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent:
@@ -151,11 +170,34 @@ class RequestContextMiddleware:
         role = user.role if user is not None else None
         if access.may_access(name, role):
             return
+        if user is None and state["via_token"]:
+            raise NotAuthorizedException(detail="API 令牌无效")
         if user is None:
             raise LoginRequired(detail="请先登录")
         raise PermissionDeniedException(detail="您的角色无权访问此页面")
 
-    def _wrap_send(self, send: Send, state: dict[str, Any], db: Session) -> Send:
+    def _audit_refusal(self, db: Session, scope: Scope, state: dict[str, Any], status: int) -> None:
+        """A refused unsafe request changes nothing but leaves its audit row (G26)."""
+        db.rollback()
+        actor = state.get("actor") or Actor(None, "", "anonymous", client_ip(Request(scope)))
+        audit.record(db, actor, _route_name(scope) or "unknown", now=clock.now(), result=f"refused:{status}",
+                     object_id=scope.get("path", "")[:64])
+        db.commit()
+
+    def _finish(self, db: Session, scope: Scope, state: dict[str, Any], status: int) -> None:
+        """Commit a success (with its audit row) or roll back a failure and audit the refusal."""
+        unsafe = scope.get("method") in UNSAFE_METHODS
+        if status < 400 or state.get("keep_on_error"):
+            if unsafe and not db.info.get("audited"):
+                audit.record(db, state["actor"], _route_name(scope) or "unknown", now=clock.now(),
+                             result="ok" if status < 400 else f"refused:{status}")
+            db.commit()
+        elif unsafe:
+            self._audit_refusal(db, scope, state, status)
+        else:
+            db.rollback()
+
+    def _wrap_send(self, send: Send, scope: Scope, state: dict[str, Any], db: Session) -> Send:
         replaced = False
 
         async def wrapped(message: Message) -> None:
@@ -163,21 +205,18 @@ class RequestContextMiddleware:
             if replaced:
                 return
             if message["type"] == "http.response.start":
-                if message["status"] < 400:
-                    try:
-                        await anyio.to_thread.run_sync(db.commit)
-                    except Exception:
-                        incident = secrets.token_hex(6)
-                        log.exception("commit failed, incident %s", incident)
-                        await anyio.to_thread.run_sync(db.rollback)
-                        replaced = True
-                        body = f"保存失败，请重试。事件编号：{incident}".encode()
-                        await send({"type": "http.response.start", "status": 500,
-                                    "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
-                        await send({"type": "http.response.body", "body": body})
-                        return
-                else:
+                try:
+                    await anyio.to_thread.run_sync(self._finish, db, scope, state, message["status"])
+                except Exception:
+                    incident = secrets.token_hex(6)
+                    log.exception("commit failed, incident %s", incident)
                     await anyio.to_thread.run_sync(db.rollback)
+                    replaced = True
+                    body = f"保存失败，请重试。事件编号：{incident}".encode()
+                    await send({"type": "http.response.start", "status": 500,
+                                "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+                    await send({"type": "http.response.body", "body": body})
+                    return
                 seed = state.get("set_csrf_cookie")
                 if seed:
                     headers = MutableScopeHeaders.from_message(message)
@@ -198,3 +237,26 @@ def login_redirect_target(path: str) -> str:
 def form_of(request: Request[Any, Any, Any]) -> FormMultiDict:
     """The submitted form, parsed by the middleware."""
     return request.scope["state"].get("form") or FormMultiDict()
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else ""
+
+
+def _bearer_token(request: Request[Any, Any, Any]) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def _route_name(scope: Scope) -> str | None:
+    return getattr(scope.get("route_handler"), "name", None)
+
+
+def state_of(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    return request.scope["state"]
+
+
+def keep_changes_on_error(request: Request[Any, Any, Any]) -> None:
+    """Commit this request's writes although it answers with an error (a failed login counts)."""
+    request.scope["state"]["keep_on_error"] = True

@@ -11,10 +11,15 @@ from litestar.response import Redirect
 
 from tracker import clock
 from tracker.services import accounts, sessions
-from tracker.web.context import cookie_names, form_of, make_cookie
+from tracker.web.context import client_ip, cookie_names, form_of, keep_changes_on_error, make_cookie, state_of
 from tracker.web.render import page
 
 LOGIN_FAILED = "用户名或密码错误，或账号已停用"  # the same words whatever was wrong (G7)
+REFUSALS = {
+    "invalid": (400, LOGIN_FAILED),
+    "locked": (400, "登录失败次数过多，该用户名已被暂时锁定15分钟"),
+    "rate_limited": (429, "来自您网络地址的登录失败次数过多，请5分钟后再试"),
+}
 
 
 def safe_next(target: str | None) -> str:
@@ -36,19 +41,24 @@ def login_form(request: Request[Any, Any, Any], next: FromQuery[str] = "/") -> R
 
 @post("/login", name="login_submit", sync_to_thread=True)
 def login_submit(request: Request[Any, Any, Any]) -> Response[Any]:
-    state = request.scope["state"]
+    state = state_of(request)
     form = form_of(request)
     username = str(form.get("username", ""))[:64].strip()
     password = str(form.get("password", ""))[:1024]
     target = safe_next(str(form.get("next", "/")))
     db = state["db"]
-    user = accounts.authenticate(db, username, password, now=clock.now()) if username and password else None
-    if user is None:
-        return page(request, "auth/login.html", status_code=400, next=target, error=LOGIN_FAILED,
+    if not username or not password:
+        return page(request, "auth/login.html", status_code=400, next=target, error="请填写用户名和密码",
                     username=username)
+    outcome = accounts.login(db, username, password, ip=client_ip(request), now=clock.now())
+    if outcome.user is None:
+        # The failed attempt and its audit row are kept: they drive the lockout.
+        keep_changes_on_error(request)
+        status, message = REFUSALS[outcome.refusal or "invalid"]
+        return page(request, "auth/login.html", status_code=status, next=target, error=message, username=username)
     if state.get("session_token"):
         sessions.end_session(db, state["session_token"])
-    token = sessions.start_session(db, user, now=clock.now(), ip=request.client.host if request.client else None)
+    token = sessions.start_session(db, outcome.user, now=clock.now(), ip=client_ip(request))
     settings = request.app.state.settings
     names = cookie_names(settings)
     response = Redirect(target, status_code=303)

@@ -1,0 +1,285 @@
+"""Every route × every role (plus anonymous and a disabled user) × own/foreign object, checked against
+an expected table WRITTEN BY HAND here — not read from tracker/access.py — so that a wrong policy entry
+fails (DESIGN §5, G1, G2). A route missing from this table, or from the policy, fails too.
+
+Every later issue adds its routes to both tables.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from litestar.testing import TestClient
+from sqlalchemy.orm import Session
+
+from tracker import access, clock
+from tracker.models import Organisation, Role, User
+from tracker.services import accounts, sessions
+from tracker.services.audit import Actor
+
+OK, LOGIN, FORBIDDEN, NOT_FOUND = "ok", "login", "forbidden", "not_found"
+ROLES = ("anonymous", "grantee", "officer", "expert", "finance", "admin", "disabled")
+
+_ = None  # no object parameter: no foreign case
+
+
+def row(anonymous, grantee, officer, expert, finance, admin, disabled):
+    return dict(zip(ROLES, (anonymous, grantee, officer, expert, finance, admin, disabled), strict=True))
+
+
+PUBLIC = row(OK, OK, OK, OK, OK, OK, OK)
+SIGNED_IN = row(LOGIN, OK, OK, OK, OK, OK, LOGIN)
+ADMIN_ONLY = row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, LOGIN)
+ADMIN_ONLY_FOREIGN = row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND, LOGIN)
+
+# route name → (own object expectations, foreign object expectations or _)
+EXPECTED = {
+    "health": (PUBLIC, _),
+    "static": (PUBLIC, _),
+    "language": (PUBLIC, _),
+    "login": (PUBLIC, _),
+    "login_submit": (PUBLIC, _),
+    "logout": (SIGNED_IN, _),
+    "home": (SIGNED_IN, _),
+    "account": (SIGNED_IN, _),
+    "account_password": (SIGNED_IN, _),
+    "account_token_create": (SIGNED_IN, _),
+    # Another user's token answers like a missing one.
+    "account_token_revoke": (SIGNED_IN, row(LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN)),
+    # The token is the credential: a wrong one is a 404 to everyone.
+    "activate_form": (PUBLIC, row(NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND)),
+    "activate_submit": (PUBLIC, row(NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND)),
+    "admin_users": (ADMIN_ONLY, _),
+    "admin_user_new": (ADMIN_ONLY, _),
+    "admin_user_create": (ADMIN_ONLY, _),
+    "admin_user": (ADMIN_ONLY, ADMIN_ONLY_FOREIGN),
+    "admin_user_update": (ADMIN_ONLY, ADMIN_ONLY_FOREIGN),
+    "admin_user_active": (ADMIN_ONLY, ADMIN_ONLY_FOREIGN),
+    "admin_user_activation": (ADMIN_ONLY, ADMIN_ONLY_FOREIGN),
+    "admin_user_programmes": (ADMIN_ONLY, ADMIN_ONLY_FOREIGN),
+    "admin_organisations": (ADMIN_ONLY, _),
+    "admin_organisation_new": (ADMIN_ONLY, _),
+    "admin_organisation_create": (ADMIN_ONLY, _),
+    "admin_organisation": (ADMIN_ONLY, ADMIN_ONLY_FOREIGN),
+    "admin_organisation_update": (ADMIN_ONLY, ADMIN_ONLY_FOREIGN),
+    "admin_organisation_active": (ADMIN_ONLY, ADMIN_ONLY_FOREIGN),
+    "admin_programmes": (ADMIN_ONLY, _),
+    "admin_programme_create": (ADMIN_ONLY, _),
+    "admin_audit": (ADMIN_ONLY, _),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    method: str
+    path: str
+
+
+def app_routes(app) -> list[Case]:
+    cases = []
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            for method in sorted(handler.http_methods):
+                if method in {"HEAD", "OPTIONS"}:
+                    continue
+                cases.append(Case(handler.name, method, route.path))
+    return cases
+
+
+def test_every_route_is_in_both_tables(app):
+    names = {case.name for case in app_routes(app)}
+    assert names - set(EXPECTED) == set(), "routes missing from the expected table in tests/"
+    assert names - set(access.POLICY) == set(), "routes missing from the policy table"
+    assert set(EXPECTED) - names == set(), "expected table lists routes that do not exist"
+
+
+class World:
+    """The objects each case points at: one of each kind that the acting user may touch, one it may not."""
+
+    def __init__(self, db: Session, now) -> None:
+        self.db, self.now = db, now
+        self.org = db.query(Organisation).one()
+        self.target = accounts.create_user(db, username="target", password=None, role=Role.OFFICER, now=now,
+                                           actor=Actor.system())
+        self.stranger = accounts.create_user(db, username="stranger", password=None, role=Role.EXPERT, now=now,
+                                             actor=Actor.system())
+        db.commit()
+
+    def params(self, actor: User | None, own: bool) -> dict[str, str]:
+        db = self.db
+        if own:
+            owner = actor or self.stranger
+        else:
+            owner = self.stranger
+        token_row, _token = accounts.create_api_token(db, owner, "t", 30, actor=Actor.system(), now=self.now)
+        activation = accounts.issue_activation(db, self.target, actor=Actor.system(), now=self.now)
+        db.commit()
+        return {
+            "user_id": str(self.target.id) if own else "987654",
+            "org_id": str(self.org.id) if own else "987654",
+            "token_id": str(token_row.id),
+            "token": activation if own else secrets.token_urlsafe(32),
+            "code": "en",
+            "file_path": "app.css",
+        }
+
+
+def _fill(path: str, params: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+):\w+\}", lambda m: params[m.group(1)], path)
+
+
+def _outcome(response) -> str:
+    assert response.status_code < 500, f"{response.status_code}: {response.text[:300]}"
+    if response.status_code in (303, 302) and response.headers.get("location", "").startswith("/login?next="):
+        return LOGIN
+    if response.status_code == 401:
+        return LOGIN
+    return {403: FORBIDDEN, 404: NOT_FOUND}.get(response.status_code, OK)
+
+
+def _client_for(app, db: Session, world: World, role: str, now) -> tuple[TestClient, User | None]:
+    client = TestClient(app=app, raise_server_exceptions=False)
+    client.__enter__()
+    if role == "anonymous":
+        return client, None
+    if role == "disabled":
+        user = db.query(User).filter_by(username="grantee").one()
+    else:
+        user = db.query(User).filter_by(username=role).one()
+    token = sessions.start_session(db, user, now=now, ip="testclient")
+    db.commit()
+    client.cookies.set("tracker_session", token)
+    return client, user
+
+
+def _csrf(client: TestClient) -> str:
+    """A valid token for this client: /login shows one, or redirects a signed-in user home, which has one."""
+    html = client.get("/login", follow_redirects=True).text
+    match = re.search(r'name="_csrf_token" value="([0-9a-f]{64})"', html)
+    return match.group(1) if match else ""
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_route_role_matrix(app, db, demo_users, role):
+    now = clock.now()
+    world = World(db, now)
+    failures = []
+    for case in app_routes(app):
+        own_expected, foreign_expected = EXPECTED[case.name]
+        variants = [("own", True, own_expected)]
+        if foreign_expected is not _:
+            variants.append(("foreign", False, foreign_expected))
+        for label, own, expected in variants:
+            client, actor = _client_for(app, db, world, role, now)
+            try:
+                if role == "disabled":
+                    actor.is_active = False
+                    db.commit()
+                params = world.params(actor if role != "disabled" else None, own)
+                path = _fill(case.path, params)
+                if case.method == "GET":
+                    response = client.get(path, follow_redirects=False)
+                else:
+                    token = _csrf(client)
+                    response = client.request(case.method, path, data={"_csrf_token": token},
+                                              follow_redirects=False)
+                got = _outcome(response)
+                if got != expected[role]:
+                    failures.append(f"{case.method} {path} ({case.name}, {label}) as {role}: "
+                                    f"expected {expected[role]}, got {got} ({response.status_code})")
+            finally:
+                if role == "disabled":
+                    actor.is_active = True
+                    db.commit()
+                client.__exit__(None, None, None)
+    assert failures == []
+
+
+def test_foreign_object_looks_exactly_like_a_missing_one(app, db, demo_users):
+    now = clock.now()
+    world = World(db, now)
+    client, officer = _client_for(app, db, world, "officer", now)
+    try:
+        foreign_row, _t = accounts.create_api_token(db, world.stranger, "x", 30, actor=Actor.system(), now=now)
+        db.commit()
+        token = _csrf(client)
+        foreign = client.post(f"/account/tokens/{foreign_row.id}/revoke", data={"_csrf_token": token})
+        missing = client.post("/account/tokens/987654/revoke", data={"_csrf_token": token})
+        assert foreign.status_code == missing.status_code == 404
+        # Identical but for the path echoed in the language links.
+        assert foreign.text.replace(f"/{foreign_row.id}/", "/ID/") == missing.text.replace("/987654/", "/ID/")
+        db.refresh(foreign_row)
+        assert foreign_row.revoked_at is None
+    finally:
+        client.__exit__(None, None, None)
+
+
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_role(name: str) -> str:
+    rule = access.POLICY[name]
+    for role in ("admin", "officer", "grantee", "expert", "finance"):
+        if rule.allows(role):
+            return role
+    return "anonymous"
+
+
+def test_every_unsafe_route_refuses_missing_and_foreign_csrf_tokens(app, db, demo_users):
+    now = clock.now()
+    world = World(db, now)
+    cases = [c for c in app_routes(app) if c.method in UNSAFE]
+    assert cases, "no unsafe routes found"
+    other, _u = _client_for(app, db, world, "finance", now)
+    foreign_token = _csrf(other)
+    other.__exit__(None, None, None)
+    for case in cases:
+        role = _allowed_role(case.name)
+        for sent in ({}, {"_csrf_token": foreign_token}, {"_csrf_token": "0" * 64}):
+            client, actor = _client_for(app, db, world, role, now)
+            try:
+                _csrf(client)  # the client has its own CSRF cookie and session
+                path = _fill(case.path, world.params(actor, True))
+                response = client.request(case.method, path, data=sent, follow_redirects=False)
+                assert response.status_code == 403, (case, sent, response.status_code)
+            finally:
+                client.__exit__(None, None, None)
+
+
+def test_bearer_token_without_session_cookie_is_exempt_from_csrf(app, db, demo_users):
+    now = clock.now()
+    world = World(db, now)
+    _row, token = accounts.create_api_token(db, demo_users["officer"], "cli", 30, actor=Actor.system(), now=now)
+    db.commit()
+    with TestClient(app=app) as client:
+        response = client.post("/account/tokens", data={"name": "from-api", "days": "30"},
+                               headers={"authorization": f"Bearer {token}"})
+        assert response.status_code == 200
+        assert "trk_" in response.text
+    # With a session cookie too, the token does not exempt the request.
+    client, _actor = _client_for(app, db, world, "officer", now)
+    try:
+        response = client.post("/account/tokens", data={"name": "x", "days": "30"},
+                               headers={"authorization": f"Bearer {token}"})
+        assert response.status_code == 403
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_expired_or_revoked_bearer_tokens_are_refused(app, db, demo_users, now):
+    import time_machine
+
+    with time_machine.travel(now, tick=False) as clock:
+        row, token = accounts.create_api_token(db, demo_users["officer"], "cli", 7, actor=Actor.system(), now=now)
+        db.commit()
+        with TestClient(app=app) as client:
+            headers = {"authorization": f"Bearer {token}"}
+            assert client.get("/account", headers=headers).status_code == 200
+            clock.shift(timedelta(days=8))
+            assert client.get("/account", headers=headers).status_code == 401
+            assert client.get("/account", headers={"authorization": "Bearer trk_nonsense"}).status_code == 401

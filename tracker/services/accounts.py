@@ -24,7 +24,7 @@ LOCKOUT_PERIOD = timedelta(minutes=15)
 IP_FAILURES = 10
 IP_PERIOD = timedelta(minutes=5)
 ACTIVATION_VALIDITY = timedelta(hours=72)
-API_TOKEN_PREFIX = "trk_"
+API_TOKEN_PREFIX = "trk_"  # noqa: S105 - a visible prefix, not a secret
 USER_FIELDS = ("username", "display_name", "role", "organisation_id", "email", "phone", "is_active")
 
 

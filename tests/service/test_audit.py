@@ -1,0 +1,98 @@
+"""The audit log is append-only and hash-chained (G26)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DatabaseError
+
+from tracker.models import AuditEntry
+from tracker.models.audit import AuditLogIsAppendOnly
+from tracker.services import audit
+from tracker.services.audit import Actor, verify_chain
+
+
+def write_entries(db, now, n=5):
+    actor = Actor(None, "wang", "officer", "10.0.0.1")
+    for i in range(n):
+        audit.record(db, actor, f"action_{i}", now=now, object_type="user", object_id=i, before={"n": i},
+                     after={"n": i + 1})
+    db.commit()
+    return db.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+
+
+def test_an_untouched_chain_verifies(db, now):
+    write_entries(db, now)
+    assert verify_chain(db) == []
+
+
+def test_the_orm_refuses_updates_and_deletes(db, now):
+    entry = write_entries(db, now)[0]
+    entry.action = "edited"
+    with pytest.raises(AuditLogIsAppendOnly):
+        db.flush()
+    db.rollback()
+    with pytest.raises(AuditLogIsAppendOnly):
+        db.delete(db.get(AuditEntry, entry.id))
+        db.flush()
+    db.rollback()
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"])
+def test_the_database_refuses_raw_updates_and_deletes(db, now, statement):
+    write_entries(db, now, 2)
+    with pytest.raises(DatabaseError):
+        with db.begin_nested():
+            db.execute(text(statement))
+
+
+def _tamper(db, *statements: str) -> None:
+    """Simulate an attacker with direct database access: drop the guard, change rows, restore the guard."""
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
+        db.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only"))
+    else:
+        db.execute(text("DROP TRIGGER audit_log_no_update"))
+        db.execute(text("DROP TRIGGER audit_log_no_delete"))
+    for sql in statements:
+        db.execute(text(sql))
+    if dialect == "postgresql":
+        db.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only"))
+    db.expire_all()
+
+
+@pytest.mark.parametrize("kind", ["edit", "delete", "reorder"])
+def test_tampering_is_detected(db, now, kind):
+    ids = [e.id for e in write_entries(db, now)]
+    if kind == "edit":
+        _tamper(db, f"UPDATE audit_log SET result = 'ok-ish' WHERE id = {ids[2]}")
+    elif kind == "delete":
+        _tamper(db, f"DELETE FROM audit_log WHERE id = {ids[2]}")
+    else:
+        _tamper(db, f"UPDATE audit_log SET id = -1 WHERE id = {ids[1]}",
+                f"UPDATE audit_log SET id = {ids[1]} WHERE id = {ids[3]}",
+                f"UPDATE audit_log SET id = {ids[3]} WHERE id = -1")
+    problems = verify_chain(db)
+    assert problems, kind
+    assert problems[0].entry_id in ids
+
+
+def test_cli_audit_verify_reports_a_tampered_row(tmp_path, monkeypatch, capsys):
+    import sqlite3
+
+    from tracker import cli
+    from tracker.settings import get_settings
+
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'a.db'}")
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["demo"]) == 0
+        assert cli.main(["audit", "verify"]) == 0
+        assert "哈希链校验通过" in capsys.readouterr().out
+        with sqlite3.connect(tmp_path / "a.db") as conn:
+            conn.execute("DROP TRIGGER audit_log_no_update")
+            conn.execute("UPDATE audit_log SET username = 'mallory' WHERE id = 2")
+        assert cli.main(["audit", "verify"]) == 1
+        assert "第 2 条" in capsys.readouterr().err
+    finally:
+        get_settings.cache_clear()

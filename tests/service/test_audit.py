@@ -41,9 +41,8 @@ def test_the_orm_refuses_updates_and_deletes(db, now):
 @pytest.mark.parametrize("statement", ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"])
 def test_the_database_refuses_raw_updates_and_deletes(db, now, statement):
     write_entries(db, now, 2)
-    with pytest.raises(DatabaseError):
-        with db.begin_nested():
-            db.execute(text(statement))
+    with pytest.raises(DatabaseError), db.begin_nested():
+        db.execute(text(statement))
 
 
 def _tamper(db, *statements: str) -> None:

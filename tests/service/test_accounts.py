@@ -70,7 +70,6 @@ def test_every_bundled_common_password_is_refused():
 
 @pytest.mark.parametrize("password", [
     "科技项目绩效跟踪系统很好用吧", "柳州螺蛳粉配桂林米粉真好吃", "correct horse battery staple"])
-                                      "correct horse battery staple"])
 def test_long_and_cjk_passphrases_are_accepted(password):
     assert password_problems(password, username="wang") == []
 

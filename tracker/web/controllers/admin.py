@@ -84,6 +84,12 @@ def _activation_link(request: Request[Any, Any, Any], token: str) -> str:
 
 
 USER_FORM_FIELDS = ("username", "display_name", "role", "organisation_id", "email", "phone", "version")
+# Service field names → the form inputs that show their errors.
+_FORM_FIELD = {"organisation": "organisation_id"}
+
+
+def _field_error(exc: AccountError, default: str = "form") -> dict[str, str]:
+    return {_FORM_FIELD.get(exc.field or "", exc.field or default): str(exc)}
 
 
 @get("/admin/users/new", name="admin_user_new", sync_to_thread=True)
@@ -119,7 +125,7 @@ def user_create(request: Request[Any, Any, Any]) -> Response[Any]:
         )
         token = accounts.issue_activation(db, user, actor=state["actor"], now=clock.now())
     except AccountError as exc:
-        return _user_form(request, target=None, values=values, errors={exc.field or "username": str(exc)},
+        return _user_form(request, target=None, values=values, errors=_field_error(exc, "username"),
                           status_code=400)
     return _user_form(request, target=user, values=_user_values(user), errors={},
                       activation_link=_activation_link(request, token))
@@ -157,8 +163,7 @@ def user_update(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Resp
         return _user_form(request, target=db.get(User, user_id), values=values, errors={"form": str(exc)},
                           status_code=409)
     except AccountError as exc:
-        return _user_form(request, target=user, values=values, errors={exc.field or "form": str(exc)},
-                          status_code=400)
+        return _user_form(request, target=user, values=values, errors=_field_error(exc), status_code=400)
     return Redirect(f"/admin/users/{user.id}", status_code=303)
 
 

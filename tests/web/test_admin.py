@@ -31,9 +31,9 @@ def test_create_user_activate_and_sign_in(client, demo_users, db):
     client.post("/logout", data={"_csrf_token": csrf_from(response.text)})
     page = client.get(link.replace("http://testserver.local", ""))
     assert "zhang" in page.text
+    passphrase = "桂林山水甲天下阳朔堪称甲桂林"
     done = client.post(link.replace("http://testserver.local", ""), data={
-        "_csrf_token": csrf_from(page.text), "password": "桂林山水甲天下阳朔堪称甲桂林", "confirm": "桂林山水甲天下阳朔堪称甲桂林"},
-        follow_redirects=False)
+        "_csrf_token": csrf_from(page.text), "password": passphrase, "confirm": passphrase}, follow_redirects=False)
     assert done.status_code == 303
     assert login(client, "zhang", "桂林山水甲天下阳朔堪称甲桂林").status_code == 303
     assert "张专员" in client.get("/").text

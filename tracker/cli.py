@@ -185,6 +185,129 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> None:
     print(f"已创建用户 {args.username}（{role.label}）")
 
 
+# --- guidelines ---------------------------------------------------------------------------------
+
+
+def _parse_files(paths: list[str]):
+    from imports.guidelines import GuidelineReadError, parse_guideline, read_source
+
+    parsed = []
+    for path in paths:
+        try:
+            parsed.append(parse_guideline(read_source(path)))
+        except GuidelineReadError as exc:
+            raise CommandError(f"{path}：{exc}") from exc
+        except OSError as exc:
+            raise CommandError(f"无法读取 {path}：{exc.strerror or exc}") from exc
+    return parsed
+
+
+def _print_records(records, fmt: str) -> None:
+    import json
+
+    for record in records:
+        if fmt == "jsonl":
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            print(record)
+
+
+def cmd_guidelines_tree(args: argparse.Namespace, settings: Settings) -> None:
+    from imports.guidelines import tree_records
+
+    for parsed in _parse_files(args.files):
+        records = tree_records(parsed)
+        if args.format == "jsonl":
+            _print_records(records, "jsonl")
+            continue
+        for r in records:
+            mark = "◆" if r["leaf"] else "▸"
+            flags = f"  ⚠ {'; '.join(f['message'] for f in r['flags'])}" if r["flags"] else ""
+            print(f"{'  ' * (len(r['path']) - 1)}{mark} {r['title']}  (L{r['line']}){flags}")
+
+
+class Progress:
+    """A one-line progress bar on stderr for long imports (silent when stderr is not a terminal)."""
+
+    def __init__(self, total: int, label: str) -> None:
+        self.total, self.label, self.done = max(total, 1), label, 0
+        self.live = sys.stderr.isatty()
+
+    def step(self, what: str) -> None:
+        self.done += 1
+        width = 30
+        filled = int(width * self.done / self.total)
+        line = f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {what[:40]}"
+        if self.live:
+            print(line, end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.live:
+            print(file=sys.stderr)
+
+
+def cmd_guidelines_import(args: argparse.Namespace, settings: Settings) -> None:
+    from imports.guideline_loader import prepare, store_preview
+    from imports.guidelines import GuidelineReadError
+    from tracker.services.audit import Actor
+
+    if args.programme and len(args.files) > 1:
+        raise CommandError("--programme 只能与一个文件一起使用")
+    progress = Progress(len(args.files) * 2, "导入指南")
+    previews = []
+    for path in args.files:
+        try:
+            previews.append((path, prepare(Path(path).name, Path(path).read_bytes())))
+        except GuidelineReadError as exc:
+            progress.close()
+            raise CommandError(f"{path}：{exc}（未写入任何数据）") from exc
+        except OSError as exc:
+            progress.close()
+            raise CommandError(f"无法读取 {path}：{exc.strerror or exc}（未写入任何数据）") from exc
+        progress.step(Path(path).name)
+    engine = _upgrade(settings)
+    lines = []
+    # One transaction for all files: either every file is stored or none.
+    with session_scope(make_session_factory(engine)) as db:
+        for path, preview in previews:
+            result = store_preview(db, preview, actor=Actor.system("cli"), now=clock.now(),
+                                   programme_name=args.programme)
+            doc = result.document
+            if result.created:
+                state = f"v{doc.version}"
+                if result.replaced:
+                    state = f"新版本 v{doc.version}（替换 v{result.replaced.version}）"
+            else:
+                state = "内容未变，已跳过"
+            lines.append(f"{Path(path).name}：{doc.programme.name} {state}；{doc.leaf_count} 个方向，"
+                         f"{doc.clause_count} 条考核指标，{len(doc.flags)} 个待核对标记")
+            progress.step(Path(path).name)
+    progress.close()
+    print("\n".join(lines))
+
+
+def interpret_for_records(text: str) -> list[dict]:
+    from imports.guideline_loader import interpret
+
+    return interpret(text)
+
+
+def cmd_guidelines_parse(args: argparse.Namespace, settings: Settings) -> None:
+    from imports.guidelines import clause_records
+
+    for parsed in _parse_files(args.files):
+        records = clause_records(parsed, interpret_for_records)
+        if args.format == "jsonl":
+            _print_records(records, "jsonl")
+            continue
+        for r in records:
+            targets = "；".join(
+                f"{t['metric']} {t['op'] or ''} {t['value'] if t['value'] is not None else ''}{t['unit'] or ''}".strip()
+                for t in r["targets"]
+            )
+            print(f"L{r['line']} {r['direction']} {r['label'] or ''} {r['text']}\n    → [{r['combine']}] {targets}")
+
+
 # --- audit --------------------------------------------------------------------------------------
 
 
@@ -245,6 +368,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="显示名")
     p.add_argument("--email")
     p.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码")
+
+    guidelines = sub.add_parser("guidelines", help="指南文档：解析、查看、导入",
+                                description="指南文档：解析、查看、导入")
+    g_sub = guidelines.add_subparsers(dest="guidelines_command", metavar="COMMAND", required=True)
+    p = add("tree", cmd_guidelines_tree, "打印指南的节点树（不连接数据库）", g_sub)
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--format", choices=["text", "jsonl"], default="text")
+    p = add("parse", cmd_guidelines_parse, "逐条打印考核指标条款及其解析出的目标（不连接数据库）", g_sub)
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--format", choices=["text", "jsonl"], default="text")
+    p = add("import", cmd_guidelines_import, "导入指南到数据库（同一文件重复导入不变；内容变化则成为新版本）", g_sub)
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--programme", help="项目计划名称（默认取指南标题或文件名）")
 
     audit_parser = sub.add_parser("audit", help="审计日志", description="审计日志")
     audit_sub = audit_parser.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)

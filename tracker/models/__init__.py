@@ -11,6 +11,7 @@ from tracker.models.accounts import (
     User,
 )
 from tracker.models.audit import AuditEntry
+from tracker.models.guidelines import GuidelineClause, GuidelineDocument, GuidelineNode
 from tracker.models.programmes import Programme, programme_officers
 
 __all__ = [
@@ -18,6 +19,9 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "AuthSession",
+    "GuidelineClause",
+    "GuidelineDocument",
+    "GuidelineNode",
     "LoginAttempt",
     "Organisation",
     "OrganisationKind",

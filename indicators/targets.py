@@ -1,0 +1,709 @@
+"""Indicator clause → targets (DESIGN §2, indicator-taxonomy §3–§9).
+
+`interpret_clause(text)` reads one clause as the structure parser segments it and returns one
+`ClauseReading` per record: usually one; several when the clause mixes AND and OR and is split into the
+fewest pure runs at depth-0 commas (S3). Every doubt becomes a `Flag` with a Chinese message; nothing is
+guessed silently, and no input string makes it raise.
+
+How a clause is read:
+
+1. The text is width-folded (same length, so every span maps back to a verbatim substring), cut into
+   sentences at depth-0 `。；;` and into pieces at depth-0 commas.
+2. Every number is scanned (`quantities`); numbers that are names, conditions of a test (`在…条件下`,
+   `工况(…)下`, `-20℃横向冲击功KV2=20J`), calculation bases (`以年产200吨计算`), baselines (`从48.8%提升至`,
+   parenthesised values before `目标`) or asides (`（满分100分）`) are set aside, with a flag.
+3. Each remaining value becomes one target, or two for a parameter range or tolerance (C4), with its
+   comparator (C1, C2, C3, C5, C6), unit (`/年` for per-year scopes) and category (`categories`).
+4. Pieces without a value may state an implied-one deliverable, a qualitative requirement, or nothing
+   (framing, non-binding wording) (`qualitative`).
+5. `或` between separately counted requirements makes them alternatives; commas and `、` join; a clause
+   with both is split into pure runs (S3).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from indicators import categories as cat
+from indicators import units as u
+from indicators.comparators import EQ, GE, LE, LT, has_improvement
+from indicators.numbers import normalize_width, to_plain
+from indicators.qualitative import (
+    Requirement,
+    head_object,
+    implied_one,
+    is_framing,
+    is_non_binding,
+    predicates,
+)
+from indicators.quantities import Quantity, attach_prefix, scan
+from indicators.spans import (
+    CLOSING,
+    COMMAS,
+    OPENING,
+    SENTENCE_SEPARATORS,
+    depths,
+    enclosing_open,
+    split_at,
+    strip_brackets,
+    trim,
+)
+
+ALL, ANY = "all", "any"
+
+#: Every flag kind `interpret_clause` can raise, with what it asks of the officer.
+FLAG_KINDS: dict[str, str] = {
+    "typo": "a typo read through (`1亿元万元`, `不少5项`, `以上以上`, `540-720MP`); the value is the obvious one",
+    "absurd_value": "a value above 10^12: check the source",
+    "garbage_number": "a comparator symbol with no readable number after it (`≥abc项`, `≤λ/63`)",
+    "unknown_unit": "a number with a comparator whose unit is not known; no target was made from it",
+    "comparator_conflict": "the words before and after a number disagree (`不超过…以上`); the first is used",
+    "ignored_number": "a number read as a test condition, calculation basis, baseline or aside, not a target",
+    "nominal": "a bare technical parameter read as `==` (C2): the better direction is to be confirmed",
+    "implied_one": "a single thing named without a number, read as `>= 1` (§7)",
+    "qualitative_guess": "a requirement with no number and no clear category; its category is a guess",
+    "duplicate": "a verbatim repeat of the previous requirement, counted once (§9 #23)",
+    "split": "the clause mixes AND and OR and was split into pure runs (S3)",
+    "mixed_connectives": "AND and OR inside one comma-piece: read as AND",
+    "non_binding": "encouragement, framing or an optional menu: no target (S5)",
+    "no_target": "nothing could be read: a person must look at the clause",
+    "empty": "the clause is empty",
+    "internal_error": "the reader failed on this text (should not happen); enter the targets by hand",
+}
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A doubt about the reading, for the officer who confirms the targets."""
+
+    kind: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One requirement: `category metric op value unit`, plus the kind of target and, for level targets,
+    which direction is better (`==` is a declared nominal value: direction to be confirmed)."""
+
+    category: str
+    metric: str
+    op: str | None
+    value: Decimal | None
+    unit: str | None
+    kind: str
+    better: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "category": self.category,
+            "metric": self.metric,
+            "op": self.op,
+            "value": None if self.value is None else to_plain(self.value),
+            "unit": self.unit,
+            "kind": self.kind,
+            "better": self.better,
+        }
+
+
+@dataclass(frozen=True)
+class ClauseReading:
+    """One record: a verbatim clause text, its targets and how they combine."""
+
+    text: str
+    targets: tuple[Target, ...]
+    combine: str
+    quantitative: bool
+    flags: tuple[Flag, ...] = ()
+
+    def as_record(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "targets": [t.as_dict() for t in self.targets],
+            "combine": self.combine,
+            "quantitative": self.quantitative,
+            "flags": [f.as_dict() for f in self.flags],
+        }
+
+
+# ---------------------------------------------------------------------------------------------------
+# Working structures.
+
+
+@dataclass
+class _Item:
+    target: Target
+    pos: int
+    written: bool  # from a number written in the clause (not implied)
+    link: str = "and"  # relation to the previous item of the same piece
+    flags: list[Flag] = field(default_factory=list)
+    group: str | None = None
+
+
+@dataclass
+class _Piece:
+    lo: int
+    hi: int
+    sentence: int
+    items: list[_Item] = field(default_factory=list)
+    link: str = "and"  # relation to the previous piece
+    non_binding: bool = False
+    residual: bool = False  # states something, but nothing we could read as a target
+    flags: list[Flag] = field(default_factory=list)
+
+
+_CONJUNCTION = re.compile(r"以及|或者|[、，,；;或和及与并]")
+_OR_BETWEEN = re.compile(r"或")
+_AND_MARK = re.compile(r"[、，,；;和及与并]|以及")
+_PER_YEAR = re.compile(
+    r"每年|年均|(?<![0-9一二三四五六七八九十全当今明去同上下本首近前后该])年(?=新增|创|销售|营收|营业|工业|利润|"
+    r"总产值|产值|吸纳|培育|服务|推出|培养|引进|收入|接待|种植|利税|税)"
+)
+# `年产`, `年处理`: the annual scope of a production volume; it does not make the line that produces it annual
+_PER_YEAR_PRODUCTION = re.compile(
+    r"(?<![0-9一二三四五六七八九十全当今明去同上下本首近前后该])年(?=产|处理|处置|出栏|加工|回收|生产)"
+)
+_PER_BATCH = re.compile(r"每批")
+_PER_TON = re.compile(r"吨钢|每吨|吨产品")
+_PER_SECOND = re.compile(r"每秒")
+_OPERATING = re.compile(r"工作|覆盖|范围|适用|使用|调谐|调节|可调|带宽")
+_DETECTION = re.compile(r"[ \t]*(?:尺寸|粒径|大小|直径)")
+_ENDURANCE = re.compile(r"[ \t]*无(?:破损|腐蚀|故障|裂纹|泄漏|损坏|失效|异常)")
+_PAREN_ASIDE = re.compile(
+    r"为例|满分|搭配|测试|当前|现有|目前|基准|参考|原有|即可|如|例如|约|左右|相当于|折合|国内水平|国际水平"
+)
+_CONDITION_SPAN = re.compile(
+    r"在[^；;。]{0,40}?(?:条件|情况|工况|环境|状态)下|(?:工况|条件|状态)[ \t]*[（(][^）)]*[）)][ \t]*下"
+)
+_BASIS_SPAN = re.compile(r"以[^，,；;。]{0,30}?(?:计算|计)(?!划)|按[^，,；;。]{0,30}?(?:测算|计算|计)(?!划)")
+_BASELINE_AFTER = re.compile(r"[^，,；;。\d]{0,10}?(?:提升|提高|增加|增长|降低|减少|下降|降|缩短|延长)(?:至|到)")
+_CONDITION_BEFORE_VALUE = re.compile(r"[^、，,；;。]{1,20}?(?:≥|≤|>|<|=|〈|≧)[ \t]*[-±\d]")
+_METRIC_TRIM = re.compile(
+    r"^(?:[，、,：:；;\s]|或者|或|以及|及|和|并|其中|项目实施期内|项目实施期间|实施期内|项目执行期内|在项目研发过程中|预计|"
+    r"实现|完成|开展|取得|形成|建立|建成|研发|开发|新增|引进|培养|发表|制定|制订|达到|达|不少于|不低于|至少)+"
+)
+_METRIC_TAIL = re.compile(
+    r"(?:[≥≤<>=〈≧≦±]|不少于|不低于|不小于|不超过|不高于|超过|高于|低于|小于|大于|达到|达|至少|为|：|:|\s|"
+    r"(?:从|由)?(?:提升|提高|降低|减少|下降|增加|降)(?:至|到)|从|由)+$"
+)
+_VERB_CARRY = re.compile(r"^(?:或者|或)")
+_PROPERTY_BEFORE = re.compile(r"(?:[数率比度值]|指数|系数)[：:为]?[ \t]*$")
+_VALUE_AFTER_BRACKET = re.compile(r"[ \t]*(?:[≥≤<>=〈≧≦]|[-−]?\d)")
+# `…的情况` names a dimension to report on; it is a target only for counted outputs (qualitative.predicates)
+_REPORTING_DIMENSION = re.compile(r"情况$")
+_SUBSET = re.compile(r"^[（(]?\s*其中")
+_BOUND_SYMBOL = re.compile(r">=|<=|≥|≧|≤|≦")
+_REQUIREMENT_VERB = re.compile(r"构建|建设|建立|推动|促进|实现|形成|完成|开展|提升|提高|取得|达到|具备|确保|发现|提出|"
+                               r"研发|开发|研制|揭示|阐明|解析|建成|打造|推出|获得")
+
+
+def _plain_span(s: str, lo: int, hi: int, quantities: list[Quantity]) -> str:
+    """Text of ``s[lo:hi]`` with the quantities inside it removed."""
+    out = []
+    i = lo
+    for q in quantities:
+        if q.end <= lo or q.start >= hi:
+            continue
+        out.append(s[i:max(i, q.start)])
+        i = max(i, q.end)
+    out.append(s[i:hi])
+    return "".join(out)
+
+
+def _close_of(s: str, open_index: int, hi: int) -> int:
+    level = 0
+    for i in range(open_index, hi):
+        if s[i] in OPENING:
+            level += 1
+        elif s[i] in CLOSING:
+            level -= 1
+            if level == 0:
+                return i
+    return hi
+
+
+def _first_conjunction(text: str) -> re.Match[str] | None:
+    """The first conjunction at bracket depth 0 of ``text``."""
+    level = 0
+    for m in _CONJUNCTION.finditer(text):
+        level = sum(1 for ch in text[:m.start()] if ch in OPENING) - sum(1 for ch in text[:m.start()] if ch in CLOSING)
+        if level <= 0:
+            return m
+    return None
+
+
+def _is_or(between: str) -> bool:
+    """`或` between two separately counted requirements makes them alternatives; `、或` and `，或` too,
+    but `、新材料或新工艺` is an AND followed by a basket."""
+    t = strip_brackets(between) if not re.match(r"^\s*[（(]\s*或", between) else between
+    t = re.sub(r"[、，,]\s*(?=或)", "", t)
+    k = t.find("或")
+    if k == -1:
+        return False
+    return not _AND_MARK.search(t[:k].replace("及以上", ""))
+
+
+class _Reader:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.s = normalize_width(text)
+        self.depth = depths(self.s)
+        self.quantities = scan(self.s)
+        self.clause_flags: list[Flag] = []
+        self.previous_category: str | None = None
+        self.patent_status: str | None = None
+        self._flag_items: list[Flag] = []
+        self.previous_unit: str | None = None
+
+    # -- segmentation ---------------------------------------------------------------------------
+    def pieces(self) -> list[_Piece]:
+        out: list[_Piece] = []
+        for n, (slo, shi) in enumerate(split_at(self.s, SENTENCE_SEPARATORS, depth=self.depth)):
+            for plo, phi in split_at(self.s, COMMAS, slo, shi, depth=self.depth):
+                lo, hi = trim(self.s, plo, phi)
+                if lo < hi:
+                    out.append(_Piece(lo, hi, n))
+        return out
+
+    # -- ignoring numbers by context ------------------------------------------------------------
+    def _set_aside(self, pieces: list[_Piece]) -> None:
+        s = self.s
+        for q in self.quantities:
+            piece = next((p for p in pieces if p.lo <= q.num_start < p.hi), None)
+            lo = piece.lo if piece else 0
+            boundary = max([lo] + [i + 1 for i in range(lo, q.start) if s[i] in "：:、"])
+            # names and codes read by the scanner (`JB/T 7946.3`) do not end a comparator's reach
+            previous = [p for p in self.quantities if p.end <= q.start and p.end > boundary and p.ignored is None]
+            attach_prefix(s, q, max([boundary] + [p.end for p in previous]))
+        for q in self.quantities:
+            if q.ignored:
+                continue
+            ob = enclosing_open(s, q.start, 0)
+            if ob is not None:
+                close = _close_of(s, ob, len(s))
+                content = s[ob + 1:close]
+                if _PAREN_ASIDE.search(content):
+                    q.ignored = "aside"
+                elif any(p.unit_end == ob and p is not q and p.family == u.PHYSICAL for p in self.quantities) \
+                        and not _CONJUNCTION.search(content) and q.family == u.PHYSICAL:
+                    q.ignored = "qualifier"  # `-135dBc/Hz@100Hz(0.5GHz)`: a condition of the value before
+            if q.start > 0 and s[q.start - 1] == "@":
+                q.ignored = "condition"
+        for q in self.quantities:
+            if (q.ignored is None and q.family == u.NONE and q.prefix is None and q.suffix is None
+                    and q.reversed_op is None and not _PROPERTY_BEFORE.search(s[max(0, q.start - 3):q.start])):
+                q.ignored = "bare"  # `304材质`, `24-bit`: a number with no unit and no comparator is a name
+            ob = enclosing_open(s, q.start, 0)
+            if q.ignored is None and ob is not None and q.family in (u.PHYSICAL, u.PERCENT):
+                close = _close_of(s, ob, len(s))
+                if _VALUE_AFTER_BRACKET.match(s, close + 1):
+                    q.ignored = "condition"  # `水溶性（22℃）<1200ppm`: the test condition of the value after it
+        for m in _CONDITION_SPAN.finditer(s):
+            for q in self._inside(m.start(), m.end()):
+                if q.prefix is None:
+                    q.ignored = "condition"
+        for m in _BASIS_SPAN.finditer(s):
+            for q in self._inside(m.start(), m.end()):
+                q.ignored = "basis"
+        for q in self.quantities:
+            if q.ignored:
+                continue
+            before = s[max(0, q.start - 2):q.start]
+            if before.endswith(("从", "由")) and _BASELINE_AFTER.match(s, q.end):
+                q.ignored = "baseline"
+            elif (q.family == u.PHYSICAL and q.prefix is None and q.shape == "single"
+                  and _CONDITION_BEFORE_VALUE.match(s, q.end)):
+                q.ignored = "condition"  # `-20℃横向冲击功KV2=20J`: the test temperature
+            elif q.ignored is None and q.family == u.DURATION:
+                q.ignored = "period"
+        # `（99.99%），目标99.9%以上` (§9 #10): values in brackets before `目标` are references.
+        for m in re.finditer("目标", s):
+            sentence_lo = max([0] + [i + 1 for i in range(0, m.start()) if s[i] in SENTENCE_SEPARATORS])
+            for q in self._inside(sentence_lo, m.start()):
+                if enclosing_open(s, q.start, sentence_lo) is not None:
+                    q.ignored = "baseline"
+        # A time scope is a target only as a lifetime with a comparator (`使用寿命≥10年`).
+        for q in self.quantities:
+            if q.ignored == "period" and q.prefix is not None:
+                lo = max(0, q.start - 12)
+                if re.search(r"寿命|保质期|有效期|贮存期|质保期", s[lo:q.start]):
+                    q.ignored = None
+
+    def _inside(self, lo: int, hi: int) -> list[Quantity]:
+        return [q for q in self.quantities if lo <= q.num_start < hi]
+
+    # -- contexts -------------------------------------------------------------------------------
+    def _contexts(self, piece: _Piece, valued: list[Quantity], q: Quantity) -> tuple[str, str]:
+        s = self.s
+        ob = enclosing_open(s, q.start, piece.lo)
+        lo = ob + 1 if ob is not None else piece.lo
+        hi = _close_of(s, ob, piece.hi) if ob is not None else piece.hi
+        same_level = [p for p in valued if enclosing_open(s, p.start, piece.lo) == ob]
+        k = same_level.index(q)
+        if k > 0:
+            prev = same_level[k - 1]
+            between = s[prev.end:q.start]
+            m = _first_conjunction(between)
+            lo = max(lo, prev.end + (m.end() if m else 0))
+        before = _plain_span(s, lo, q.start, self.quantities)
+        after_hi = hi
+        tail = s[q.end:hi]
+        m = _first_conjunction(tail)
+        later = [p for p in same_level[k + 1:]]
+        if m and later:  # the noun after a number runs to the conjunction before the next value
+            after_hi = q.end + m.start()
+        after = _plain_span(s, q.end, after_hi, self.quantities)
+        return before.strip(" ，、：:"), after.strip(" ，、：:")
+
+    # -- targets from one value -----------------------------------------------------------------
+    def _bounds(self, q: Quantity, before: str, after: str) -> list[tuple[str, Decimal, str]]:
+        """(op, value, metric note) for a value: C1–C6."""
+        s = self.s
+        prefix = q.prefix.op if q.prefix else None
+        suffix = q.suffix.op if q.suffix else None
+        if q.reversed_op:
+            op = q.reversed_op
+        elif prefix and suffix and prefix != suffix and not (prefix in (GE, ">") and suffix == GE):
+            message = f"“{q.raw}”前后比较词矛盾，按前者“{q.prefix.word}”读取"
+            self._flag_items.append(Flag("comparator_conflict", message))
+            op = prefix
+        else:
+            op = prefix or suffix
+        low = q.low
+        if low is None:
+            return []
+        if q.suffix is not None and _DETECTION.match(s, q.suffix.end) and suffix == GE:
+            return [(LE, low, "（可检出尺寸下限）")]  # C6
+        if q.shape == "bound":
+            return [(LT if op == LT else LE, abs(low), "")]  # C5: `±d` is an error bound
+        if q.shape == "tolerance" and q.high is not None:
+            return [(GE, low - abs(q.high), "（下限）"), (LE, low + abs(q.high), "（上限）")]
+        cumulative = q.family in u.CUMULATIVE_FAMILIES or q.unit in ("亩", "公顷")  # C1 lists 亩 with the counts
+        improvement = has_improvement(before)
+        if q.shape == "range" and q.high is not None:
+            if suffix == GE and prefix is None:
+                return [(GE, low, "")]
+            if suffix == LE and prefix is None:
+                return [(LE, q.high, "")]
+            if cumulative or improvement or q.family in (u.POINTS, u.MULTIPLE):
+                return [(GE, low, "")]  # C3: count ranges keep the lower bound
+            if _OPERATING.search(before) or _OPERATING.search(after):
+                return [(LE, low, "（范围下限）"), (GE, q.high, "（范围上限）")]  # C4, a band to cover
+            return [(GE, low, "（下限）"), (LE, q.high, "（上限）")]  # C4, a specification window
+        if op is None:
+            if cumulative or improvement or _ENDURANCE.match(s, q.end):
+                op = GE  # C1
+            else:
+                op = EQ  # C2
+        return [(op, low, "")]
+
+    def _unit(self, q: Quantity, before: str, category: str) -> str | None:
+        unit = q.unit
+        if category == "yield" and _PER_YEAR_PRODUCTION.search(before):
+            return u.with_suffix(unit, "/年")
+        if q.family in (u.MONEY, u.COUNT, u.MASS):
+            if _PER_YEAR.search(before):
+                unit = u.with_suffix(unit, "/年")
+            elif _PER_BATCH.search(before):
+                unit = u.with_suffix(unit, "/批")
+            elif q.family == u.MONEY and _PER_TON.search(before):
+                unit = u.with_suffix(unit, "/吨")
+            elif q.family == u.COUNT and _PER_SECOND.search(before):
+                unit = u.with_suffix(unit, "/s")
+        return unit
+
+    def _metric(self, before: str, after: str, decision: cat.Decision, note: str) -> str:
+        """A short name for what is counted or measured (not scored; shown to the officer)."""
+        b = strip_brackets(before)
+        label, _, rest = b.replace(":", "：").rpartition("：")
+        if label:  # `性能指标达到：屈服强度`: the name after the colon, else the label before it
+            b = rest if len(rest.strip(" ≥≤<>=±")) >= 2 else label
+        b = _METRIC_TAIL.sub("", _METRIC_TRIM.sub("", b)).strip(" /±、，")
+        a = _METRIC_TRIM.sub("", strip_brackets(after)).strip(" ，、：:的")
+        if not b or (decision.cue and decision.cue not in b and a and decision.cue in a):
+            text = a or b
+        else:
+            text = b
+        if len(text) > 40:
+            text = text[-40:]
+        if not text:
+            text = cat.CATEGORIES.get(decision.categories[0], decision.categories[0])
+        return text + note
+
+    def _value_items(self, piece: _Piece, valued: list[Quantity]) -> list[_Item]:
+        items: list[_Item] = []
+        prev_q: Quantity | None = None
+        prev_before = ""
+        for q in valued:
+            self._flag_items = []
+            before, after = self._contexts(piece, valued, q)
+            family = u.PHYSICAL if q.family == u.COUNT and _PER_SECOND.search(before) else q.family  # a rate
+            decision = cat.categorize(before, after, q.unit, family, self.previous_category, self.patent_status,
+                                      self.previous_unit)
+            if (_SUBSET.match(before) and self.previous_category and q.unit == self.previous_unit
+                    and not cat.ip_decision(strip_brackets(before))):
+                decision = cat.Decision((self.previous_category,), None)  # `（其中…1项）`: part of the count before
+            if decision.from_unit and self.previous_category in cat.PATENT_FAMILY | {"ip_any", "ip_other"}:
+                if re.search(r"授权|获得", before + after):
+                    decision = cat.Decision(("patent_grant",), "专利")
+                elif re.search(r"申请", before + after):
+                    decision = cat.Decision(("patent_application",), "专利")
+            op_before = before
+            if prev_q is not None and not strip_brackets(before).strip(" 、，,和及与"):
+                op_before = prev_before
+                if q.prefix is None and prev_q.prefix is not None:
+                    q.prefix = prev_q.prefix
+            bounds = self._bounds(q, op_before, after)
+            unit = self._unit(q, before, decision.categories[0])
+            copies = 1
+            if before.endswith("各"):
+                head = cat.head_phrase(before[:-1])
+                copies = max(1, len(re.split(r"和|及|与|、", head)))
+            link = "and"
+            if prev_q is not None:
+                link = "or" if _is_or(self.s[prev_q.end:q.start]) else "and"
+            qflags = [Flag("typo", f"原文“{q.raw}”：{n}") for n in q.notes if not n.startswith("数值过大")]
+            qflags += [Flag("absurd_value", n) for n in q.notes if n.startswith("数值过大")]
+            qflags += self._flag_items
+            first = True
+            for category in decision.categories:
+                for _ in range(copies):
+                    for op, value, note in bounds:
+                        metric = self._metric(before, after, decision, note)
+                        if "预计" in self.s[piece.lo:q.start]:
+                            metric += "（预计）"
+                        kind = cat.kind_of(category, unit, op, value)
+                        better = cat.better_of(kind, op)
+                        target = Target(category, metric, op, value, unit, kind, better)
+                        item_flags = list(qflags) if first else []
+                        if op == EQ and kind == "level":
+                            item_flags.append(Flag("nominal", f"“{metric}”为标称值（未写比较词），方向待确认"))
+                        items.append(_Item(target, q.num_start, True, link if first else "and", item_flags))
+                        first = False
+            if decision.categories:
+                self.previous_category = decision.categories[-1]
+                self.previous_unit = q.unit
+                if decision.categories[-1] in cat.PATENT_FAMILY:
+                    self.patent_status = decision.categories[0]
+            prev_q = q
+            prev_before = op_before
+        return items
+
+    # -- pieces without values ------------------------------------------------------------------
+    def _null_items(self, piece: _Piece, text: str, has_values: bool, carried: bool) -> list[_Item]:
+        out = []
+        for req in predicates(text, has_values):
+            out.append(self._requirement_item(piece, req, text))
+        if not out and not has_values:
+            for req in implied_one(text, verb_carried=carried):
+                out.append(self._requirement_item(piece, req, text))
+        return out
+
+    def _requirement_item(self, piece: _Piece, req: Requirement, text: str) -> _Item:
+        metric = strip_brackets(req.cue or text).strip()[-40:] or cat.CATEGORIES[req.category]
+        if req.implied_unit:
+            target = Target(req.category, metric, GE, Decimal(1), req.implied_unit,
+                            cat.kind_of(req.category, req.implied_unit, GE, 1), None)
+            flag = Flag("implied_one", f"“{metric}”未写数量，按隐含数量1{req.implied_unit}计")
+            return _Item(target, piece.lo, False, "and", [flag], group=req.group)
+        target = Target(req.category, metric, None, None, None, "qualitative", None)
+        return _Item(target, piece.lo, False, "and", [], group=req.group)
+
+    # -- the clause -----------------------------------------------------------------------------
+    def read(self) -> list[ClauseReading]:
+        text, s = self.text, self.s
+        if not text.strip():
+            return [ClauseReading(text, (), ALL, False, (Flag("empty", "条款为空"),))]
+        pieces = self.pieces()
+        self._set_aside(pieces)
+        previous_text = None
+        last_implied = False
+        for piece in pieces:
+            piece_text = s[piece.lo:piece.hi]
+            if _VERB_CARRY.match(piece_text):
+                piece.link = "or"
+            if previous_text is not None and piece_text == previous_text:
+                piece.non_binding = True  # a verbatim copy of the previous piece (§9 #23)
+                piece.flags.append(Flag("duplicate", f"“{text[piece.lo:piece.hi]}”与前文重复，只计一次"))
+                previous_text = piece_text
+                continue
+            previous_text = piece_text
+            valued = [q for q in self._inside(piece.lo, piece.hi) if q.ignored is None]
+            if is_non_binding(piece_text):
+                piece.non_binding = True
+                continue
+            if valued:
+                piece.items = self._value_items(piece, valued)
+                piece.items += self._null_items(piece, piece_text, True, False)
+                head = head_object(piece_text, self.s[valued[-1].end:piece.hi])
+                if head and all(it.target.category != head.category for it in piece.items):
+                    piece.items.append(self._requirement_item(piece, head, piece_text))
+                last_implied = False
+            elif is_framing(piece_text):
+                continue
+            else:
+                piece.items = self._null_items(piece, piece_text, False, carried=last_implied and piece.link == "or")
+                last_implied = any(it.target.value is not None for it in piece.items)
+                if not piece.items and not _REPORTING_DIMENSION.search(piece_text):
+                    piece.residual = True
+        self._drop_counted_implied(pieces)
+        self._sentence_fallback(pieces)
+        self._dedupe_groups(pieces)
+        return self._runs(pieces)
+
+    def _drop_counted_implied(self, pieces: list[_Piece]) -> None:
+        """`形成相关的技术规程，发布…标准1项及以上`: the thing named without a number is the one counted by the
+        number that follows, so an implied one of a category that the clause also counts is dropped."""
+        for p, nxt in zip(pieces, pieces[1:], strict=False):
+            if nxt.sentence != p.sentence or nxt.link != "and":
+                continue
+            counted = {it.target.category for it in nxt.items if it.written}
+            p.items = [it for it in p.items
+                       if it.written or it.group != "implied" or it.target.category not in counted]
+
+    def _sentence_fallback(self, pieces: list[_Piece]) -> None:
+        """A sentence that states requirements but gave no target gets one qualitative target (§7)."""
+        by_sentence: dict[int, list[_Piece]] = {}
+        for p in pieces:
+            by_sentence.setdefault(p.sentence, []).append(p)
+        for group in by_sentence.values():
+            if any(p.items for p in group) or not any(p.residual for p in group):
+                continue
+            if any(p.non_binding for p in group):
+                continue  # vague words around an encouragement belong to it (S5)
+            text = "，".join(self.s[p.lo:p.hi] for p in group if p.residual)
+            if not _REQUIREMENT_VERB.search(text):
+                continue
+            first = next(p for p in group if p.residual)
+            category = cat.qualitative_category(text)
+            target = Target(category, strip_brackets(text)[:40], None, None, None, "qualitative", None)
+            message = f"未找到可量化指标，按定性要求（{cat.CATEGORIES[category]}）记录，需专家判断"
+            first.items.append(_Item(target, first.lo, False, "and", [Flag("qualitative_guess", message)]))
+
+    def _dedupe_groups(self, pieces: list[_Piece]) -> None:
+        """The same qualitative requirement said twice in a clause counts once (`产业化生产，…实现工业化生产`)."""
+        seen: set[tuple[str, str]] = set()
+        for p in pieces:
+            kept = []
+            for it in p.items:
+                if it.group and it.group not in ("implied", "spec", "talent", "reporting"):
+                    key = (it.target.category, it.group)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                kept.append(it)
+            p.items = kept
+
+    def _runs(self, pieces: list[_Piece]) -> list[ClauseReading]:
+        """Fewest pure runs at depth-0 commas (S3): greedy left to right, which is optimal because any part
+        of a pure run is pure. Pieces without targets travel with the run that follows them."""
+        runs: list[list[_Piece]] = []
+        current: list[_Piece] = []
+        connective: str | None = None
+        count = 0
+        for p in pieces:
+            if not p.items:
+                current.append(p)
+                continue
+            inner = {it.link for it in p.items[1:]}
+            links = set(inner)
+            if count:
+                links.add(p.link)
+            if connective:
+                links.add(connective)
+            if len(links) > 1 and count:
+                trailing: list[_Piece] = []
+                while current and not current[-1].items:
+                    trailing.insert(0, current.pop())
+                runs.append(current)
+                current, connective, count = trailing, None, 0
+                links = set(inner)
+            current.append(p)
+            count += len(p.items)
+            if len(links) == 1:
+                connective = next(iter(links))
+        if current or not runs:
+            runs.append(current)
+        n = len(runs)
+        readings = []
+        for k, run in enumerate(runs):
+            if n == 1:
+                lo, hi = trim(self.s, 0, len(self.s))
+            else:
+                lo, hi = trim(self.s, min(p.lo for p in run), max(p.hi for p in run))
+            readings.append(self._reading(run, lo, hi, k, n))
+        return readings
+
+    def _ungoverned_symbols(self, lo: int, hi: int) -> list[tuple[int, str]]:
+        """`≥abc项`, `≤λ/63`: a comparator symbol that governs no value we could read."""
+        out = []
+        for m in _BOUND_SYMBOL.finditer(self.s, lo, hi):
+            pos = m.start()
+            if any(q.prefix is not None and q.prefix.start == pos and q.ignored is None for q in self.quantities):
+                continue
+            end = pos + 1
+            while end < hi and end - pos < 10 and self.s[end] not in "，,；;。、":
+                end += 1
+            out.append((pos, self.text[pos:end]))
+        return out
+
+    def _reading(self, run: list[_Piece], lo: int, hi: int, k: int, n: int) -> ClauseReading:
+        if lo >= hi:  # nothing but separators
+            return ClauseReading(self.text, (), ALL, False, (Flag("empty", "条款为空"),))
+        items = [it for p in run for it in p.items]
+        links = {it.link for p in run for it in p.items[1:]}
+        piece_links = set()
+        seen_item = False
+        for p in run:
+            if p.items and seen_item:
+                piece_links.add(p.link)
+            seen_item = seen_item or bool(p.items)
+        combine = ANY if (links | piece_links) == {"or"} else ALL
+        flags: list[Flag] = []
+        if len(links | piece_links) > 1:
+            flags.append(Flag("mixed_connectives", "同一分句内“且”“或”混用，无法按逗号拆分，按“且”读取，请核对"))
+        for p in run:
+            flags += p.flags
+            for it in p.items:
+                flags += it.flags
+        for q in self._inside(lo, hi):
+            if q.ignored in ("condition", "basis", "baseline", "aside", "qualifier"):
+                reason = {"condition": "试验/工况条件", "basis": "测算依据", "baseline": "基准或现状值",
+                          "aside": "括号内的说明", "qualifier": "测试条件"}[q.ignored]
+                flags.append(Flag("ignored_number", f"“{q.raw}”视为{reason}，未作为指标"))
+            elif q.ignored == "class" and q.notes and q.prefix is not None:
+                flags.append(Flag("unknown_unit", f"“{q.raw}”的单位无法识别，未作为指标"))
+        for _pos, snippet in self._ungoverned_symbols(lo, hi):
+            flags.append(Flag("garbage_number", f"“{snippet}”比较符后没有可读的数值"))
+        if n > 1:
+            flags.append(Flag("split", f"条款同时含“且”与“或”，按S3拆分：第{k + 1}段（共{n}段）"))
+        if not items:
+            if any(p.non_binding for p in run) and not any(p.residual for p in run):
+                flags.append(Flag("non_binding", "鼓励性、框架性或可选表述，不设考核指标"))
+            else:
+                flags.append(Flag("no_target", "未能识别出考核指标，请人工核对"))
+        quantitative = any(it.written for it in items)
+        targets = tuple(it.target for it in items)
+        unique_flags = tuple(dict.fromkeys(flags))
+        return ClauseReading(self.text[lo:hi], targets, combine, quantitative, unique_flags)
+
+
+def analyse(text: str) -> list[ClauseReading]:
+    """`interpret_clause` without the safety net (for tests that hunt for crashes)."""
+    return _Reader(text).read()
+
+
+def interpret_clause(text: str) -> list[ClauseReading]:
+    """Targets of one indicator clause; never raises."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    try:
+        readings = analyse(text)
+    except Exception as exc:  # the importer must get a reading for any text; the tests hunt crashes in analyse
+        flag = Flag("internal_error", f"解析失败（{type(exc).__name__}），请人工录入")
+        return [ClauseReading(text, (), ALL, False, (flag,))]
+    return readings or [ClauseReading(text, (), ALL, False, (Flag("no_target", "未能识别出考核指标，请人工核对"),))]

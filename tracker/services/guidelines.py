@@ -1,0 +1,192 @@
+"""Storing guideline documents and reading the catalogue.
+
+The readers in `imports/` turn a file into the plain inputs below; this module stores them in one
+transaction (all or nothing), versioned per programme and idempotent by the file's content hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from tracker.models import GuidelineClause, GuidelineDocument, GuidelineNode, Programme, User
+from tracker.services import audit
+from tracker.services.audit import Actor
+
+
+@dataclass(frozen=True)
+class ClauseInput:
+    label: str | None
+    text: str
+    line: int
+    group: str | None = None
+    combine: str = "all"
+    quantitative: bool = False
+    targets: list[dict[str, Any]] = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NodeInput:
+    path: tuple[str, ...]
+    title: str
+    kind: str
+    marker: str | None
+    line: int
+    leaf: bool
+    direction: str
+    inherits_indicators: bool = False
+    fields: list[dict[str, Any]] = field(default_factory=list)
+    content_items: list[dict[str, Any]] = field(default_factory=list)
+    selection_texts: list[dict[str, Any]] = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    clauses: list[ClauseInput] = field(default_factory=list)
+    selection_rule: dict[str, Any] | None = None
+    funding_rule: dict[str, Any] | None = None
+    period_rule: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class DocumentInput:
+    file_name: str
+    title: str | None
+    content_hash: str
+    format: str
+    encoding: str | None
+    lines: tuple[str, ...]
+    flags: list[dict[str, Any]]
+    nodes: list[NodeInput]
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    document: GuidelineDocument
+    created: bool  # False: the same file was already imported, nothing changed
+    replaced: GuidelineDocument | None = None  # the previous version, when this is a new version
+
+
+def programme_name_for(doc: DocumentInput) -> str:
+    """A document's programme: its title, or its file name without the extension."""
+    if doc.title and doc.title.strip():
+        return doc.title.strip()[:300]
+    return doc.file_name.rsplit(".", 1)[0][:300]
+
+
+def store_guideline(db: Session, doc: DocumentInput, *, actor: Actor, now: datetime,
+                    programme_name: str | None = None) -> StoreResult:
+    """Store a parsed document as the newest version of its programme (created if needed)."""
+    existing = db.scalar(select(GuidelineDocument).where(GuidelineDocument.content_hash == doc.content_hash)
+                         .order_by(GuidelineDocument.id).limit(1))
+    if existing is not None:
+        return StoreResult(existing, created=False)
+    name = (programme_name or "").strip()[:300] or programme_name_for(doc)
+    programme = db.scalar(select(Programme).where(Programme.name == name))
+    if programme is None:
+        programme = Programme(name=name, description="", is_active=True, created_at=now, version=1)
+        db.add(programme)
+        db.flush()
+        audit.record(db, actor, "programme_created", now=now, object_type="programme", object_id=programme.id,
+                     after={"name": name, "from": doc.file_name})
+    previous = db.scalar(select(GuidelineDocument).where(GuidelineDocument.programme_id == programme.id,
+                                                         GuidelineDocument.is_current.is_(True)))
+    version = (db.scalar(select(func.max(GuidelineDocument.version))
+                         .where(GuidelineDocument.programme_id == programme.id)) or 0) + 1
+    if previous is not None:
+        previous.is_current = False
+    document = GuidelineDocument(
+        programme=programme, version=version, file_name=doc.file_name[:255], title=doc.title,
+        content_hash=doc.content_hash, format=doc.format, encoding=doc.encoding, source_text="\n".join(doc.lines),
+        flags=doc.flags, leaf_count=sum(1 for n in doc.nodes if n.leaf),
+        clause_count=sum(len(n.clauses) for n in doc.nodes), is_current=True, imported_at=now,
+        imported_by_id=actor.user_id,
+    )
+    db.add(document)
+    db.flush()
+    _store_nodes(db, document, doc.nodes)
+    audit.record(db, actor, "guideline_imported", now=now, object_type="guideline_document", object_id=document.id,
+                 after={"programme": name, "version": version, "file": doc.file_name, "hash": doc.content_hash,
+                        "leaves": document.leaf_count, "clauses": document.clause_count})
+    return StoreResult(document, created=True, replaced=previous)
+
+
+def _store_nodes(db: Session, document: GuidelineDocument, nodes: list[NodeInput]) -> None:
+    by_path: dict[tuple[str, ...], GuidelineNode] = {}
+    for position, node in enumerate(nodes):
+        parent = by_path.get(node.path[:-1])
+        content = " ".join(str(f.get("text", "")) for f in node.fields)
+        row = GuidelineNode(
+            document=document, parent_id=parent.id if parent else None, position=position, path=list(node.path),
+            depth=len(node.path), title=node.title[:500], kind=node.kind, marker=node.marker, line=node.line,
+            is_leaf=node.leaf, direction=node.direction[:500], inherits_indicators=node.inherits_indicators,
+            fields=node.fields, content_items=node.content_items, selection_texts=node.selection_texts,
+            flags=node.flags, selection_rule=node.selection_rule, funding_rule=node.funding_rule,
+            period_rule=node.period_rule, search_text=f"{node.title} {content}"[:20000],
+        )
+        db.add(row)
+        db.flush()
+        by_path[node.path] = row
+        for index, clause in enumerate(node.clauses):
+            db.add(GuidelineClause(
+                node_id=row.id, position=index, label=clause.label, text=clause.text, line=clause.line,
+                group=clause.group, combine=clause.combine, quantitative=clause.quantitative,
+                targets=clause.targets, flags=clause.flags,
+            ))
+    db.flush()
+
+
+# --- reading the catalogue -----------------------------------------------------------------------
+
+
+def visible_programme_ids(db: Session, user: User) -> set[int] | None:
+    """None = every programme (admin, finance, expert read the catalogue); else the officer's assignments."""
+    if user.role == "officer":
+        return {p.id for p in user.programmes}
+    if user.role in ("admin", "finance", "expert"):
+        return None
+    return set()
+
+
+def current_documents(db: Session, user: User) -> list[GuidelineDocument]:
+    query = (select(GuidelineDocument).join(Programme).where(GuidelineDocument.is_current.is_(True))
+             .order_by(Programme.name))
+    ids = visible_programme_ids(db, user)
+    if ids is not None:
+        query = query.where(GuidelineDocument.programme_id.in_(ids or {-1}))
+    return list(db.scalars(query))
+
+
+def document_for(db: Session, user: User, document_id: int) -> GuidelineDocument | None:
+    """The document if the user may see it; None for a missing or foreign one alike."""
+    document = db.get(GuidelineDocument, document_id)
+    if document is None:
+        return None
+    ids = visible_programme_ids(db, user)
+    if ids is not None and document.programme_id not in ids:
+        return None
+    return document
+
+
+def node_for(db: Session, user: User, node_id: int) -> GuidelineNode | None:
+    node = db.get(GuidelineNode, node_id)
+    if node is None or document_for(db, user, node.document_id) is None:
+        return None
+    return node
+
+
+def search_nodes(db: Session, user: User, words: str, *, limit: int = 100) -> list[GuidelineNode]:
+    terms = [w for w in words.replace("　", " ").split() if w][:5]
+    if not terms:
+        return []
+    query = (select(GuidelineNode).join(GuidelineDocument)
+             .where(GuidelineDocument.is_current.is_(True), GuidelineNode.is_leaf.is_(True)))
+    for term in terms:
+        like = f"%{term[:50]}%"
+        query = query.where(or_(GuidelineNode.title.ilike(like), GuidelineNode.search_text.ilike(like)))
+    ids = visible_programme_ids(db, user)
+    if ids is not None:
+        query = query.where(GuidelineDocument.programme_id.in_(ids or {-1}))
+    return list(db.scalars(query.order_by(GuidelineNode.document_id, GuidelineNode.position).limit(limit)))

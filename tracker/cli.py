@@ -52,10 +52,12 @@ def _print_demo_logins() -> None:
 
 
 def _create_demo(engine) -> None:
+    from imports.demo_data import load_demo_guidelines
     from tracker.services.demo import create_demo
 
     with session_scope(make_session_factory(engine)) as db:
         create_demo(db, now=clock.now())
+        load_demo_guidelines(db, now=clock.now())
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:

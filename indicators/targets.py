@@ -18,10 +18,16 @@ How a clause is read:
    (framing, non-binding wording) (`qualitative`).
 5. `或` between separately counted requirements makes them alternatives; commas and `、` join; a clause
    with both is split into pure runs (S3).
+
+Modules: `units` (unit normalisation), `comparators` (wording → op), `quantities` (numbers in a clause),
+`categories` (the 23 keys, cue words, kinds), `qualitative` (requirements without a number), `spans`
+(bracket depth and splitting), `scoring` (the official score). The rules are general ones from the
+taxonomy; seed lines appear in comments only as examples.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -44,8 +50,9 @@ from indicators.spans import (
     COMMAS,
     OPENING,
     SENTENCE_SEPARATORS,
+    closers,
     depths,
-    enclosing_open,
+    openers,
     split_at,
     strip_brackets,
     trim,
@@ -156,8 +163,9 @@ class _Piece:
     flags: list[Flag] = field(default_factory=list)
 
 
+# Words further than this from a number do not name it (and bound the work on pathological input).
+_CONTEXT_REACH = 100
 _CONJUNCTION = re.compile(r"以及|或者|[、，,；;或和及与并]")
-_OR_BETWEEN = re.compile(r"或")
 _AND_MARK = re.compile(r"[、，,；;和及与并]|以及")
 _PER_YEAR = re.compile(
     r"每年|年均|(?<![0-9一二三四五六七八九十全当今明去同上下本首近前后该])年(?=新增|创|销售|营收|营业|工业|利润|"
@@ -201,12 +209,16 @@ _REQUIREMENT_VERB = re.compile(r"构建|建设|建立|推动|促进|实现|形�
                                r"研发|开发|研制|揭示|阐明|解析|建成|打造|推出|获得")
 
 
-def _plain_span(s: str, lo: int, hi: int, quantities: list[Quantity]) -> str:
-    """Text of ``s[lo:hi]`` with the quantities inside it removed."""
+def _plain_span(s: str, lo: int, hi: int, quantities: list[Quantity], ends: list[int]) -> str:
+    """Text of ``s[lo:hi]`` with the quantities inside it removed (``quantities`` in text order, ``ends``
+    their end positions)."""
     out = []
     i = lo
-    for q in quantities:
-        if q.end <= lo or q.start >= hi:
+    first = bisect.bisect_left(ends, lo + 1)
+    for q in quantities[first:]:
+        if q.start >= hi:
+            break
+        if q.end <= lo:
             continue
         out.append(s[i:max(i, q.start)])
         i = max(i, q.end)
@@ -214,23 +226,17 @@ def _plain_span(s: str, lo: int, hi: int, quantities: list[Quantity]) -> str:
     return "".join(out)
 
 
-def _close_of(s: str, open_index: int, hi: int) -> int:
-    level = 0
-    for i in range(open_index, hi):
-        if s[i] in OPENING:
-            level += 1
-        elif s[i] in CLOSING:
-            level -= 1
-            if level == 0:
-                return i
-    return hi
-
-
 def _first_conjunction(text: str) -> re.Match[str] | None:
     """The first conjunction at bracket depth 0 of ``text``."""
     level = 0
+    last = 0
     for m in _CONJUNCTION.finditer(text):
-        level = sum(1 for ch in text[:m.start()] if ch in OPENING) - sum(1 for ch in text[:m.start()] if ch in CLOSING)
+        for ch in text[last:m.start()]:
+            if ch in OPENING:
+                level += 1
+            elif ch in CLOSING:
+                level -= 1
+        last = m.start()
         if level <= 0:
             return m
     return None
@@ -252,11 +258,15 @@ class _Reader:
         self.text = text
         self.s = normalize_width(text)
         self.depth = depths(self.s)
+        self._openers = openers(self.s)
+        self._closers = closers(self.s)
         self.quantities = scan(self.s)
-        self.clause_flags: list[Flag] = []
+        self._ends = [q.end for q in self.quantities]
+        self._starts = [q.num_start for q in self.quantities]
         self.previous_category: str | None = None
         self.patent_status: str | None = None
         self._flag_items: list[Flag] = []
+        self._rank: dict[int, int] = {}  # a value's rank among the values at its bracket level
         self.previous_unit: str | None = None
 
     # -- segmentation ---------------------------------------------------------------------------
@@ -272,24 +282,31 @@ class _Reader:
     # -- ignoring numbers by context ------------------------------------------------------------
     def _set_aside(self, pieces: list[_Piece]) -> None:
         s = self.s
+        piece_lo = [0] * (len(s) + 1)
+        for p in pieces:
+            for i in range(p.lo, p.hi):
+                piece_lo[i] = p.lo
+        separator_after = [0] * (len(s) + 1)  # index after the last `：`, `:` or `、` before each position
+        for i, ch in enumerate(s):
+            separator_after[i + 1] = i + 1 if ch in "：:、" else separator_after[i]
+        last_end = 0
         for q in self.quantities:
-            piece = next((p for p in pieces if p.lo <= q.num_start < p.hi), None)
-            lo = piece.lo if piece else 0
-            boundary = max([lo] + [i + 1 for i in range(lo, q.start) if s[i] in "：:、"])
+            boundary = max(piece_lo[min(q.num_start, len(s))], separator_after[q.start])
+            attach_prefix(s, q, max(boundary, last_end))
             # names and codes read by the scanner (`JB/T 7946.3`) do not end a comparator's reach
-            previous = [p for p in self.quantities if p.end <= q.start and p.end > boundary and p.ignored is None]
-            attach_prefix(s, q, max([boundary] + [p.end for p in previous]))
+            if q.ignored is None:
+                last_end = q.end
+        physical_ends = {p.unit_end for p in self.quantities if p.family == u.PHYSICAL}
         for q in self.quantities:
             if q.ignored:
                 continue
-            ob = enclosing_open(s, q.start, 0)
+            ob = self._open(q.start, 0)
             if ob is not None:
-                close = _close_of(s, ob, len(s))
+                close = self._close(ob, len(s))
                 content = s[ob + 1:close]
                 if _PAREN_ASIDE.search(content):
                     q.ignored = "aside"
-                elif any(p.unit_end == ob and p is not q and p.family == u.PHYSICAL for p in self.quantities) \
-                        and not _CONJUNCTION.search(content) and q.family == u.PHYSICAL:
+                elif ob in physical_ends and not _CONJUNCTION.search(content) and q.family == u.PHYSICAL:
                     q.ignored = "qualifier"  # `-135dBc/Hz@100Hz(0.5GHz)`: a condition of the value before
             if q.start > 0 and s[q.start - 1] == "@":
                 q.ignored = "condition"
@@ -297,9 +314,9 @@ class _Reader:
             if (q.ignored is None and q.family == u.NONE and q.prefix is None and q.suffix is None
                     and q.reversed_op is None and not _PROPERTY_BEFORE.search(s[max(0, q.start - 3):q.start])):
                 q.ignored = "bare"  # `304材质`, `24-bit`: a number with no unit and no comparator is a name
-            ob = enclosing_open(s, q.start, 0)
+            ob = self._open(q.start, 0)
             if q.ignored is None and ob is not None and q.family in (u.PHYSICAL, u.PERCENT):
-                close = _close_of(s, ob, len(s))
+                close = self._close(ob, len(s))
                 if _VALUE_AFTER_BRACKET.match(s, close + 1):
                     q.ignored = "condition"  # `水溶性（22℃）<1200ppm`: the test condition of the value after it
         for m in _CONDITION_SPAN.finditer(s):
@@ -321,10 +338,15 @@ class _Reader:
             elif q.ignored is None and q.family == u.DURATION:
                 q.ignored = "period"
         # `（99.99%），目标99.9%以上` (§9 #10): values in brackets before `目标` are references.
+        sentence_lo = 0
+        last = 0
         for m in re.finditer("目标", s):
-            sentence_lo = max([0] + [i + 1 for i in range(0, m.start()) if s[i] in SENTENCE_SEPARATORS])
+            for i in range(last, m.start()):
+                if s[i] in SENTENCE_SEPARATORS:
+                    sentence_lo = i + 1
+            last = m.start()
             for q in self._inside(sentence_lo, m.start()):
-                if enclosing_open(s, q.start, sentence_lo) is not None:
+                if self._open(q.start, sentence_lo) is not None:
                     q.ignored = "baseline"
         # A time scope is a target only as a lifetime with a comparator (`使用寿命≥10年`).
         for q in self.quantities:
@@ -333,30 +355,41 @@ class _Reader:
                 if re.search(r"寿命|保质期|有效期|贮存期|质保期", s[lo:q.start]):
                     q.ignored = None
 
+    def _open(self, pos: int, lo: int) -> int | None:
+        """The innermost bracket open at ``pos``, if it opens at or after ``lo``."""
+        ob = self._openers[pos]
+        return ob if ob is not None and ob >= lo else None
+
+    def _close(self, ob: int, hi: int) -> int:
+        return min(self._closers.get(ob, hi), hi)
+
     def _inside(self, lo: int, hi: int) -> list[Quantity]:
-        return [q for q in self.quantities if lo <= q.num_start < hi]
+        """The quantities whose number starts in ``[lo, hi)``."""
+        a = bisect.bisect_left(self._starts, lo)
+        b = bisect.bisect_left(self._starts, hi)
+        return self.quantities[a:b]
 
     # -- contexts -------------------------------------------------------------------------------
-    def _contexts(self, piece: _Piece, valued: list[Quantity], q: Quantity) -> tuple[str, str]:
+    def _contexts(self, piece: _Piece, levels: dict[int | None, list[Quantity]], q: Quantity) -> tuple[str, str]:
         s = self.s
-        ob = enclosing_open(s, q.start, piece.lo)
+        ob = self._open(q.start, piece.lo)
         lo = ob + 1 if ob is not None else piece.lo
-        hi = _close_of(s, ob, piece.hi) if ob is not None else piece.hi
-        same_level = [p for p in valued if enclosing_open(s, p.start, piece.lo) == ob]
-        k = same_level.index(q)
+        hi = self._close(ob, piece.hi) if ob is not None else piece.hi
+        same_level = levels[ob]
+        k = self._rank[id(q)]
         if k > 0:
             prev = same_level[k - 1]
             between = s[prev.end:q.start]
             m = _first_conjunction(between)
             lo = max(lo, prev.end + (m.end() if m else 0))
-        before = _plain_span(s, lo, q.start, self.quantities)
-        after_hi = hi
-        tail = s[q.end:hi]
+        lo = max(lo, q.start - _CONTEXT_REACH)
+        before = _plain_span(s, lo, q.start, self.quantities, self._ends)
+        after_hi = min(hi, q.end + _CONTEXT_REACH)
+        tail = s[q.end:after_hi]
         m = _first_conjunction(tail)
-        later = [p for p in same_level[k + 1:]]
-        if m and later:  # the noun after a number runs to the conjunction before the next value
-            after_hi = q.end + m.start()
-        after = _plain_span(s, q.end, after_hi, self.quantities)
+        if m and k + 1 < len(same_level):  # the noun after a number runs to the conjunction before the next value
+            after_hi = min(after_hi, q.end + m.start())
+        after = _plain_span(s, q.end, after_hi, self.quantities, self._ends)
         return before.strip(" ，、：:"), after.strip(" ，、：:")
 
     # -- targets from one value -----------------------------------------------------------------
@@ -438,9 +471,14 @@ class _Reader:
         items: list[_Item] = []
         prev_q: Quantity | None = None
         prev_before = ""
+        levels: dict[int | None, list[Quantity]] = {}
+        for q in valued:
+            level = levels.setdefault(self._open(q.start, piece.lo), [])
+            self._rank[id(q)] = len(level)
+            level.append(q)
         for q in valued:
             self._flag_items = []
-            before, after = self._contexts(piece, valued, q)
+            before, after = self._contexts(piece, levels, q)
             family = u.PHYSICAL if q.family == u.COUNT and _PER_SECOND.search(before) else q.family  # a rate
             decision = cat.categorize(before, after, q.unit, family, self.previous_category, self.patent_status,
                                       self.previous_unit)
@@ -641,9 +679,10 @@ class _Reader:
     def _ungoverned_symbols(self, lo: int, hi: int) -> list[tuple[int, str]]:
         """`≥abc项`, `≤λ/63`: a comparator symbol that governs no value we could read."""
         out = []
+        governed = {q.prefix.start for q in self.quantities if q.prefix is not None and q.ignored is None}
         for m in _BOUND_SYMBOL.finditer(self.s, lo, hi):
             pos = m.start()
-            if any(q.prefix is not None and q.prefix.start == pos and q.ignored is None for q in self.quantities):
+            if pos in governed:
                 continue
             end = pos + 1
             while end < hi and end - pos < 10 and self.s[end] not in "，,；;。、":

@@ -5,13 +5,16 @@ Deciding the category of a value:
 1. The unit family narrows the candidates: money is `revenue` or `profit_tax`; a rate, a percentage or a
    physical unit is a `performance_metric` unless a cue says it is an area of a platform, a planted area,
    a production volume, or a growth of revenue or of users; counts can be anything else.
-2. *Strong* cues decide first, in a fixed order, because their wording overrides the noun they govern:
+2. Of several alternatives each led by its own verb (`制订出…或获得…注册证…1项`), the first decides.
+3. *Strong* cues decide first, in a fixed order, because their wording overrides the noun they govern:
    approvals (`备案`, `批件`, `许可`) before standards (`质量标准备案` is a filing), service (`服务企业…`),
    technology transfer (`引进…技术`), events (`培训`, `参加`), enterprises (`孵化`, `入驻`), competitive
-   projects, then the intellectual-property rules (§9 #3–#9).
-3. Otherwise the noun phrase decides: after the last `的` (the head), in the *first-named* item of a basket
+   projects; then `篇` is a paper, people are talent, and the intellectual-property rules (§9 #3–#9) apply.
+4. Otherwise the noun phrase decides: the noun after the unit for number-first wording (`培养1名…人才`),
+   else the words before it; after the last `的` (the head), in the *first-named* item of a basket
    (`A、B或C`, §9 #41), the cue that ends last (the head noun of that item; `转化基地` beats `基地`).
-4. Otherwise the measure word gives a default (`篇` paper, `人` talent, `家` enterprise, `套` deliverable…).
+5. Otherwise the previous value's category carries on (`申请…4件，实用新型专利2件`), else the measure word
+   gives a default (`人` talent, `家` enterprise, `套` deliverable, `项` product…).
 
 Kinds (DESIGN §2): a value with no number is *qualitative*; a `performance_metric`, or any value whose
 unit is a rate, a percentage, a physical unit or none, is a *level* (the best measurement counts);
@@ -351,14 +354,13 @@ def categorize(before: str, after: str, unit: str | None, family: str,
         if _PM_COUNT.search(before_s) or re.search(r"循环|测试|试验|寿命", before_s):
             return Decision(("performance_metric",), None)
         return Decision(("event",), "活动")
-    if not person:
-        ip = ip_decision(before_s if _has_ip(before_s) else both, patent_status)
-        if ip is not None:
-            return ip
-        if base == "篇" or (_PAPER.search(both) and base in ("篇", "部", "本", "册")):
-            return Decision(("paper",), "论文")
     if person:
         return Decision(("talent",), "人才")
+    ip = ip_decision(before_s if _has_ip(before_s) else both, patent_status)
+    if ip is not None:
+        return ip
+    if _PAPER.search(both) and base in ("部", "本", "册"):
+        return Decision(("paper",), "论文")
     if base not in ("件", "篇", "项") and (_PM_COUNT.search(before_s) or _PM_VERB.search(before_s)):
         return Decision(("performance_metric",), None)
     if base in ("台", "套", "辆", "件", "吨", "头", "只", "羽", "颗", "株") and _SALES.search(before_s):
@@ -371,7 +373,7 @@ def categorize(before: str, after: str, unit: str | None, family: str,
         return Decision((chosen[0],), chosen[1])
     if _PAPER.search(both):
         return Decision(("paper",), "论文")
-    if previous is not None and not person and (_base_unit(previous_unit) == base or not before_s.strip()):
+    if previous is not None and (_base_unit(previous_unit) == base or not before_s.strip()):
         return Decision((previous,), None, from_unit=True)  # `申请…4件，实用新型专利2件`: the list goes on
     return Decision((_BY_UNIT.get(base, "product"),), None, from_unit=True)
 

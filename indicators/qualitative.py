@@ -100,6 +100,7 @@ _IMPLIED_OBJECTS: tuple[tuple[str, str, str], ...] = (
     (r"(?:受理号|备案号|登记号)$", "approval_certificate", "个"),
     (r"(?:批件|批准|许可|备案|注册证|认证|证书|审批|批准文号|受理)$", "approval_certificate", "项"),
     (r"样机$", "product", "台"),
+    (r"(?:样件|样品)$", "product", "件"),
     (r"(?:马达|电机|车型|机型|整车)$", "product", "款"),
     (r"(?:装备|设备|装置|机器人)$", "product", "套"),
     (r"材料$", "product", "种"),
@@ -155,7 +156,7 @@ def implied_one(text: str, verb_carried: bool = False) -> list[Requirement]:
     if "的" in head:
         head = head.rsplit("的", 1)[1] or head
     out = []
-    for part in re.split(r"以及|及", head):
+    for part in re.split(r"以及|及(?!其)", head):  # `…及其制备技术` is one thing
         # a basket (`新技术、新方法和操作规程`) is one thing: its first-named item with an object decides (§9 #41)
         # …except a filing or approval at the end, which governs the whole basket (`生产技术和质量标准备案`)
         approval = next(((c, unit) for rx, c, unit in _IMPLIED_RE if c == "approval_certificate" and rx.search(part)),

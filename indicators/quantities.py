@@ -34,13 +34,12 @@ _DATE = re.compile(r"(?:19|20)\d\d$")
 # Characters before a Chinese numeral that make it part of a word (`第一`, `统一`, `唯一`, `之一`).
 _CN_WORD_BEFORE = set("第统唯之其万进某任同逐每单专意另")
 _CN_WORDS = ("一带一路", "一次性", "一部分", "一站式", "一系列", "一条龙", "一方面", "一揽子", "一体")
-_LIFETIME = re.compile(r"寿命|保质期|有效期|贮存期|存储期|质保期|使用期|周期|时长|时间|耐久")
 _ABSURD = Decimal(10) ** 12
 _DIGITS = "0123456789"
 _IDENTIFIER_TAIL = re.compile(r"[A-Za-z0-9.\-/+_]*")
 
 
-@dataclass
+@dataclass(eq=False)  # identity: quantities are looked up in lists of their own clause
 class Quantity:
     """One value as written; ``ignored`` says why it is not a target value."""
 

@@ -74,6 +74,33 @@ def trim(text: str, lo: int, hi: int, chars: str = " \t。；;，,、") -> tuple
     return lo, hi
 
 
+def openers(text: str) -> list[int | None]:
+    """For every position, the index of the innermost bracket still open before it (None at depth 0).
+    One pass, so that callers asking for many positions stay linear."""
+    out: list[int | None] = []
+    stack: list[int] = []
+    for i, ch in enumerate(text):
+        out.append(stack[-1] if stack else None)
+        if ch in OPENING:
+            stack.append(i)
+        elif ch in CLOSING and stack:
+            stack.pop()
+    out.append(stack[-1] if stack else None)
+    return out
+
+
+def closers(text: str) -> dict[int, int]:
+    """Index of the matching closing bracket for every opening bracket that is closed."""
+    out: dict[int, int] = {}
+    stack: list[int] = []
+    for i, ch in enumerate(text):
+        if ch in OPENING:
+            stack.append(i)
+        elif ch in CLOSING and stack:
+            out[stack.pop()] = i
+    return out
+
+
 def enclosing_open(text: str, pos: int, lo: int) -> int | None:
     """Index of the unclosed opening bracket before ``pos`` (not before ``lo``), or None at depth 0."""
     level = 0

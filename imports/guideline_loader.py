@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from imports.guideline_model import FieldKind, Node, ParsedGuideline, SourceText
 from imports.guidelines import clause_records, parse_guideline, read_source_bytes
-from indicators import interpret_clause
+from indicators import funding, interpret_clause, period, selection
 from tracker.services.audit import Actor
 from tracker.services.guidelines import ClauseInput, DocumentInput, NodeInput, StoreResult, store_guideline
 
@@ -74,7 +74,64 @@ def _node_input(node: Node, records: list[dict[str, Any]]) -> NodeInput:
         selection_texts=[{"text": r.text, "line": r.line} for r in node.rules],
         flags=[f.as_dict() for f in node.flags],
         clauses=clauses,
+        selection_rule=_selection(node) if node.leaf else None,
+        funding_rule=_funding(node) if node.leaf else None,
+        period_rule=_period(node) if node.leaf else None,
     )
+
+
+def _flags(found: Any) -> list[dict[str, Any]]:
+    return [{"kind": f.kind, "message": f.message} for f in found]
+
+
+def _selection(node: Node) -> dict[str, Any] | None:
+    """Which indicators a project must meet: block-level rules (满足考核指标①或②即可) and per content item
+    (（满足考核指标中的①②⑤⑥⑦或①③⑤⑥⑦）); without either, all of the block (DESIGN §2)."""
+    labels = [c.label for c in node.clauses]
+    block = None
+    flags: list[dict[str, Any]] = []
+    for rule in node.rules:
+        parsed = selection.parse_selection_rule(rule.text, labels)
+        flags += _flags(parsed.flags)
+        if parsed.rule is not None and block is None:
+            block = {"rule": selection.to_dict(parsed.rule), "text": rule.text, "line": rule.line,
+                     "description": selection.describe(parsed.rule)}
+    items = []
+    for item in node.content_items:
+        if not item.selection:
+            continue
+        parsed = selection.parse_selection_rule(f"满足考核指标中的{item.selection}", labels)
+        flags += _flags(parsed.flags)
+        if parsed.rule is not None:
+            items.append({"label": item.label, "line": item.line, "rule": selection.to_dict(parsed.rule),
+                          "description": selection.describe(parsed.rule)})
+    if block is None and not items:
+        if not labels:
+            return None
+        default = selection.default_rule(labels)
+        block = {"rule": selection.to_dict(default), "text": None, "line": None,
+                 "description": selection.describe(default)}
+    return {"block": block, "items": items, "flags": flags}
+
+
+def _labelled(node: Node, *kinds: FieldKind) -> list[str]:
+    return [f"{f.label}：{f.text}" if f.label else f.text for f in node.fields if f.kind in kinds]
+
+
+def _funding(node: Node) -> dict[str, Any] | None:
+    texts = _labelled(node, FieldKind.FUNDING, FieldKind.ELIGIBILITY, FieldKind.NOTES)
+    if not texts:
+        return None
+    rule = funding.parse_funding(texts)
+    return {"rule": funding.to_dict(rule), "description": funding.describe(rule), "flags": _flags(rule.flags)}
+
+
+def _period(node: Node) -> dict[str, Any] | None:
+    text = node.text_of(FieldKind.PERIOD)
+    if not text:
+        return None
+    rule = period.parse_period(text)
+    return {"rule": period.to_dict(rule), "description": period.describe(rule), "text": text}
 
 
 def _group_of(groups: dict[tuple[int, str | None, str], str | None], record: dict[str, Any]) -> str | None:

@@ -19,6 +19,7 @@ from imports.guidelines import clause_records, parse_guideline, read_source_byte
 from indicators import funding, interpret_clause, period, selection
 from tracker.services.audit import Actor
 from tracker.services.guidelines import ClauseInput, DocumentInput, NodeInput, StoreResult, store_guideline
+from tracker.services.indicator_review import carry_over
 
 
 def interpret(text: str) -> list[dict[str, Any]]:
@@ -155,12 +156,16 @@ def load_file(db: Session, path: str | Path, *, actor: Actor, now: datetime,
               programme_name: str | None = None) -> StoreResult:
     data = Path(path).read_bytes()
     preview = prepare(Path(path).name, data)
-    return store_guideline(db, preview.document, actor=actor, now=now, programme_name=programme_name)
+    return store_preview(db, preview, actor=actor, now=now, programme_name=programme_name)
 
 
 def store_preview(db: Session, preview: Preview, *, actor: Actor, now: datetime,
                   programme_name: str | None = None) -> StoreResult:
-    return store_guideline(db, preview.document, actor=actor, now=now, programme_name=programme_name)
+    """Store, and carry the officers' corrections of the previous version over to the clauses that stayed."""
+    result = store_guideline(db, preview.document, actor=actor, now=now, programme_name=programme_name)
+    if result.created and result.replaced is not None:
+        carry_over(db, result.document, result.replaced, actor=actor, now=now)
+    return result
 
 
 __all__ = ["FieldKind", "LoadOutcome", "Preview", "interpret", "load_file", "prepare", "store_preview"]

@@ -13,12 +13,14 @@ from tracker.models.accounts import (
 from tracker.models.audit import AuditEntry
 from tracker.models.guidelines import GuidelineClause, GuidelineDocument, GuidelineNode
 from tracker.models.programmes import Programme, programme_officers
+from tracker.models.reviews import ClauseCorrection, ReviewMark, RuleCorrection
 
 __all__ = [
     "ActivationToken",
     "ApiToken",
     "AuditEntry",
     "AuthSession",
+    "ClauseCorrection",
     "GuidelineClause",
     "GuidelineDocument",
     "GuidelineNode",
@@ -26,7 +28,9 @@ __all__ = [
     "Organisation",
     "OrganisationKind",
     "Programme",
+    "ReviewMark",
     "Role",
+    "RuleCorrection",
     "User",
     "programme_officers",
 ]

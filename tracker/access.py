@@ -32,6 +32,12 @@ def _roles(*names: str) -> frozenset[str]:
 PUBLIC = Rule(_roles(ANONYMOUS, *EVERY_ROLE))
 SIGNED_IN = Rule(EVERY_ROLE)
 ADMIN = Rule(_roles(Role.ADMIN.value))
+# The guideline catalogue: officers read their assigned programmes; admin, finance and experts read every one;
+# grantees do not browse it (DESIGN §1). Uploading a guideline is for officers and admins; finance and experts
+# only read.
+CATALOGUE_READ = Rule(_roles(Role.OFFICER.value, Role.ADMIN.value, Role.FINANCE.value, Role.EXPERT.value),
+                      scope="assigned_programmes")
+CATALOGUE_UPLOAD = Rule(_roles(Role.OFFICER.value, Role.ADMIN.value), scope="assigned_programmes")
 
 # Route name → rule. Route names are the `name=` of the Litestar handlers.
 POLICY: dict[str, Rule] = {
@@ -68,6 +74,16 @@ POLICY: dict[str, Rule] = {
     "admin_programmes": ADMIN,
     "admin_programme_create": ADMIN,
     "admin_audit": ADMIN,
+    # Guideline catalogue (a foreign programme's document or direction is a 404, like a missing one).
+    "guidelines": CATALOGUE_READ,
+    "guideline_search": CATALOGUE_READ,
+    "guideline_document": CATALOGUE_READ,
+    "guideline_flags": CATALOGUE_READ,
+    "guideline_direction": CATALOGUE_READ,
+    # Upload with preview; the confirm token is bound to the uploader (another user's token is a 404).
+    "guideline_upload_form": CATALOGUE_UPLOAD,
+    "guideline_upload": CATALOGUE_UPLOAD,
+    "guideline_upload_confirm": CATALOGUE_UPLOAD,
 }
 
 

@@ -20,6 +20,9 @@ from tracker import access, clock
 from tracker.models import Organisation, Role, User
 from tracker.services import accounts, sessions
 from tracker.services.audit import Actor
+from tracker.services.guidelines import ClauseInput, DocumentInput, NodeInput, store_guideline
+from tracker.settings import Settings
+from tracker.web.controllers.catalogue import save_upload, upload_folder
 
 OK, LOGIN, FORBIDDEN, NOT_FOUND = "ok", "login", "forbidden", "not_found"
 ROLES = ("anonymous", "grantee", "officer", "expert", "finance", "admin", "disabled")
@@ -35,6 +38,14 @@ PUBLIC = row(OK, OK, OK, OK, OK, OK, OK)
 SIGNED_IN = row(LOGIN, OK, OK, OK, OK, OK, LOGIN)
 ADMIN_ONLY = row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, LOGIN)
 ADMIN_ONLY_FOREIGN = row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND, LOGIN)
+# The guideline catalogue: grantees do not browse it; officers see their assigned programmes only (another
+# programme's document is a 404), admin, finance and experts read every programme.
+CATALOGUE = row(LOGIN, FORBIDDEN, OK, OK, OK, OK, LOGIN)
+CATALOGUE_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, OK, OK, OK, LOGIN)
+# Uploading guidelines: officers and admins; finance and experts only read.
+UPLOAD = row(LOGIN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, OK, LOGIN)
+# A confirm token belongs to the user who uploaded the file: anyone else's (or an unknown one) is a 404.
+UPLOAD_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, FORBIDDEN, FORBIDDEN, NOT_FOUND, LOGIN)
 
 # route name → (own object expectations, foreign object expectations or _)
 EXPECTED = {
@@ -70,6 +81,14 @@ EXPECTED = {
     "admin_programmes": (ADMIN_ONLY, _),
     "admin_programme_create": (ADMIN_ONLY, _),
     "admin_audit": (ADMIN_ONLY, _),
+    "guidelines": (CATALOGUE, _),
+    "guideline_search": (CATALOGUE, _),
+    "guideline_document": (CATALOGUE, CATALOGUE_FOREIGN),
+    "guideline_flags": (CATALOGUE, CATALOGUE_FOREIGN),
+    "guideline_direction": (CATALOGUE, CATALOGUE_FOREIGN),
+    "guideline_upload_form": (UPLOAD, _),
+    "guideline_upload": (UPLOAD, _),
+    "guideline_upload_confirm": (UPLOAD, UPLOAD_FOREIGN),
 }
 
 
@@ -98,17 +117,45 @@ def test_every_route_is_in_both_tables(app):
     assert set(EXPECTED) - names == set(), "expected table lists routes that do not exist"
 
 
+# A guideline small enough to parse in every confirm case of the matrix.
+TINY_GUIDELINE = "一、矩阵测试专项\n方向1：测试方向\n研究内容：测试。\n考核指标：申请发明专利1项以上。\n".encode()
+
+
+def _guideline(name: str) -> DocumentInput:
+    leaf = NodeInput(path=(name, "方向"), title="方向", kind="direction", marker=None, line=2, leaf=True,
+                     direction="方向", fields=[{"kind": "content", "label": "研究内容", "text": "x", "line": 3}],
+                     clauses=[ClauseInput(label=None, text="申请发明专利1项以上", line=4)])
+    root = NodeInput(path=(name,), title=name, kind="plan", marker=None, line=1, leaf=False, direction=name)
+    return DocumentInput(file_name=f"{name}.txt", title=name, content_hash=name.encode().hex().ljust(64, "0"),
+                         format="txt", encoding="utf-8", lines=(name, "方向", "研究内容：x", "考核指标：…"),
+                         flags=[], nodes=[root, leaf])
+
+
 class World:
     """The objects each case points at: one of each kind that the acting user may touch, one it may not."""
 
-    def __init__(self, db: Session, now) -> None:
-        self.db, self.now = db, now
+    def __init__(self, db: Session, now, settings: Settings | None = None) -> None:
+        self.db, self.now, self.settings = db, now, settings
         self.org = db.query(Organisation).one()
         self.target = accounts.create_user(db, username="target", password=None, role=Role.OFFICER, now=now,
                                            actor=Actor.system())
         self.stranger = accounts.create_user(db, username="stranger", password=None, role=Role.EXPERT, now=now,
                                              actor=Actor.system())
+        # Guidelines: one of a programme assigned to the demo officer, one of a programme that is not.
+        self.own_doc = store_guideline(db, _guideline("矩阵本人计划"), actor=Actor.system(), now=now).document
+        self.foreign_doc = store_guideline(db, _guideline("矩阵他人计划"), actor=Actor.system(), now=now).document
+        officer = db.query(User).filter_by(username="officer").one()
+        accounts.assign_programmes(db, officer, [self.own_doc.programme], actor=Actor.system(), now=now)
         db.commit()
+        self.own_leaf = next(n for n in self.own_doc.nodes if n.is_leaf)
+        self.foreign_leaf = next(n for n in self.foreign_doc.nodes if n.is_leaf)
+
+    def upload_token(self, actor: User | None, own: bool) -> str:
+        """A pending guideline upload of the acting user (own), or a token that is nobody's."""
+        if not own or actor is None or self.settings is None:
+            return secrets.token_urlsafe(24)
+        return save_upload(upload_folder(self.settings), user_id=actor.id, file_name="matrix.txt",
+                           programme_name="", data=TINY_GUIDELINE, now=self.now)
 
     def params(self, actor: User | None, own: bool) -> dict[str, str]:
         db = self.db
@@ -126,6 +173,9 @@ class World:
             "token": activation if own else secrets.token_urlsafe(32),
             "code": "en",
             "file_path": "app.css",
+            "document_id": str(self.own_doc.id if own else self.foreign_doc.id),
+            "node_id": str(self.own_leaf.id if own else self.foreign_leaf.id),
+            "upload_token": self.upload_token(actor, own),
         }
 
 
@@ -167,7 +217,7 @@ def _csrf(client: TestClient) -> str:
 @pytest.mark.parametrize("role", ROLES)
 def test_route_role_matrix(app, db, demo_users, role):
     now = clock.now()
-    world = World(db, now)
+    world = World(db, now, app.state.settings)
     failures = []
     for case in app_routes(app):
         own_expected, foreign_expected = EXPECTED[case.name]

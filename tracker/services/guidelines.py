@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, defer
 
 from tracker.models import GuidelineClause, GuidelineDocument, GuidelineNode, Programme, User
 from tracker.services import audit
@@ -190,3 +190,119 @@ def search_nodes(db: Session, user: User, words: str, *, limit: int = 100) -> li
     if ids is not None:
         query = query.where(GuidelineDocument.programme_id.in_(ids or {-1}))
     return list(db.scalars(query.order_by(GuidelineNode.document_id, GuidelineNode.position).limit(limit)))
+
+
+# --- reading one document (constant query counts: nodes and clauses of a document in one query each) ---------
+
+
+def catalogue_documents(db: Session, user: User) -> list[GuidelineDocument]:
+    """`current_documents` for the catalogue list: programme loaded with it, source text left in the database."""
+    query = (select(GuidelineDocument).join(GuidelineDocument.programme)
+             .options(contains_eager(GuidelineDocument.programme), defer(GuidelineDocument.source_text))
+             .where(GuidelineDocument.is_current.is_(True)).order_by(Programme.name))
+    ids = visible_programme_ids(db, user)
+    if ids is not None:
+        query = query.where(GuidelineDocument.programme_id.in_(ids or {-1}))
+    return list(db.scalars(query))
+
+
+def documents_by_id(db: Session, ids: set[int]) -> dict[int, GuidelineDocument]:
+    """Documents with their programme, in one query (the source text is not loaded)."""
+    if not ids:
+        return {}
+    query = (select(GuidelineDocument).join(GuidelineDocument.programme)
+             .options(contains_eager(GuidelineDocument.programme), defer(GuidelineDocument.source_text))
+             .where(GuidelineDocument.id.in_(ids)))
+    return {d.id: d for d in db.scalars(query)}
+
+
+def document_nodes(db: Session, document_id: int) -> list[GuidelineNode]:
+    """Every node of a document in document order, in one query."""
+    return list(db.scalars(select(GuidelineNode).where(GuidelineNode.document_id == document_id)
+                           .order_by(GuidelineNode.position)))
+
+
+def clause_counts(db: Session, document_id: int) -> dict[int, int]:
+    """Node id → number of indicator clauses (own or inherited), for a whole document in one query."""
+    rows = db.execute(select(GuidelineClause.node_id, func.count()).join(GuidelineNode)
+                      .where(GuidelineNode.document_id == document_id).group_by(GuidelineClause.node_id))
+    return {node_id: count for node_id, count in rows}
+
+
+@dataclass(frozen=True)
+class ClauseFlags:
+    document_id: int
+    node_id: int
+    line: int
+    flags: list[dict[str, Any]]
+
+
+def clause_flags(db: Session, document_ids: set[int]) -> list[ClauseFlags]:
+    """The flags of every clause of these documents (one query), in document order."""
+    if not document_ids:
+        return []
+    rows = db.execute(select(GuidelineNode.document_id, GuidelineClause.node_id, GuidelineClause.line,
+                             GuidelineClause.flags).join(GuidelineNode)
+                      .where(GuidelineNode.document_id.in_(document_ids))
+                      .order_by(GuidelineNode.document_id, GuidelineNode.position, GuidelineClause.position))
+    return [ClauseFlags(doc_id, node_id, line, list(flags or [])) for doc_id, node_id, line, flags in rows if flags]
+
+
+def programme_versions(db: Session, programme_id: int) -> list[GuidelineDocument]:
+    """Every version of a programme's guideline, newest first (source text not loaded)."""
+    return list(db.scalars(select(GuidelineDocument).options(defer(GuidelineDocument.source_text))
+                           .where(GuidelineDocument.programme_id == programme_id)
+                           .order_by(GuidelineDocument.version.desc())))
+
+
+def ancestors_of(db: Session, node: GuidelineNode) -> list[GuidelineNode]:
+    """The nodes above this one, from the root down (one query)."""
+    prefixes = [list(node.path[:n]) for n in range(1, len(node.path))]
+    if not prefixes:
+        return []
+    rows = db.scalars(select(GuidelineNode).where(GuidelineNode.document_id == node.document_id,
+                                                  GuidelineNode.is_leaf.is_(False),
+                                                  GuidelineNode.depth < node.depth,
+                                                  GuidelineNode.position < node.position)
+                      .order_by(GuidelineNode.position))
+    # Titles repeat: of the nodes with a matching path, the last one before this node is its ancestor.
+    found: dict[int, GuidelineNode] = {}
+    for row in rows:
+        if list(row.path) in prefixes:
+            found[row.depth] = row
+    return [found[d] for d in sorted(found)]
+
+
+# --- what storing an upload would do (read only, for the preview) ----------------------------------
+
+
+@dataclass(frozen=True)
+class StorePlan:
+    """What `store_guideline` would do with a document, computed without writing anything."""
+
+    status: str  # "duplicate" | "new_programme" | "new_version"
+    programme_name: str
+    programme: Programme | None = None  # the existing programme (new_version, duplicate)
+    existing: GuidelineDocument | None = None  # the document already holding this file (duplicate)
+    current: GuidelineDocument | None = None  # the programme's current version (new_version)
+    version: int = 1  # the version number the document would get
+
+
+def plan_store(db: Session, doc: DocumentInput, programme_name: str | None = None) -> StorePlan:
+    """Mirror of `store_guideline`'s decisions: the same file already imported, a new programme, or a new
+    version of an existing one."""
+    existing = db.scalar(select(GuidelineDocument).where(GuidelineDocument.content_hash == doc.content_hash)
+                         .order_by(GuidelineDocument.id).limit(1))
+    if existing is not None:
+        return StorePlan("duplicate", existing.programme.name, programme=existing.programme, existing=existing,
+                         version=existing.version)
+    name = (programme_name or "").strip()[:300] or programme_name_for(doc)
+    programme = db.scalar(select(Programme).where(Programme.name == name))
+    if programme is None:
+        return StorePlan("new_programme", name)
+    current = db.scalar(select(GuidelineDocument).options(defer(GuidelineDocument.source_text))
+                        .where(GuidelineDocument.programme_id == programme.id,
+                               GuidelineDocument.is_current.is_(True)))
+    version = (db.scalar(select(func.max(GuidelineDocument.version))
+                         .where(GuidelineDocument.programme_id == programme.id)) or 0) + 1
+    return StorePlan("new_version", name, programme=programme, current=current, version=version)

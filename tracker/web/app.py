@@ -16,7 +16,7 @@ from tracker.db import make_engine, make_session_factory
 from tracker.settings import Settings, get_settings
 from tracker.web import errors
 from tracker.web.context import RequestContextMiddleware
-from tracker.web.controllers import account, admin, auth, home
+from tracker.web.controllers import account, admin, auth, catalogue, home
 from tracker.web.security import make_security_headers_hook
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -51,6 +51,14 @@ ROUTES = [
     admin.programme_list,
     admin.programme_create,
     admin.audit_log,
+    catalogue.catalogue_index,
+    catalogue.search,
+    catalogue.upload_form,
+    catalogue.upload,
+    catalogue.upload_confirm,
+    catalogue.document_page,
+    catalogue.flags_page,
+    catalogue.direction_page,
 ]
 
 

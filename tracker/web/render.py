@@ -14,6 +14,7 @@ from tracker.web.context import CSRF_FIELD
 # The navigation: an entry shows only when the policy lets the user's role open its route.
 NAVIGATION = (
     ("首页", "/", "home"),
+    ("指南目录", "/guidelines", "guidelines"),
     ("用户", "/admin/users", "admin_users"),
     ("单位", "/admin/organisations", "admin_organisations"),
     ("项目计划", "/admin/programmes", "admin_programmes"),

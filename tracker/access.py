@@ -37,6 +37,10 @@ ADMIN = Rule(_roles(Role.ADMIN.value))
 # only read.
 CATALOGUE_READ = Rule(_roles(Role.OFFICER.value, Role.ADMIN.value, Role.FINANCE.value, Role.EXPERT.value),
                       scope="assigned_programmes")
+# Reviewing parsed indicators: officers correct their assigned programmes' clauses and rules; the admin reads
+# (read-only on business data, DESIGN §1).
+REVIEW_READ = Rule(_roles(Role.OFFICER.value, Role.ADMIN.value), scope="assigned_programmes")
+REVIEW_EDIT = Rule(_roles(Role.OFFICER.value), scope="assigned_programmes")
 CATALOGUE_UPLOAD = Rule(_roles(Role.OFFICER.value, Role.ADMIN.value), scope="assigned_programmes")
 
 # Route name → rule. Route names are the `name=` of the Litestar handlers.
@@ -84,6 +88,13 @@ POLICY: dict[str, Rule] = {
     "guideline_upload_form": CATALOGUE_UPLOAD,
     "guideline_upload": CATALOGUE_UPLOAD,
     "guideline_upload_confirm": CATALOGUE_UPLOAD,
+    # Indicator review queue and corrections.
+    "review_queue": REVIEW_READ,
+    "review_clause": REVIEW_READ,
+    "review_clause_correct": REVIEW_EDIT,
+    "review_clause_mark": REVIEW_EDIT,
+    "review_rules": REVIEW_READ,
+    "review_rule_correct": REVIEW_EDIT,
 }
 
 

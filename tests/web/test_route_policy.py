@@ -47,6 +47,12 @@ UPLOAD = row(LOGIN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, OK, LOGIN)
 # A confirm token belongs to the user who uploaded the file: anyone else's (or an unknown one) is a 404.
 UPLOAD_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, FORBIDDEN, FORBIDDEN, NOT_FOUND, LOGIN)
 
+# Indicator review: officers (their programmes) correct; the admin reads everything and corrects nothing.
+REVIEW = row(LOGIN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, OK, LOGIN)
+REVIEW_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, FORBIDDEN, FORBIDDEN, OK, LOGIN)
+REVIEW_EDIT = row(LOGIN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
+REVIEW_EDIT_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
+
 # route name → (own object expectations, foreign object expectations or _)
 EXPECTED = {
     "health": (PUBLIC, _),
@@ -89,6 +95,12 @@ EXPECTED = {
     "guideline_upload_form": (UPLOAD, _),
     "guideline_upload": (UPLOAD, _),
     "guideline_upload_confirm": (UPLOAD, UPLOAD_FOREIGN),
+    "review_queue": (REVIEW, _),
+    "review_clause": (REVIEW, REVIEW_FOREIGN),
+    "review_clause_correct": (REVIEW_EDIT, REVIEW_EDIT_FOREIGN),
+    "review_clause_mark": (REVIEW_EDIT, REVIEW_EDIT_FOREIGN),
+    "review_rules": (REVIEW, REVIEW_FOREIGN),
+    "review_rule_correct": (REVIEW_EDIT, REVIEW_EDIT_FOREIGN),
 }
 
 
@@ -175,6 +187,7 @@ class World:
             "file_path": "app.css",
             "document_id": str(self.own_doc.id if own else self.foreign_doc.id),
             "node_id": str(self.own_leaf.id if own else self.foreign_leaf.id),
+            "clause_id": str((self.own_leaf if own else self.foreign_leaf).clauses[0].id),
             "upload_token": self.upload_token(actor, own),
         }
 

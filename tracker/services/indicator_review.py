@@ -36,6 +36,17 @@ def latest_correction(db: Session, clause: GuidelineClause) -> ClauseCorrection 
                      .order_by(ClauseCorrection.version.desc()).limit(1))
 
 
+def latest_corrections(db: Session, clause_ids: list[int]) -> dict[int, ClauseCorrection]:
+    """The newest correction of each clause, in one query (pages list many clauses)."""
+    latest: dict[int, ClauseCorrection] = {}
+    if not clause_ids:
+        return latest
+    for row in db.scalars(select(ClauseCorrection).where(ClauseCorrection.clause_id.in_(clause_ids))
+                          .order_by(ClauseCorrection.clause_id, ClauseCorrection.version)):
+        latest[row.clause_id] = row
+    return latest
+
+
 def corrections_of(db: Session, clause: GuidelineClause) -> list[ClauseCorrection]:
     return list(db.scalars(select(ClauseCorrection).where(ClauseCorrection.clause_id == clause.id)
                            .order_by(ClauseCorrection.version.desc())))

@@ -16,7 +16,7 @@ from tracker.db import make_engine, make_session_factory
 from tracker.settings import Settings, get_settings
 from tracker.web import errors
 from tracker.web.context import RequestContextMiddleware
-from tracker.web.controllers import account, admin, auth, catalogue, home
+from tracker.web.controllers import account, admin, auth, catalogue, home, review
 from tracker.web.security import make_security_headers_hook
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -59,6 +59,12 @@ ROUTES = [
     catalogue.document_page,
     catalogue.flags_page,
     catalogue.direction_page,
+    review.queue,
+    review.clause_detail,
+    review.clause_correct,
+    review.clause_mark,
+    review.rules_detail,
+    review.rule_correct,
 ]
 
 

@@ -15,6 +15,7 @@ from tracker.web.context import CSRF_FIELD
 NAVIGATION = (
     ("首页", "/", "home"),
     ("指南目录", "/guidelines", "guidelines"),
+    ("指标核对", "/review", "review_queue"),
     ("用户", "/admin/users", "admin_users"),
     ("单位", "/admin/organisations", "admin_organisations"),
     ("项目计划", "/admin/programmes", "admin_programmes"),

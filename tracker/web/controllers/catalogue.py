@@ -36,7 +36,7 @@ from imports.guidelines import MAX_SOURCE_BYTES, GuidelineReadError
 from indicators.categories import CATEGORIES
 from tracker import access, clock
 from tracker.models import GuidelineDocument, GuidelineNode, User
-from tracker.services import audit
+from tracker.services import audit, indicator_review
 from tracker.services import guidelines as catalogue
 from tracker.services.audit import Actor
 from tracker.services.guidelines import StorePlan
@@ -359,7 +359,11 @@ def direction_page(request: Request[Any, Any, Any], node_id: FromPath[int]) -> R
         groups.append(("other", "其他", other))
     clauses = list(node.clauses)
     lines = document.lines
-    return page(request, "catalogue/direction.html", node=node, document=document,
+    corrections = indicator_review.latest_corrections(db, [c.id for c in clauses])
+    rules = [(kind, label, getattr(node, f"{kind}_rule"), indicator_review.latest_rule(db, node, kind))
+             for kind, label in (("selection", "指标选择规则"), ("funding", "资助规则"), ("period", "实施期限"))]
+    return page(request, "catalogue/direction.html", node=node, document=document, corrections=corrections,
+                rules=rules, may_review=access.may_access("review_clause", _user(request).role),
                 ancestors=catalogue.ancestors_of(db, node), groups=[g for g in groups if g[2]], clauses=clauses,
                 node_flags=[_row(f, "structure", f.get("line"), lines, None) for f in node.flags or []],
                 categories=CATEGORIES, target_kinds=TARGET_KINDS, ops=OPS, combine=COMBINE,

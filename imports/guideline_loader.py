@@ -20,6 +20,7 @@ from indicators import funding, interpret_clause, period, selection
 from tracker.services.audit import Actor
 from tracker.services.guidelines import ClauseInput, DocumentInput, NodeInput, StoreResult, store_guideline
 from tracker.services.indicator_review import carry_over
+from tracker.services.twins import flag_twin_conflicts
 
 
 def interpret(text: str) -> list[dict[str, Any]]:
@@ -163,8 +164,10 @@ def store_preview(db: Session, preview: Preview, *, actor: Actor, now: datetime,
                   programme_name: str | None = None) -> StoreResult:
     """Store, and carry the officers' corrections of the previous version over to the clauses that stayed."""
     result = store_guideline(db, preview.document, actor=actor, now=now, programme_name=programme_name)
-    if result.created and result.replaced is not None:
-        carry_over(db, result.document, result.replaced, actor=actor, now=now)
+    if result.created:
+        flag_twin_conflicts(db, result.document)
+        if result.replaced is not None:
+            carry_over(db, result.document, result.replaced, actor=actor, now=now)
     return result
 
 

@@ -141,3 +141,17 @@ def test_cli_tree_prints_every_node(capsys):
     nodes = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert sum(1 for n in nodes if n["leaf"]) == 17
     assert all({"seed", "line", "path", "title", "leaf", "has_indicators", "flags"} <= set(n) for n in nodes)
+
+
+def test_a_number_contradicting_a_twin_document_is_flagged(db, now, tmp_path):
+    load_file(db, SEED_004, actor=SYSTEM, now=now, programme_name="百色市（市局版）")
+    text = SEED_004.read_text("utf-8")
+    clause_line = next(line for line in text.splitlines() if "考核要求" in line and "1" in line)
+    changed_line = clause_line.replace("1", "7", 1)
+    twin = tmp_path / "twin.txt"
+    twin.write_text(text.replace(clause_line, changed_line, 1), "utf-8")
+    doc = load_file(db, twin, actor=SYSTEM, now=now, programme_name="百色市（转发版）").document
+    flags = [f for node in doc.nodes for c in node.clauses for f in c.flags if f["kind"] == "twin_conflict"]
+    flags += [f for f in doc.flags if f["kind"] == "twin_conflict"]
+    assert flags, "the changed number was not flagged"
+    assert "百色市（市局版）" in flags[0]["message"] and "请核对" in flags[0]["message"]

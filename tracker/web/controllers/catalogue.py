@@ -95,6 +95,7 @@ READING_FLAGS = {
     "no_target": "未读出指标",
     "empty": "空条款",
     "internal_error": "解读出错",
+    "twin_conflict": "与同名方向数字不一致",
 }
 FLAG_LABELS = {**STRUCTURE_FLAGS, **READING_FLAGS}
 TARGET_KINDS = {"cumulative": "累计型", "level": "水平型", "deliverable": "交付型", "qualitative": "定性"}

@@ -14,10 +14,11 @@ from datetime import timedelta
 
 import pytest
 from litestar.testing import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker import access, clock
-from tracker.models import Organisation, Role, User
+from tracker.models import AuditEntry, Organisation, Role, User
 from tracker.services import accounts, sessions
 from tracker.services.audit import Actor
 from tracker.services.guidelines import ClauseInput, DocumentInput, NodeInput, store_guideline
@@ -249,8 +250,12 @@ def test_route_role_matrix(app, db, demo_users, role):
                     response = client.get(path, follow_redirects=False)
                 else:
                     token = _csrf(client)
+                    audited = db.scalar(select(func.count()).select_from(AuditEntry))
                     response = client.request(case.method, path, data={"_csrf_token": token},
                                               follow_redirects=False)
+                    # G26: every state-changing request leaves an audit row, refused or not.
+                    if db.scalar(select(func.count()).select_from(AuditEntry)) <= audited:
+                        failures.append(f"{case.method} {path} as {role}: no audit row")
                 got = _outcome(response)
                 if got != expected[role]:
                     failures.append(f"{case.method} {path} ({case.name}, {label}) as {role}: "

@@ -88,7 +88,16 @@ def production_problems(settings: Settings, *, has_demo_accounts: bool) -> list[
         problems.append("请设置 TRACKER_ALLOWED_HOSTS（允许访问的主机名，逗号分隔）")
     if has_demo_accounts:
         problems.append("数据库中存在演示账号，生产环境拒绝启动（请使用正式数据库）")
+    if settings.smtp_url and not _smtp_is_encrypted(settings.smtp_url):
+        problems.append("发信服务器必须使用加密连接（smtps:// 或 smtp://…?starttls=1）")
+    if settings.database_url.startswith("sqlite") and ":memory:" in settings.database_url:
+        problems.append("生产环境不能使用内存数据库")
     return problems
+
+
+def _smtp_is_encrypted(url: str) -> bool:
+    lowered = url.lower()
+    return lowered.startswith("smtps://") or "starttls=1" in lowered or "starttls=true" in lowered
 
 
 @lru_cache(maxsize=1)

@@ -28,8 +28,11 @@ def test_development_is_never_refused():
         ({"debug": True}, False, "调试"),
         ({"allowed_hosts": ()}, False, "TRACKER_ALLOWED_HOSTS"),
         ({}, True, "演示账号"),
+        ({"smtp_url": "smtp://mail.example.gov.cn:25"}, False, "加密连接"),
+        ({"database_url": "sqlite:///:memory:"}, False, "内存数据库"),
     ],
-    ids=["default-secret", "short-secret", "insecure-cookies", "debug", "no-allowed-hosts", "demo-accounts"],
+    ids=["default-secret", "short-secret", "insecure-cookies", "debug", "no-allowed-hosts", "demo-accounts",
+         "smtp-without-tls", "memory-database"],
 )
 def test_each_insecure_setting_is_refused(change, demo, words):
     problems = production_problems(replace(GOOD, **change), has_demo_accounts=demo)
@@ -57,3 +60,14 @@ def test_development_defaults_are_safe_and_local():
     assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("var/tracker.db")
     assert settings.env == "dev" and not settings.debug
     assert Settings.from_env({"TRACKER_ENV": "production"}).allowed_hosts == ()
+
+
+@pytest.mark.parametrize("url", ["smtps://mail.example.gov.cn:465", "smtp://mail.example.gov.cn:587?starttls=1"])
+def test_encrypted_smtp_is_accepted(url):
+    assert production_problems(replace(GOOD, smtp_url=url), has_demo_accounts=False) == []
+
+
+def test_password_hashes_meet_the_argon2_floor():
+    from tracker.passwords import hash_password
+
+    assert hash_password("x" * 12).startswith("$argon2id$v=19$m=65536,t=3,p=4$")

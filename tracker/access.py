@@ -41,6 +41,8 @@ CATALOGUE_READ = Rule(_roles(Role.OFFICER.value, Role.ADMIN.value, Role.FINANCE.
 # (read-only on business data, DESIGN §1).
 REVIEW_READ = Rule(_roles(Role.OFFICER.value, Role.ADMIN.value), scope="assigned_programmes")
 REVIEW_EDIT = Rule(_roles(Role.OFFICER.value), scope="assigned_programmes")
+# Confirming a task book: the officer of the project's programme.
+TASK_BOOK_EDIT = Rule(_roles(Role.OFFICER.value), scope="assigned_programmes")
 CATALOGUE_UPLOAD = Rule(_roles(Role.OFFICER.value, Role.ADMIN.value), scope="assigned_programmes")
 
 # Route name → rule. Route names are the `name=` of the Litestar handlers.
@@ -78,6 +80,10 @@ POLICY: dict[str, Rule] = {
     "admin_programmes": ADMIN,
     "admin_programme_create": ADMIN,
     "admin_audit": ADMIN,
+    # The working-day calendar (DESIGN §1: the admin maintains it).
+    "admin_calendar": ADMIN,
+    "admin_calendar_enter": ADMIN,
+    "admin_calendar_seed": ADMIN,
     # Guideline catalogue (a foreign programme's document or direction is a 404, like a missing one).
     "guidelines": CATALOGUE_READ,
     "guideline_search": CATALOGUE_READ,
@@ -88,6 +94,12 @@ POLICY: dict[str, Rule] = {
     "guideline_upload_form": CATALOGUE_UPLOAD,
     "guideline_upload": CATALOGUE_UPLOAD,
     "guideline_upload_confirm": CATALOGUE_UPLOAD,
+    # Projects: each role sees its scope (grantee: own organisation; officer: assigned programmes; admin and
+    # finance: all; expert: assigned acceptance cases). A foreign project is a 404 like a missing one.
+    "projects": SIGNED_IN,
+    "project": SIGNED_IN,
+    "project_task_book": SIGNED_IN,
+    "project_task_book_confirm": TASK_BOOK_EDIT,
     # Indicator review queue and corrections.
     "review_queue": REVIEW_READ,
     "review_clause": REVIEW_READ,

@@ -25,10 +25,19 @@ def _engine(settings: Settings):
 
 
 def _upgrade(settings: Settings):
+    from sqlalchemy import func, select
+
+    from tracker.models.calendar import WorkCalendarYear
     from tracker.schema import upgrade_database
+    from tracker.services.audit import Actor
+    from tracker.services.work_calendar import seed_from_chinesecalendar
 
     engine = _engine(settings)
     upgrade_database(engine)
+    # A new installation starts with the working days chinesecalendar knows (the admin adds later years).
+    with session_scope(make_session_factory(engine)) as db:
+        if not db.scalar(select(func.count()).select_from(WorkCalendarYear)):
+            seed_from_chinesecalendar(db, actor=Actor.system("install"), now=clock.now())
     return engine
 
 
@@ -54,9 +63,11 @@ def _print_demo_logins() -> None:
 def _create_demo(engine) -> None:
     from imports.demo_data import load_demo_guidelines
     from tracker.services.demo import create_demo
+    from tracker.services.work_calendar import seed_demo_calendar
 
     with session_scope(make_session_factory(engine)) as db:
         create_demo(db, now=clock.now())
+        seed_demo_calendar(db, now=clock.now())
         load_demo_guidelines(db, now=clock.now())
 
 
@@ -310,6 +321,39 @@ def cmd_guidelines_parse(args: argparse.Namespace, settings: Settings) -> None:
             print(f"L{r['line']} {r['direction']} {r['label'] or ''} {r['text']}\n    → [{r['combine']}] {targets}")
 
 
+# --- projects -----------------------------------------------------------------------------------
+
+
+def cmd_projects_import(args: argparse.Namespace, settings: Settings) -> None:
+    from imports.award_loader import find_guideline, load_award_list
+    from tracker.services.audit import Actor
+
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"无法读取 {path}：{exc.strerror or exc}") from exc
+    engine = _upgrade(settings)
+    with session_scope(make_session_factory(engine)) as db:
+        document = find_guideline(db, args.guideline)
+        if document is None:
+            raise CommandError(f"找不到指南“{args.guideline}”（请使用指南标题、项目计划名称或导入时的文件名）")
+        result = load_award_list(db, path.name, data, document, actor=Actor.system("cli"), now=clock.now(),
+                                 dry_run=args.dry_run)
+        if result.problems:
+            db.rollback()
+            lines = "\n".join(str(p) for p in result.problems)
+            raise CommandError(f"立项清单有 {len(result.problems)} 处错误，未写入任何数据：\n{lines}")
+        if args.dry_run:
+            db.rollback()
+            print(f"检查通过（未写入）：{len(result.unchanged)} 个项目已存在且一致，其余可导入")
+            return
+        print(f"导入完成：新建 {len(result.created)} 个项目，{len(result.unchanged)} 个已存在且一致，"
+              f"新建单位 {len(result.new_organisations)} 个")
+        for username, token in result.activations:
+            print(f"  承担单位账号 {username} 的激活链接：/activate/{token}")
+
+
 # --- audit --------------------------------------------------------------------------------------
 
 
@@ -383,6 +427,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("import", cmd_guidelines_import, "导入指南到数据库（同一文件重复导入不变；内容变化则成为新版本）", g_sub)
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--programme", help="项目计划名称（默认取指南标题或文件名）")
+
+    projects = sub.add_parser("projects", help="项目：导入立项清单", description="项目：导入立项清单")
+    pr_sub = projects.add_subparsers(dest="projects_command", metavar="COMMAND", required=True)
+    p = add("import", cmd_projects_import, "导入立项清单（Excel）：全部成功或全部不写；错误按行列列出", pr_sub)
+    p.add_argument("file", metavar="FILE.xlsx")
+    p.add_argument("--guideline", required=True, metavar="NAME", help="指南标题、项目计划名称或导入时的文件名")
+    p.add_argument("--dry-run", action="store_true", help="只检查，不写入")
 
     audit_parser = sub.add_parser("audit", help="审计日志", description="审计日志")
     audit_sub = audit_parser.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)

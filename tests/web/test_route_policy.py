@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from litestar.testing import TestClient
@@ -18,10 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker import access, clock
+from tracker.identifiers import uscc_check_char
 from tracker.models import AuditEntry, Organisation, Role, User
 from tracker.services import accounts, sessions
 from tracker.services.audit import Actor
 from tracker.services.guidelines import ClauseInput, DocumentInput, NodeInput, store_guideline
+from tracker.services.projects import ProjectInput, import_projects
 from tracker.settings import Settings
 from tracker.web.controllers.catalogue import save_upload, upload_folder
 
@@ -53,6 +56,12 @@ REVIEW = row(LOGIN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, OK, LOGIN)
 REVIEW_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, FORBIDDEN, FORBIDDEN, OK, LOGIN)
 REVIEW_EDIT = row(LOGIN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
 REVIEW_EDIT_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
+
+# Projects: each role's scope; experts see only acceptance cases (none yet); admin and finance see every project.
+PROJECT = row(LOGIN, OK, OK, NOT_FOUND, OK, OK, LOGIN)
+PROJECT_FOREIGN = row(LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK, OK, LOGIN)
+TASK_BOOK = row(LOGIN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
+TASK_BOOK_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
 
 # route name → (own object expectations, foreign object expectations or _)
 EXPECTED = {
@@ -88,6 +97,9 @@ EXPECTED = {
     "admin_programmes": (ADMIN_ONLY, _),
     "admin_programme_create": (ADMIN_ONLY, _),
     "admin_audit": (ADMIN_ONLY, _),
+    "admin_calendar": (ADMIN_ONLY, _),
+    "admin_calendar_enter": (ADMIN_ONLY, _),
+    "admin_calendar_seed": (ADMIN_ONLY, _),
     "guidelines": (CATALOGUE, _),
     "guideline_search": (CATALOGUE, _),
     "guideline_document": (CATALOGUE, CATALOGUE_FOREIGN),
@@ -96,6 +108,10 @@ EXPECTED = {
     "guideline_upload_form": (UPLOAD, _),
     "guideline_upload": (UPLOAD, _),
     "guideline_upload_confirm": (UPLOAD, UPLOAD_FOREIGN),
+    "projects": (SIGNED_IN, _),
+    "project": (PROJECT, PROJECT_FOREIGN),
+    "project_task_book": (PROJECT, PROJECT_FOREIGN),
+    "project_task_book_confirm": (TASK_BOOK, TASK_BOOK_FOREIGN),
     "review_queue": (REVIEW, _),
     "review_clause": (REVIEW, REVIEW_FOREIGN),
     "review_clause_correct": (REVIEW_EDIT, REVIEW_EDIT_FOREIGN),
@@ -162,6 +178,22 @@ class World:
         db.commit()
         self.own_leaf = next(n for n in self.own_doc.nodes if n.is_leaf)
         self.foreign_leaf = next(n for n in self.foreign_doc.nodes if n.is_leaf)
+        # Projects: one of the demo grantee's organisation under the officer's programme, one of another
+        # organisation under a programme the officer does not manage.
+        self.own_project = self._project("矩阵-本人", self.own_doc, self.org.uscc)
+        self.foreign_project = self._project("矩阵-他人", self.foreign_doc, "91450100MA5L00XX0" + uscc_check_char(
+            "91450100MA5L00XX0"))
+        db.commit()
+
+    def _project(self, code: str, document, uscc: str):
+        row = ProjectInput(row=2, project_code=code, title=code, direction="方向", content_items=(),
+                           organisation_name="另一单位", uscc=uscc, pi_name="李", pi_phone=None, pi_email=None,
+                           officer=None, start_date=date(2025, 1, 1), end_date=date(2026, 12, 31),
+                           period_months=None, fiscal_funding=Decimal("100000"), self_funding=Decimal("0"),
+                           funding_mode=None)
+        result = import_projects(self.db, [row], document, actor=Actor.system(), now=self.now)
+        assert result.ok, result.problems
+        return result.created[0]
 
     def upload_token(self, actor: User | None, own: bool) -> str:
         """A pending guideline upload of the acting user (own), or a token that is nobody's."""
@@ -189,6 +221,7 @@ class World:
             "document_id": str(self.own_doc.id if own else self.foreign_doc.id),
             "node_id": str(self.own_leaf.id if own else self.foreign_leaf.id),
             "clause_id": str((self.own_leaf if own else self.foreign_leaf).clauses[0].id),
+            "project_id": str(self.own_project.id if own else self.foreign_project.id),
             "upload_token": self.upload_token(actor, own),
         }
 

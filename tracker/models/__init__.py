@@ -11,8 +11,10 @@ from tracker.models.accounts import (
     User,
 )
 from tracker.models.audit import AuditEntry
+from tracker.models.calendar import CalendarSource, WorkCalendarDay, WorkCalendarYear
 from tracker.models.guidelines import GuidelineClause, GuidelineDocument, GuidelineNode
 from tracker.models.programmes import Programme, programme_officers
+from tracker.models.projects import Project, ProjectStatus, ProjectTarget, TargetSet
 from tracker.models.reviews import ClauseCorrection, ReviewMark, RuleCorrection
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "AuthSession",
+    "CalendarSource",
     "ClauseCorrection",
     "GuidelineClause",
     "GuidelineDocument",
@@ -28,9 +31,15 @@ __all__ = [
     "Organisation",
     "OrganisationKind",
     "Programme",
+    "Project",
+    "ProjectStatus",
+    "ProjectTarget",
     "ReviewMark",
     "Role",
     "RuleCorrection",
+    "TargetSet",
     "User",
+    "WorkCalendarDay",
+    "WorkCalendarYear",
     "programme_officers",
 ]

@@ -16,7 +16,7 @@ from tracker.db import make_engine, make_session_factory
 from tracker.settings import Settings, get_settings
 from tracker.web import errors
 from tracker.web.context import RequestContextMiddleware
-from tracker.web.controllers import account, admin, auth, catalogue, home, review
+from tracker.web.controllers import account, admin, auth, calendar_admin, catalogue, home, projects, review
 from tracker.web.security import make_security_headers_hook
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -51,6 +51,9 @@ ROUTES = [
     admin.programme_list,
     admin.programme_create,
     admin.audit_log,
+    calendar_admin.calendar_page,
+    calendar_admin.calendar_enter,
+    calendar_admin.calendar_seed,
     catalogue.catalogue_index,
     catalogue.search,
     catalogue.upload_form,
@@ -59,6 +62,10 @@ ROUTES = [
     catalogue.document_page,
     catalogue.flags_page,
     catalogue.direction_page,
+    projects.project_list,
+    projects.project_detail,
+    projects.task_book,
+    projects.task_book_confirm,
     review.queue,
     review.clause_detail,
     review.clause_correct,

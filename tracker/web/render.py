@@ -14,11 +14,13 @@ from tracker.web.context import CSRF_FIELD
 # The navigation: an entry shows only when the policy lets the user's role open its route.
 NAVIGATION = (
     ("首页", "/", "home"),
+    ("项目", "/projects", "projects"),
     ("指南目录", "/guidelines", "guidelines"),
     ("指标核对", "/review", "review_queue"),
     ("用户", "/admin/users", "admin_users"),
     ("单位", "/admin/organisations", "admin_organisations"),
     ("项目计划", "/admin/programmes", "admin_programmes"),
+    ("工作日历", "/admin/calendar", "admin_calendar"),
     ("审计日志", "/admin/audit", "admin_audit"),
     ("我的账号", "/account", "account"),
 )

@@ -9,8 +9,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy import text
 
-from tracker import i18n
+from tracker import clock, i18n
 from tracker.models import Role
+from tracker.services import work_calendar
 from tracker.web.context import cookie_names, make_cookie
 from tracker.web.controllers.auth import safe_next
 from tracker.web.render import page
@@ -25,11 +26,20 @@ ROLE_TASKS = {
 }
 
 
-@get("/", name="home", sync_to_thread=False)
+@get("/", name="home", sync_to_thread=True)
 def home(request: Request[Any, Any, Any]) -> Response[Any]:
-    user = request.scope["state"]["user"]
+    state = request.scope["state"]
+    user = state["user"]
     role = Role(user.role)
-    return page(request, "home.html", role_label=role.label, tasks=ROLE_TASKS[role])
+    # The admin's reminder to enter next year's holiday arrangement (from 1 November, DESIGN §2).
+    warnings = []
+    if role is Role.ADMIN:
+        today = clock.today_local()
+        for check in (work_calendar.missing_current_year_warning, work_calendar.missing_next_year_warning):
+            calendar_warning = check(state["db"], today)
+            if calendar_warning:
+                warnings.append((calendar_warning, "/admin/calendar"))
+    return page(request, "home.html", role_label=role.label, tasks=ROLE_TASKS[role], warnings=warnings)
 
 
 @get("/lang/{code:str}", name="language", sync_to_thread=False)

@@ -1,0 +1,172 @@
+"""Projects from award rows: direction matching, inherited targets, all or nothing, idempotent by code."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from imports.guideline_loader import load_file
+from tracker.identifiers import uscc_check_char
+from tracker.models import Organisation, Project, ProjectTarget, User
+from tracker.services import indicator_review
+from tracker.services.audit import Actor
+from tracker.services.projects import ProjectInput, import_projects
+
+SAMPLES = Path(__file__).resolve().parents[2] / "imports" / "samples"
+SYSTEM = Actor.system("test")
+
+
+def uscc(body: str) -> str:
+    return body + uscc_check_char(body)
+
+
+def row(n: int = 2, **changes) -> ProjectInput:
+    base = ProjectInput(
+        row=n, project_code=f"GK2025-{n:03d}", title="智能视频位移监测装备研发", direction="智能视频位移监测装备研发与应用",
+        content_items=(), organisation_name="桂林某光电有限公司", uscc=uscc("91450300MA5L00XY0"), pi_name="李工",
+        pi_phone="13900000000", pi_email="li@example.cn", officer=None, start_date=date(2025, 3, 1), end_date=None,
+        period_months=None, fiscal_funding=Decimal("2000000.00"), self_funding=Decimal("6000000.00"),
+        funding_mode=None)
+    return replace(base, **changes)
+
+
+@pytest.fixture
+def guideline(db, now):
+    return load_file(db, SAMPLES / "000_01a6d56b3cde02ef.txt", actor=SYSTEM, now=now).document
+
+
+def test_a_row_becomes_a_project_with_inherited_targets(db, now, guideline, demo_users):
+    result = import_projects(db, [row()], guideline, actor=Actor.of(demo_users["officer"]), now=now)
+    assert result.ok and len(result.created) == 1
+    project = result.created[0]
+    assert project.end_date == date(2028, 2, 29)  # fixed 3 years from the signing date
+    assert project.officer == demo_users["officer"] and project.status == "active"
+    targets = project.target_sets[0].targets
+    assert targets and all(t.source == "guideline" and t.clause_id for t in targets)
+    revenue = [t for t in targets if t.category == "revenue"]
+    assert revenue and revenue[0].value == Decimal("2000") and revenue[0].unit == "万元"
+    assert project.funding_rule is not None and project.period_rule is not None
+
+
+def test_new_organisations_get_a_grantee_account_with_an_activation_link(db, now, guideline, demo_users):
+    result = import_projects(db, [row()], guideline, actor=SYSTEM, now=now)
+    assert [o.uscc for o in result.new_organisations] == [row().uscc]
+    username, token = result.activations[0]
+    grantee = db.scalar(select(User).where(User.username == username))
+    assert grantee.role == "grantee" and grantee.password_hash is None and len(token) > 20
+
+
+def test_reimporting_the_same_rows_changes_nothing(db, now, guideline, demo_users):
+    import_projects(db, [row()], guideline, actor=SYSTEM, now=now)
+    counts = (db.scalar(select(func.count()).select_from(Project)),
+              db.scalar(select(func.count()).select_from(ProjectTarget)))
+    again = import_projects(db, [row()], guideline, actor=SYSTEM, now=now)
+    assert again.ok and again.unchanged == [row().project_code] and not again.created
+    assert counts == (db.scalar(select(func.count()).select_from(Project)),
+                      db.scalar(select(func.count()).select_from(ProjectTarget)))
+
+
+@pytest.mark.parametrize(("changes", "column", "words"), [
+    ({"direction": "没有这个方向"}, "方向", "没有名为"),
+    ({"direction": "子方向一：不存在"}, "方向", "没有名为"),
+    ({"officer": "nobody"}, "项目管理专员", "找不到"),
+    ({"end_date": date(2024, 1, 1)}, "实施期限", "晚于开始日期"),
+    ({"period_months": 48}, "实施期限", ""),
+])
+def test_bad_rows_are_reported_and_nothing_is_written(db, now, guideline, demo_users, changes, column, words):
+    result = import_projects(db, [row(2), row(3, **changes)], guideline, actor=SYSTEM, now=now)
+    assert not result.ok and not result.created
+    assert result.problems[0].row == 3 and result.problems[0].column == column and words in result.problems[0].message
+    assert db.scalar(select(func.count()).select_from(Project)) == 0
+    assert db.scalar(select(func.count()).select_from(Organisation)) == 1  # the demo organisation only
+
+
+def test_an_ambiguous_title_asks_for_the_path_and_the_path_works(db, now, demo_users):
+    from tracker.services.guidelines import ClauseInput, DocumentInput, NodeInput, store_guideline
+
+    def leaf(city: str) -> NodeInput:
+        return NodeInput(path=("联动", city, "碳酸钙"), title="碳酸钙", kind="direction", marker=None, line=3,
+                         leaf=True, direction="碳酸钙", clauses=[ClauseInput(label="（1）", text="申请发明专利2件", line=4)],
+                         period_rule={"rule": {"kind": "fixed", "months": 36}, "description": "3年"})
+    nodes = [NodeInput(path=("联动",), title="联动", kind="section", marker="一、", line=1, leaf=False, direction="联动"),
+             NodeInput(path=("联动", "贺州市"), title="贺州市", kind="paren_cn", marker="（一）", line=2, leaf=False,
+                       direction="贺州市"), leaf("贺州市"),
+             NodeInput(path=("联动", "梧州市"), title="梧州市", kind="paren_cn", marker="（二）", line=5, leaf=False,
+                       direction="梧州市"), leaf("梧州市")]
+    doc = store_guideline(db, DocumentInput(file_name="x.txt", title="同名方向", content_hash="f" * 64, format="txt",
+                                            encoding="utf-8", lines=("",) * 6, flags=[], nodes=nodes),
+                          actor=SYSTEM, now=now).document
+    ambiguous = import_projects(db, [row(direction="碳酸钙")], doc, actor=SYSTEM, now=now)
+    assert "不唯一" in str(ambiguous.problems[0]) and "请填写完整路径" in str(ambiguous.problems[0])
+    by_path = import_projects(db, [row(direction="梧州市 / 碳酸钙")], doc, actor=SYSTEM, now=now)
+    assert by_path.ok and by_path.created[0].node.path == ["联动", "梧州市", "碳酸钙"]
+
+
+def test_a_changed_guideline_never_moves_an_awarded_project(db, now, guideline, demo_users, tmp_path):
+    project = import_projects(db, [row()], guideline, actor=SYSTEM, now=now).created[0]
+    before = [(t.metric, t.value) for t in project.target_sets[0].targets]
+    changed = tmp_path / "000.txt"
+    changed.write_text((SAMPLES / "000_01a6d56b3cde02ef.txt").read_text("utf-8").replace("超过2000万元", "超过9000万元"),
+                       "utf-8")
+    new = load_file(db, changed, actor=SYSTEM, now=now, programme_name=guideline.programme.name).document
+    assert new.version == 2
+    db.refresh(project)
+    assert project.document_id == guideline.id
+    assert [(t.metric, t.value) for t in project.target_sets[0].targets] == before
+
+
+def test_officers_corrections_are_inherited(db, now, guideline, demo_users):
+    from tests.conftest import demo_password_hash  # noqa: F401 - keeps the fixture module imported
+
+    node_row = row()
+    result = import_projects(db, [node_row], guideline, actor=SYSTEM, now=now, dry_run=True)
+    assert result.ok and not result.created
+    project_node = None
+    from tracker.services.projects import leaf_index, match_direction
+
+    project_node, _ = match_direction(leaf_index(db, guideline), node_row.direction)
+    clause = project_node.clauses[0]
+    fixed = {"category": "patent_application", "metric": "发明专利申请", "op": ">=", "value": 9, "unit": "件",
+             "kind": "cumulative", "better": None}
+    indicator_review.correct_clause(db, clause, [fixed], "all", "按任务书", actor=SYSTEM, now=now)
+    project = import_projects(db, [node_row], guideline, actor=SYSTEM, now=now).created[0]
+    first = [t for t in project.target_sets[0].targets if t.clause_id == clause.id]
+    assert [(t.metric, t.value) for t in first] == [("发明专利申请", Decimal("9"))]
+
+
+def test_cli_projects_import_reports_rows_and_is_idempotent(tmp_path, monkeypatch, capsys):
+    import openpyxl
+
+    from tracker import cli
+    from tracker.settings import get_settings
+
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["guidelines", "import", str(SAMPLES / "000_01a6d56b3cde02ef.txt"), "--programme", "联动"]) == 0
+        workbook = openpyxl.Workbook()
+        sheet = workbook.active
+        sheet.append(["立项清单（第一批）"])
+        sheet.append(["编号", "项目名称", "所属方向", "项目承担单位", "统一社会信用代码", "负责人", "开始日期", "资助经费（万元）"])
+        sheet.append(["GX-001", "位移监测", "智能视频位移监测装备研发与应用", "桂林某公司", row().uscc, "李工", "2025/3/1", "200"])
+        good = tmp_path / "ok.xlsx"
+        workbook.save(good)
+        sheet.append(["GX-002", "坏行", "智能视频位移监测装备研发与应用", "桂林某公司", row().uscc[:-1] + "0", "王工",
+                      "2025.2.30", "-5"])
+        bad = tmp_path / "bad.xlsx"
+        workbook.save(bad)
+        assert cli.main(["projects", "import", str(bad), "--guideline", "联动"]) == 1
+        err = capsys.readouterr().err
+        assert "第4行 统一社会信用代码" in err and "第4行 开始日期" in err and "未写入任何数据" in err
+        assert cli.main(["projects", "import", str(good), "--guideline", "联动", "--dry-run"]) == 0
+        assert cli.main(["projects", "import", str(good), "--guideline", "联动"]) == 0
+        assert "新建 1 个项目" in capsys.readouterr().out
+        assert cli.main(["projects", "import", str(good), "--guideline", "联动"]) == 0
+        assert "1 个已存在且一致" in capsys.readouterr().out
+    finally:
+        get_settings.cache_clear()

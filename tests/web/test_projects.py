@@ -1,0 +1,123 @@
+"""Project pages: the list within each role's scope, a constant number of queries, the project page with its
+calendar, and the task book confirmed in the browser with a raised value and a custom target."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from imports.guideline_loader import load_file
+from tests.conftest import csrf_from, login
+from tracker.identifiers import uscc_check_char
+from tracker.services.accounts import assign_programmes
+from tracker.services.audit import Actor
+from tracker.services.projects import ProjectInput, import_projects
+
+SAMPLES = Path(__file__).resolve().parents[2] / "imports" / "samples"
+SYSTEM = Actor.system("test")
+DIRECTIONS = ["智能视频位移监测装备研发与应用", "光电混合集成封装关键技术研发", "稀土金属电解绿色低碳制备技术研发及应用"]
+
+
+def make_rows(n: int, uscc: str) -> list[ProjectInput]:
+    return [ProjectInput(row=i + 2, project_code=f"GK-{i:04d}", title=f"项目{i}", direction=DIRECTIONS[i % 3],
+                         content_items=(), organisation_name="柳州示范智能装备有限公司", uscc=uscc, pi_name="李工",
+                         pi_phone="13900001111", pi_email=None, officer="officer", start_date=date(2025, 3, 1),
+                         end_date=None, period_months=None, fiscal_funding=Decimal("1500000"),
+                         self_funding=Decimal("3000000"), funding_mode=None) for i in range(n)]
+
+
+@pytest.fixture
+def world(db, now, demo_users):
+    doc = load_file(db, SAMPLES / "000_01a6d56b3cde02ef.txt", actor=SYSTEM, now=now).document
+    assign_programmes(db, demo_users["officer"], [doc.programme], actor=SYSTEM, now=now)
+    grantee_org = demo_users["grantee"].organisation
+    projects = import_projects(db, make_rows(3, grantee_org.uscc), doc, actor=SYSTEM, now=now).created
+    other = "91450100MA5L00XX0"
+    foreign = import_projects(db, [ProjectInput(**{**make_rows(1, other + uscc_check_char(other))[0].__dict__,
+                                                   "project_code": "OTHER-1", "row": 9})],
+                              doc, actor=SYSTEM, now=now).created
+    db.commit()
+    return {"doc": doc, "own": projects, "foreign": foreign[0]}
+
+
+def test_grantee_sees_only_their_organisations_projects(client, world):
+    login(client, "grantee")
+    page = client.get("/projects")
+    assert page.status_code == 200
+    assert all(p.code in page.text for p in world["own"]) and "OTHER-1" not in page.text
+    assert client.get(f"/projects/{world['foreign'].id}").status_code == 404
+    assert client.get("/projects/987654").status_code == 404
+
+
+def test_officer_list_filters_and_sorting(client, world):
+    login(client, "officer")
+    everything = client.get("/projects")
+    assert "OTHER-1" in everything.text and "GK-0000" in everything.text
+    liuzhou = client.get("/projects?city=4502")
+    assert "GK-0000" in liuzhou.text and "OTHER-1" not in liuzhou.text  # OTHER-1 is registered in 南宁
+    assert client.get("/projects?sort=funding&order=desc&status=active&page=3").status_code == 200
+
+
+def test_the_list_runs_a_constant_number_of_queries(client, world, db, now, engine):
+    login(client, "officer")
+
+    def count_queries(path: str) -> int:
+        seen = []
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert client.get(path).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    few = count_queries("/projects")
+    import_projects(db, make_rows(30, world["own"][0].organisation.uscc)[3:], world["doc"], actor=SYSTEM, now=now)
+    db.commit()
+    assert count_queries("/projects") == few
+
+
+def test_project_page_shows_targets_and_the_reporting_calendar(client, world):
+    login(client, "officer")
+    project = world["own"][0]
+    page = client.get(f"/projects/{project.id}")
+    assert page.status_code == 200
+    assert "继承自指南" in page.text and "2025年第1季度" in page.text and "结题报告" in page.text
+
+
+def test_officer_confirms_the_task_book_with_a_raised_value_and_a_custom_target(client, world, db):
+    login(client, "officer")
+    project = world["own"][0]
+    target = next(t for t in project.target_sets[-1].targets if t.value is not None and t.op in (">=", ">"))
+    token = csrf_from(client.get(f"/projects/{project.id}/task-book").text)
+    form = {"_csrf_token": token, f"t{target.position}_value": str(target.value + 1),
+            "new0_category": "paper", "new0_metric": "核心期刊论文", "new0_op": ">=", "new0_value": "2",
+            "new0_unit": "篇", "new0_kind": "cumulative"}
+    done = client.post(f"/projects/{project.id}/task-book", data=form, follow_redirects=False)
+    assert done.status_code == 303
+    page = client.get(f"/projects/{project.id}").text
+    assert "任务书第1版（已确认）" in page and "核心期刊论文" in page
+
+
+def test_task_book_errors_re_render_with_the_typed_values(client, world):
+    login(client, "officer")
+    project = world["own"][0]
+    target = next(t for t in project.target_sets[-1].targets if t.value is not None and t.op in (">=", ">"))
+    token = csrf_from(client.get(f"/projects/{project.id}/task-book").text)
+    response = client.post(f"/projects/{project.id}/task-book", data={
+        "_csrf_token": token, f"t{target.position}_value": "abc", "new0_category": "paper", "new0_metric": "论文",
+        "new0_op": ">=", "new0_value": "2", "new0_unit": "斤斤", "new0_kind": "cumulative"})
+    assert response.status_code == 400
+    assert "请填写数字目标值" in response.text and "无法识别的单位" in response.text and 'value="abc"' in response.text
+
+
+def test_grantee_reads_the_task_book_but_cannot_confirm(client, world):
+    login(client, "grantee")
+    project = world["own"][0]
+    page = client.get(f"/projects/{project.id}/task-book")
+    assert page.status_code == 200 and "确认任务书" not in page.text
+    assert client.post(f"/projects/{project.id}/task-book", data={"_csrf_token": csrf_from(page.text)}).status_code == 403

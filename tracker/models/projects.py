@@ -1,0 +1,141 @@
+"""Projects (awards) and their task-book targets (DESIGN §2).
+
+A project is awarded under one direction of one guideline *version* and stays tied to it: importing a
+changed guideline never changes a project's targets. Targets are inherited from the direction when the
+project is created, then confirmed (or raised, or extended with custom targets) in the task book (任务书).
+The target set is versioned: a confirmed set is never edited in place, a change makes a new version.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.db import Base, Money, UTCDateTime
+from tracker.models.accounts import Organisation, User
+from tracker.models.guidelines import GuidelineDocument, GuidelineNode
+from tracker.models.programmes import Programme
+
+
+class ProjectStatus(enum.StrEnum):
+    ACTIVE = "active"  # 在研
+    EXTENDED = "extended"  # 延期
+    ACCEPTANCE_APPLIED = "acceptance_applied"  # 验收申请
+    UNDER_ACCEPTANCE = "under_acceptance"  # 验收中
+    PASSED = "passed"  # 通过
+    FAILED = "failed"  # 不通过
+    CONCLUDED = "concluded"  # 结题
+    TERMINATED = "terminated"  # 终止
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+
+STATUS_LABELS = {
+    ProjectStatus.ACTIVE: "在研",
+    ProjectStatus.EXTENDED: "延期",
+    ProjectStatus.ACCEPTANCE_APPLIED: "验收申请",
+    ProjectStatus.UNDER_ACCEPTANCE: "验收中",
+    ProjectStatus.PASSED: "通过",
+    ProjectStatus.FAILED: "不通过",
+    ProjectStatus.CONCLUDED: "结题",
+    ProjectStatus.TERMINATED: "终止",
+}
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    __table_args__ = (Index("ix_projects_programme_status", "programme_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)  # 项目编号
+    title: Mapped[str] = mapped_column(String(500))
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    # The guideline version and direction the project was awarded under (never re-pointed by a re-import).
+    document_id: Mapped[int] = mapped_column(ForeignKey("guideline_documents.id"))
+    node_id: Mapped[int] = mapped_column(ForeignKey("guideline_nodes.id"), index=True)
+    content_items: Mapped[list[str]] = mapped_column(JSON, default=list)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    pi_name: Mapped[str] = mapped_column(String(100), info={"pii": "name"})
+    pi_phone: Mapped[str | None] = mapped_column(String(32), info={"pii": "phone"})
+    pi_email: Mapped[str | None] = mapped_column(String(254), info={"pii": "email"})
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    start_date: Mapped[date] = mapped_column(Date)  # the task-book signing date
+    end_date: Mapped[date] = mapped_column(Date)
+    period_months: Mapped[int] = mapped_column(Integer)
+    fiscal_funding: Mapped[Decimal] = mapped_column(Money)  # yuan
+    self_funding: Mapped[Decimal] = mapped_column(Money)  # committed self-raised funds, yuan
+    funding_mode: Mapped[str | None] = mapped_column(String(40))
+    # Copied from the direction at award time (corrections included), so later guideline edits do not move them.
+    funding_rule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    selection_rule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    period_rule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(30), default=ProjectStatus.ACTIVE, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    imported_batch: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the award list it came from
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    programme: Mapped[Programme] = relationship()
+    document: Mapped[GuidelineDocument] = relationship()
+    node: Mapped[GuidelineNode] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+    officer: Mapped[User | None] = relationship()
+    target_sets: Mapped[list[TargetSet]] = relationship(back_populates="project", order_by="TargetSet.version",
+                                                        cascade="all, delete-orphan")
+
+    @property
+    def status_label(self) -> str:
+        return ProjectStatus(self.status).label
+
+
+class TargetSet(Base):
+    """One version of a project's targets: the inherited draft, then each confirmed task-book version."""
+
+    __tablename__ = "target_sets"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    project: Mapped[Project] = relationship(back_populates="target_sets")
+    targets: Mapped[list[ProjectTarget]] = relationship(back_populates="target_set",
+                                                        order_by="ProjectTarget.position",
+                                                        cascade="all, delete-orphan")
+
+
+class ProjectTarget(Base):
+    __tablename__ = "project_targets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_set_id: Mapped[int] = mapped_column(ForeignKey("target_sets.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    # guideline: inherited from a clause; custom: added in the task book; applicant: replaces 由申报单位设置.
+    source: Mapped[str] = mapped_column(String(20))
+    clause_id: Mapped[int | None] = mapped_column(ForeignKey("guideline_clauses.id", ondelete="SET NULL"))
+    label: Mapped[str | None] = mapped_column(String(20))  # the clause marker (①, （3）) for selection rules
+    clause_text: Mapped[str] = mapped_column(Text, default="")
+    # Targets of one clause with combine "any" are alternatives of each other.
+    clause_combine: Mapped[str] = mapped_column(String(3), default="all")
+    category: Mapped[str] = mapped_column(String(40))
+    metric: Mapped[str] = mapped_column(String(200))
+    op: Mapped[str | None] = mapped_column(String(2))
+    value: Mapped[Decimal | None] = mapped_column(Numeric(24, 6))
+    unit: Mapped[str | None] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(20))  # cumulative / level / deliverable / qualitative
+    better: Mapped[str | None] = mapped_column(String(10))
+    guideline_value: Mapped[Decimal | None] = mapped_column(Numeric(24, 6))  # the inherited value
+    change_reason: Mapped[str] = mapped_column(Text, default="")  # required when lowered below the guideline
+
+    target_set: Mapped[TargetSet] = relationship(back_populates="targets")

@@ -1,0 +1,369 @@
+"""Projects from award lists: direction matching, inherited targets, organisations and grantee accounts.
+
+An award list is imported all or nothing: every row is checked against the database first (direction,
+duplicate codes, organisations), and only when no row has an error is anything written. The project code
+(项目编号) is the key: importing the same list again changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from indicators.period import PeriodError, add_period, project_end
+from indicators.period import from_dict as period_from_dict
+from tracker.models import (
+    GuidelineDocument,
+    GuidelineNode,
+    Organisation,
+    Project,
+    ProjectStatus,
+    ProjectTarget,
+    Role,
+    TargetSet,
+    User,
+)
+from tracker.services import audit, indicator_review
+from tracker.services.accounts import create_user, get_user_by_username, issue_activation
+from tracker.services.audit import Actor
+
+PATH_SEPARATORS = (" / ", "/", "›", ">", "＞", "→")
+
+
+@dataclass(frozen=True)
+class ProjectInput:
+    """One row of an award list, already read and checked by the reader (imports.awards)."""
+
+    row: int
+    project_code: str
+    title: str
+    direction: str
+    content_items: tuple[str, ...]
+    organisation_name: str
+    uscc: str
+    pi_name: str
+    pi_phone: str | None
+    pi_email: str | None
+    officer: str | None
+    start_date: date
+    end_date: date | None
+    period_months: int | None
+    fiscal_funding: Decimal  # yuan
+    self_funding: Decimal  # yuan
+    funding_mode: str | None
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        if self.row is None:
+            return self.message
+        return f"第{self.row}行 {self.column}：{self.message}" if self.column else f"第{self.row}行 {self.message}"
+
+
+@dataclass
+class ImportResult:
+    created: list[Project] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    problems: list[ImportProblem] = field(default_factory=list)
+    new_organisations: list[Organisation] = field(default_factory=list)
+    # Activation links of new grantee accounts, shown to the officer until mail exists: (username, token).
+    activations: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+# --- matching directions -------------------------------------------------------------------------
+
+
+def _split_path(text: str) -> list[str]:
+    for separator in PATH_SEPARATORS:
+        if separator in text:
+            return [part.strip() for part in text.split(separator) if part.strip()]
+    return [text.strip()]
+
+
+def leaf_index(db: Session, document: GuidelineDocument) -> list[GuidelineNode]:
+    return list(db.scalars(select(GuidelineNode).where(GuidelineNode.document_id == document.id,
+                                                       GuidelineNode.is_leaf.is_(True))
+                           .order_by(GuidelineNode.position)))
+
+
+def match_direction(leaves: list[GuidelineNode], written: str) -> tuple[GuidelineNode | None, str | None]:
+    """The leaf a row names by its title or by its path (the end of the path is enough); else the reason."""
+    parts = _split_path(written)
+    if not parts or not parts[-1]:
+        return None, "请填写方向"
+    if len(parts) > 1:
+        found = [leaf for leaf in leaves if list(leaf.path)[-len(parts):] == parts]
+    else:
+        found = [leaf for leaf in leaves if leaf.title == parts[0]]
+    if not found:
+        return None, f"指南中没有名为“{written}”的方向"
+    if len(found) > 1:
+        paths = "；".join(" / ".join(leaf.path) for leaf in found[:3])
+        return None, f"方向“{written}”在指南中不唯一（{paths}），请填写完整路径"
+    return found[0], None
+
+
+# --- targets -------------------------------------------------------------------------------------
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def inherited_targets(db: Session, node: GuidelineNode) -> list[ProjectTarget]:
+    """The direction's targets as project targets, officers' corrections included (DESIGN §2)."""
+    clauses = list(node.clauses)
+    corrections = indicator_review.latest_corrections(db, [c.id for c in clauses])
+    targets: list[ProjectTarget] = []
+    for clause in clauses:
+        correction = corrections.get(clause.id)
+        found = correction.targets if correction else clause.targets
+        combine = correction.combine if correction else clause.combine
+        for t in found:
+            value = _decimal(t.get("value"))
+            targets.append(ProjectTarget(
+                position=len(targets), source="guideline", clause_id=clause.id, label=clause.label,
+                clause_text=clause.text, clause_combine=combine, category=t.get("category") or "impact",
+                metric=(t.get("metric") or clause.text)[:200], op=t.get("op"), value=value, unit=t.get("unit"),
+                kind=t.get("kind") or ("qualitative" if value is None else "cumulative"), better=t.get("better"),
+                guideline_value=value,
+            ))
+    return targets
+
+
+def _effective_rule(db: Session, node: GuidelineNode, kind: str) -> dict[str, Any] | None:
+    corrected = indicator_review.latest_rule(db, node, kind)
+    return corrected.data if corrected is not None else getattr(node, f"{kind}_rule")
+
+
+def _selection_for(rule: dict[str, Any] | None, content_items: tuple[str, ...]) -> dict[str, Any] | None:
+    """Keep the chosen content items' rules only (a project must meet the subset its items name)."""
+    if not rule or not content_items or not rule.get("items"):
+        return rule
+    wanted = {item.strip("、，,. 。") for item in content_items}
+    items = [item for item in rule["items"] if str(item.get("label", "")).strip("、，,. 。") in wanted]
+    return {**rule, "items": items or rule["items"], "chosen": list(content_items)}
+
+
+# --- period --------------------------------------------------------------------------------------
+
+
+def _end_date(row: ProjectInput, period_rule: dict[str, Any] | None) -> tuple[date | None, int | None, str | None]:
+    """(end, months, problem): the row's end date or period, checked against the direction's period rule."""
+    rule_data = (period_rule or {}).get("rule") if period_rule else None
+    rule = period_from_dict(rule_data) if rule_data else None
+    months = row.period_months
+    if row.end_date is not None:
+        if row.end_date <= row.start_date:
+            return None, None, "结束日期必须晚于开始日期"
+        span = (row.end_date.year - row.start_date.year) * 12 + row.end_date.month - row.start_date.month
+        months = months or max(span, 1)
+        return row.end_date, months, None
+    try:
+        if rule is not None:
+            end = project_end(rule, row.start_date, months=months)
+            if months is None:
+                months = rule.months
+            return end, months, None
+        if months:
+            return add_period(row.start_date, months), months, None
+    except PeriodError as exc:
+        return None, None, str(exc)
+    return None, None, "指南没有规定实施期限，请在立项清单中填写实施期限或结束日期"
+
+
+# --- the import ----------------------------------------------------------------------------------
+
+
+def _officer_for(db: Session, written: str | None, actor: Actor) -> tuple[User | None, str | None]:
+    if not written:
+        return (db.get(User, actor.user_id) if actor.user_id else None), None
+    officer = get_user_by_username(db, written) or db.scalar(
+        select(User).where(User.display_name == written.strip(), User.role == Role.OFFICER.value))
+    if officer is None or officer.role != Role.OFFICER.value:
+        return None, f"找不到项目管理专员“{written}”"
+    return officer, None
+
+
+def _same(project: Project, row: ProjectInput, node: GuidelineNode) -> bool:
+    return (project.title == row.title and project.node_id == node.id and project.organisation.uscc == row.uscc
+            and project.start_date == row.start_date and project.fiscal_funding == row.fiscal_funding
+            and project.self_funding == row.self_funding)
+
+
+def import_projects(db: Session, rows: list[ProjectInput], document: GuidelineDocument, *, actor: Actor,
+                    now: datetime, batch: str | None = None, dry_run: bool = False) -> ImportResult:
+    """Check every row, then (unless dry_run or any problem) create the projects in the caller's transaction."""
+    result = ImportResult()
+    leaves = leaf_index(db, document)
+    plans = []
+    for row in rows:
+        node, problem = match_direction(leaves, row.direction)
+        if problem:
+            result.problems.append(ImportProblem(row.row, "方向", problem))
+            continue
+        existing = db.scalar(select(Project).where(Project.code == row.project_code))
+        if existing is not None:
+            if _same(existing, row, node):
+                result.unchanged.append(row.project_code)
+            else:
+                result.problems.append(ImportProblem(row.row, "项目编号",
+                                                     f"项目编号 {row.project_code} 已存在，且内容与本行不同"))
+            continue
+        period_rule = _effective_rule(db, node, "period")
+        end, months, problem = _end_date(row, period_rule)
+        if problem:
+            result.problems.append(ImportProblem(row.row, "实施期限", problem))
+            continue
+        officer, problem = _officer_for(db, row.officer, actor)
+        if problem:
+            result.problems.append(ImportProblem(row.row, "项目管理专员", problem))
+            continue
+        organisation = db.scalar(select(Organisation).where(Organisation.uscc == row.uscc))
+        if organisation is not None and not organisation.is_active:
+            result.problems.append(ImportProblem(row.row, "统一社会信用代码", f"单位“{organisation.name}”已停用"))
+            continue
+        plans.append((row, node, end, months, officer, period_rule))
+    if result.problems or dry_run:
+        return result
+    for row, node, end, months, officer, period_rule in plans:
+        organisation = _organisation_for(db, row, result, actor=actor, now=now)
+        project = Project(
+            code=row.project_code, title=row.title, programme_id=document.programme_id, document_id=document.id,
+            node_id=node.id, content_items=list(row.content_items), organisation_id=organisation.id,
+            pi_name=row.pi_name, pi_phone=row.pi_phone, pi_email=row.pi_email,
+            officer_id=officer.id if officer else None, start_date=row.start_date, end_date=end,
+            period_months=months, fiscal_funding=row.fiscal_funding, self_funding=row.self_funding,
+            funding_mode=row.funding_mode or _mode_of(_effective_rule(db, node, "funding")),
+            funding_rule=_effective_rule(db, node, "funding"),
+            selection_rule=_selection_for(_effective_rule(db, node, "selection"), row.content_items),
+            period_rule=period_rule, status=ProjectStatus.ACTIVE.value, created_at=now, imported_batch=batch,
+            version=1,
+        )
+        db.add(project)
+        db.flush()
+        target_set = TargetSet(project_id=project.id, version=1, confirmed=False, created_at=now,
+                               reason="立项时从指南方向继承")
+        target_set.targets = inherited_targets(db, node)
+        db.add(target_set)
+        db.flush()
+        audit.record(db, actor, "project_created", now=now, object_type="project", object_id=project.id,
+                     after={"code": project.code, "direction": list(node.path), "document": document.id,
+                            "targets": len(target_set.targets)})
+        result.created.append(project)
+    return result
+
+
+def _mode_of(funding_rule: dict[str, Any] | None) -> str | None:
+    modes = ((funding_rule or {}).get("rule") or {}).get("modes") or []
+    return "或".join(sorted(modes)) if modes else None
+
+
+def _organisation_for(db: Session, row: ProjectInput, result: ImportResult, *, actor: Actor,
+                      now: datetime) -> Organisation:
+    """Match by 统一社会信用代码, or create the organisation with a grantee account (activation link)."""
+    organisation = db.scalar(select(Organisation).where(Organisation.uscc == row.uscc))
+    if organisation is not None:
+        return organisation
+    organisation = Organisation(uscc=row.uscc, name=row.organisation_name, division_code=row.uscc[2:8],
+                                kind="enterprise", is_active=True, contact_name=row.pi_name,
+                                contact_phone=row.pi_phone, created_at=now, version=1)
+    db.add(organisation)
+    db.flush()
+    audit.record(db, actor, "organisation_created", now=now, object_type="organisation", object_id=organisation.id,
+                 after={"uscc": row.uscc, "name": row.organisation_name, "from": "award_list"})
+    result.new_organisations.append(organisation)
+    username = row.uscc.lower()
+    if get_user_by_username(db, username) is None:
+        user = create_user(db, username=username, password=None, role=Role.GRANTEE, now=now,
+                           display_name=row.pi_name, organisation=organisation, email=row.pi_email,
+                           phone=row.pi_phone, actor=actor)
+        result.activations.append((username, issue_activation(db, user, actor=actor, now=now)))
+    return organisation
+
+
+def current_targets(project: Project) -> TargetSet:
+    """The newest target set (the confirmed task book, or the inherited draft before confirmation)."""
+    return project.target_sets[-1]
+
+
+def project_count(db: Session) -> int:
+    return db.scalar(select(func.count()).select_from(Project)) or 0
+
+
+# --- reading projects within the user's scope -----------------------------------------------------
+
+PROJECT_SORTS = {
+    "code": Project.code,
+    "title": Project.title,
+    "start": Project.start_date,
+    "end": Project.end_date,
+    "funding": Project.fiscal_funding,
+}
+
+
+@dataclass(frozen=True)
+class ProjectFilters:
+    programme_id: int | None = None
+    node_id: int | None = None
+    city: str = ""  # a division code prefix of 4 digits (4502 = 柳州市)
+    organisation_id: int | None = None
+    officer_id: int | None = None
+    status: str = ""
+    q: str = ""
+    sort: str = "code"
+    descending: bool = False
+
+
+def scoped_projects(user: User):
+    """A SELECT of the projects this user may see (DESIGN §1); callers add filters and paging."""
+    query = select(Project)
+    if user.role == Role.GRANTEE.value:
+        return query.where(Project.organisation_id == (user.organisation_id or -1))
+    if user.role == Role.OFFICER.value:
+        ids = [p.id for p in user.programmes] or [-1]
+        return query.where(Project.programme_id.in_(ids))
+    if user.role in (Role.ADMIN.value, Role.FINANCE.value):
+        return query
+    return query.where(Project.id == -1)  # experts: only their acceptance cases, which come later
+
+
+def project_for(db: Session, user: User, project_id: int) -> Project | None:
+    """The project if the user may see it; a foreign one is None exactly like a missing one."""
+    return db.scalar(scoped_projects(user).where(Project.id == project_id))
+
+
+def filtered_projects(user: User, filters: ProjectFilters):
+    query = scoped_projects(user)
+    if filters.programme_id:
+        query = query.where(Project.programme_id == filters.programme_id)
+    if filters.node_id:
+        query = query.where(Project.node_id == filters.node_id)
+    if filters.organisation_id:
+        query = query.where(Project.organisation_id == filters.organisation_id)
+    if filters.officer_id:
+        query = query.where(Project.officer_id == filters.officer_id)
+    if filters.status:
+        query = query.where(Project.status == filters.status)
+    if filters.city.isdigit() and len(filters.city) == 4:
+        query = query.join(Organisation, Organisation.id == Project.organisation_id).where(
+            Organisation.division_code.startswith(filters.city))
+    if filters.q.strip():
+        like = f"%{filters.q.strip()[:50]}%"
+        query = query.where(Project.title.ilike(like) | Project.code.ilike(like))
+    column = PROJECT_SORTS.get(filters.sort, Project.code)
+    return query.order_by(column.desc() if filters.descending else column, Project.id)

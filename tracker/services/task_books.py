@@ -1,0 +1,155 @@
+"""The task book (任务书): the officer confirms a project's targets — raising values, adding custom targets,
+setting kinds — and every confirmation is a new version of the target set (DESIGN §2).
+
+Lowering a value below what the guideline asks needs a recorded reason. A direction whose targets the
+guideline leaves to the applicant (`applicant_defined`, 由申报单位设置) needs at least one custom target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from indicators.categories import KINDS
+from indicators.numbers import parse_number
+from indicators.target_edit import check_target
+from tracker.models import Project, ProjectTarget, TargetSet
+from tracker.services import audit
+from tracker.services.audit import Actor
+
+LOWER_OPS = {"<=", "<"}  # for these a smaller value is the stricter target
+
+
+@dataclass(frozen=True)
+class TargetChange:
+    """The task-book value of one existing target (by position in the current set)."""
+
+    position: int
+    value: str  # as typed; empty keeps a qualitative target qualitative
+    kind: str
+    reason: str = ""
+
+
+@dataclass
+class TaskBookProblems(Exception):
+    """Field errors keyed like the form: `t{position}_value`, `new{i}_metric`, `reason`, `form`."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return "；".join(self.errors.values())
+
+
+def _stricter_or_equal(op: str | None, new: Decimal, guideline: Decimal) -> bool:
+    if op in LOWER_OPS:
+        return new <= guideline
+    return new >= guideline
+
+
+def _copy(target: ProjectTarget, position: int) -> ProjectTarget:
+    return ProjectTarget(
+        position=position, source=target.source, clause_id=target.clause_id, label=target.label,
+        clause_text=target.clause_text, clause_combine=target.clause_combine, category=target.category,
+        metric=target.metric, op=target.op, value=target.value, unit=target.unit, kind=target.kind,
+        better=target.better, guideline_value=target.guideline_value, change_reason=target.change_reason,
+    )
+
+
+def confirm_task_book(db: Session, project: Project, changes: list[TargetChange], new_targets: list[dict[str, str]],
+                      *, reason: str, actor: Actor, now: datetime) -> TargetSet:
+    """A new confirmed version of the project's targets; raises TaskBookProblems with every field error."""
+    current = project.target_sets[-1]
+    errors: dict[str, str] = {}
+    if current.confirmed and not reason.strip():
+        errors["reason"] = "任务书已确认过，修改需要写明原因"
+    by_position = {c.position: c for c in changes}
+    targets: list[ProjectTarget] = []
+    for old in current.targets:
+        target = _copy(old, len(targets))
+        change = by_position.get(old.position)
+        if change is not None:
+            _apply(target, change, errors, key=f"t{old.position}")
+        targets.append(target)
+    for i, raw in enumerate(new_targets):
+        if not any((raw.get(k) or "").strip() for k in ("category", "metric", "value", "unit")):
+            continue
+        edit = check_target(raw)
+        for name, message in edit.errors.items():
+            errors[f"new{i}_{name}"] = message
+        if edit.target is not None:
+            t = edit.target
+            targets.append(ProjectTarget(
+                position=len(targets), source="custom", clause_id=None, label=None, clause_text="",
+                clause_combine="all", category=t["category"], metric=t["metric"], op=t["op"],
+                value=None if t["value"] is None else Decimal(str(t["value"])), unit=t["unit"], kind=t["kind"],
+                better=t["better"], guideline_value=None, change_reason="任务书新增",
+            ))
+    if any(t.category == "applicant_defined" for t in targets) and not any(t.source == "custom" for t in targets):
+        errors["form"] = "指南规定技术指标由申报单位设置：请在任务书中填写至少一个具体指标"
+    if errors:
+        raise TaskBookProblems(errors)
+    version = current.version + 1 if current.confirmed else current.version
+    if current.confirmed:
+        target_set = TargetSet(project_id=project.id, version=version, created_at=now)
+        db.add(target_set)
+        project.target_sets.append(target_set)
+    else:
+        target_set = current
+        target_set.targets.clear()
+        db.flush()
+    target_set.targets.extend(targets)
+    target_set.confirmed, target_set.confirmed_at, target_set.confirmed_by_id = True, now, actor.user_id
+    target_set.reason = reason.strip()[:2000] or "任务书确认"
+    project.version += 1
+    db.flush()
+    audit.record(db, actor, "task_book_confirmed", now=now, object_type="project", object_id=project.id,
+                 before={"version": current.version, "confirmed": current.confirmed},
+                 after={"version": target_set.version, "targets": [_summary(t) for t in targets]})
+    return target_set
+
+
+def _summary(target: ProjectTarget) -> dict[str, Any]:
+    return {"metric": target.metric, "op": target.op, "value": None if target.value is None else str(target.value),
+            "unit": target.unit, "kind": target.kind, "source": target.source}
+
+
+def _apply(target: ProjectTarget, change: TargetChange, errors: dict[str, str], *, key: str) -> None:
+    if change.kind and change.kind not in KINDS:
+        errors[f"{key}_kind"] = "考核方式无效"
+    elif change.kind:
+        target.kind = change.kind
+    text = change.value.strip()
+    if target.op is None:
+        if text:
+            errors[f"{key}_value"] = "定性指标不设目标值"
+        return
+    if text.startswith(("-", "－", "−")):
+        errors[f"{key}_value"] = "目标值不能为负数"
+        return
+    value = parse_number(text) if text else None
+    if value is None:
+        errors[f"{key}_value"] = "请填写数字目标值"
+        return
+    if value < 0:
+        errors[f"{key}_value"] = "目标值不能为负数"
+        return
+    if target.guideline_value is not None and not _stricter_or_equal(target.op, value, target.guideline_value):
+        if not change.reason.strip():
+            errors[f"{key}_reason"] = (f"目标值低于指南要求（{target.guideline_value.normalize():f}"
+                                       f"{target.unit or ''}），必须写明原因")
+            return
+        target.change_reason = change.reason.strip()[:500]
+    elif value != target.value:
+        target.change_reason = change.reason.strip()[:500] or "任务书提高目标"
+    target.value = value
+
+
+def confirmed_set(project: Project) -> TargetSet | None:
+    for target_set in reversed(project.target_sets):
+        if target_set.confirmed:
+            return target_set
+    return None

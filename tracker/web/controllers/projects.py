@@ -1,0 +1,139 @@
+"""Projects: the list within the user's scope, the project page and the task book (任务书)."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.response import Redirect
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from indicators.categories import CATEGORIES
+from indicators.target_edit import KIND_LABELS, OP_LABELS, OPS
+from tracker import access, clock
+from tracker.models import Project, ProjectStatus, TargetSet, User
+from tracker.regions import city_name
+from tracker.services import projects as project_service
+from tracker.services.programmes import visible_programmes
+from tracker.services.task_books import TargetChange, TaskBookProblems, confirm_task_book
+from tracker.web import forms
+from tracker.web.context import form_of, state_of
+from tracker.web.render import page
+
+PAGE_SIZE = 50
+PageNo = Annotated[int, QueryParameter(name="page")]
+NEW_ROWS = 3
+
+
+def _db(request: Request[Any, Any, Any]) -> Session:
+    return state_of(request)["db"]
+
+
+def _user(request: Request[Any, Any, Any]) -> User:
+    return state_of(request)["user"]
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+@get("/projects", name="projects", sync_to_thread=True)
+def project_list(request: Request[Any, Any, Any], programme: FromQuery[str] = "", direction: FromQuery[str] = "",
+                 city: FromQuery[str] = "", organisation: FromQuery[str] = "", officer: FromQuery[str] = "",
+                 status: FromQuery[str] = "", q: FromQuery[str] = "", sort: FromQuery[str] = "code",
+                 order: FromQuery[str] = "asc", page_no: PageNo = 1) -> Response[Any]:
+    db, user = _db(request), _user(request)
+    filters = project_service.ProjectFilters(
+        programme_id=_int(programme), node_id=_int(direction), city=city[:4], organisation_id=_int(organisation),
+        officer_id=_int(officer), status=status if status in {s.value for s in ProjectStatus} else "",
+        q=q[:50], sort=sort if sort in project_service.PROJECT_SORTS else "code", descending=order == "desc")
+    query = project_service.filtered_projects(user, filters)
+    total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    page_no = min(max(page_no, 1), pages)
+    # Related rows in a fixed number of queries, whatever the number of projects on the page.
+    rows = db.scalars(query.options(selectinload(Project.organisation), selectinload(Project.programme),
+                                    selectinload(Project.officer), selectinload(Project.node))
+                      .limit(PAGE_SIZE).offset((page_no - 1) * PAGE_SIZE)).all()
+    params = {"programme": programme, "direction": direction, "city": city, "organisation": organisation,
+              "officer": officer, "status": status, "q": q, "sort": filters.sort, "order": order}
+    return page(request, "projects/list.html", projects=rows, total=total, page=page_no, pages=pages,
+                params=params, programmes=visible_programmes(db, user), statuses=[(s.value, s.label) for s in
+                                                                               ProjectStatus],
+                city_name=city_name, cities=_city_options())
+
+
+def _city_options() -> list[tuple[str, str]]:
+    from tracker.regions import CITIES
+
+    return [(code[:4], name) for code, name in CITIES.items()]
+
+
+def _project_or_404(request: Request[Any, Any, Any], project_id: int) -> Project:
+    project = project_service.project_for(_db(request), _user(request), project_id)
+    if project is None:
+        raise NotFoundException()
+    return project
+
+
+@get("/projects/{project_id:int}", name="project", sync_to_thread=True)
+def project_detail(request: Request[Any, Any, Any], project_id: FromPath[int]) -> Response[Any]:
+    project = _project_or_404(request, project_id)
+    current = project.target_sets[-1]
+    return page(request, "projects/detail.html", project=project, current=current, categories=CATEGORIES,
+                kinds=KIND_LABELS, ops=OP_LABELS, city_name=city_name, periods=_periods(request, project),
+                may_edit_task_book=access.may_access("project_task_book_confirm", _user(request).role))
+
+
+def _periods(request: Request[Any, Any, Any], project: Project) -> list[Any]:
+    """The reporting calendar (DESIGN §2): quarters with due dates on Chinese working days."""
+    try:
+        from tracker.services.work_calendar import load_calendar
+        from tracker.workdays import reporting_periods
+    except ImportError:  # pragma: no cover - the calendar module ships with the projects
+        return []
+    years = set(range(project.start_date.year, project.end_date.year + 2))
+    calendar = load_calendar(_db(request), years)
+    return reporting_periods(project.start_date, project.end_date, calendar,
+                             request.app.state.settings.report_due_days)
+
+
+def _task_book_page(request: Request[Any, Any, Any], project: Project, *, status_code: int = 200,
+                    errors: dict[str, str] | None = None, typed: dict[str, str] | None = None) -> Response[Any]:
+    current: TargetSet = project.target_sets[-1]
+    return page(request, "projects/task_book.html", status_code=status_code, project=project, current=current,
+                errors=errors or {}, typed=typed or {}, categories=CATEGORIES, kinds=list(KIND_LABELS.items()),
+                ops=[(op, OP_LABELS[op]) for op in OPS], new_rows=range(NEW_ROWS),
+                may_edit=access.may_access("project_task_book_confirm", _user(request).role))
+
+
+@get("/projects/{project_id:int}/task-book", name="project_task_book", sync_to_thread=True)
+def task_book(request: Request[Any, Any, Any], project_id: FromPath[int]) -> Response[Any]:
+    return _task_book_page(request, _project_or_404(request, project_id))
+
+
+@post("/projects/{project_id:int}/task-book", name="project_task_book_confirm", sync_to_thread=True)
+def task_book_confirm(request: Request[Any, Any, Any], project_id: FromPath[int]) -> Response[Any]:
+    project = _project_or_404(request, project_id)
+    form = form_of(request)
+    typed = {key: str(form.get(key, ""))[:500] for key in form if key != "_csrf_token"}
+    # A target whose fields were not sent keeps its value (an API client may send only what changes).
+    changes = [TargetChange(t.position, forms.text(form, f"t{t.position}_value", 40),
+                            forms.text(form, f"t{t.position}_kind", 20) or t.kind,
+                            forms.text(form, f"t{t.position}_reason", 500))
+               for t in project.target_sets[-1].targets
+               if f"t{t.position}_value" in form or f"t{t.position}_kind" in form]
+    new_targets = [{name: forms.text(form, f"new{i}_{name}", 200)
+                    for name in ("category", "metric", "op", "value", "unit", "kind")} for i in range(NEW_ROWS)]
+    state = state_of(request)
+    try:
+        confirm_task_book(_db(request), project, changes, new_targets, reason=forms.text(form, "reason", 2000),
+                          actor=state["actor"], now=clock.now())
+    except TaskBookProblems as problems:
+        return _task_book_page(request, project, status_code=400, errors=problems.errors, typed=typed)
+    return Redirect(f"/projects/{project.id}", status_code=303)
+

@@ -34,3 +34,95 @@ def load_demo_guidelines(db: Session, *, now: datetime) -> list[GuidelineDocumen
     if officer is not None:
         assign_programmes(db, officer, [d.programme for d in documents], actor=actor, now=now)
     return documents
+
+
+# --- demo projects -------------------------------------------------------------------------------
+
+# Fictitious organisations across Guangxi's cities (valid check characters are computed below).
+_DEMO_ORGANISATIONS = (
+    ("91450200MA5K0DEM0", "柳州示范智能装备有限公司", "enterprise"),  # the demo grantee's organisation
+    ("91450100MA5K1NN00", "南宁示范生物科技有限公司", "enterprise"),
+    ("91450300MA5K2GL00", "桂林示范光电技术有限公司", "enterprise"),
+    ("12450000MB1D2GX00", "广西示范工业技术研究院", "institute"),
+    ("12450000MB1D3DX00", "广西示范大学", "university"),
+    ("12451000MB1D4BT00", "百色示范人民医院", "hospital"),
+    ("91450400MA5K5WX00", "梧州示范新材料有限公司", "enterprise"),
+    ("91451100MA5K6HX00", "贺州示范碳酸钙科技有限公司", "enterprise"),
+)
+_STATUS_CYCLE = ("active", "active", "active", "extended", "acceptance_applied", "under_acceptance", "passed",
+                 "failed", "concluded", "terminated", "active", "passed")
+
+
+def _demo_uscc(body: str) -> str:
+    from tracker.identifiers import uscc_check_char
+
+    return body + uscc_check_char(body)
+
+
+def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: datetime,
+                       count: int = 60) -> int:
+    """`count` projects spread over the documents' directions, organisations, start years and every status,
+    most with a confirmed task book. Returns how many were created."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from tracker.models import GuidelineNode, Organisation
+    from tracker.services.projects import ProjectInput, import_projects
+    from tracker.services.task_books import TargetChange, confirm_task_book
+
+    actor = Actor.system("demo")
+    organisations = []
+    for body, name, kind in _DEMO_ORGANISATIONS:
+        uscc = _demo_uscc(body)
+        org = db.scalar(select(Organisation).where(Organisation.uscc == uscc))
+        if org is None:
+            org = Organisation(uscc=uscc, name=name, division_code=uscc[2:8], kind=kind, is_active=True,
+                               created_at=now, version=1)
+            db.add(org)
+        organisations.append(org)
+    db.flush()
+    leaves = [leaf for document in documents for leaf in db.scalars(
+        select(GuidelineNode).where(GuidelineNode.document_id == document.id, GuidelineNode.is_leaf.is_(True))
+        .order_by(GuidelineNode.position)) if leaf.clauses]
+    by_document: dict[int, list] = {}
+    for leaf in leaves:
+        by_document.setdefault(leaf.document_id, []).append(leaf)
+    created = 0
+    batch: list[tuple[ProjectInput, GuidelineDocument]] = []
+    for i in range(count):
+        document = documents[i % len(documents)]
+        options = by_document.get(document.id)
+        if not options:
+            continue
+        leaf = options[(i // len(documents)) % len(options)]
+        org = organisations[i % len(organisations)] if i % 3 else organisations[0]
+        start = date(2023 + (i % 3), 1 + (i * 5) % 12, 1 + (i * 7) % 28)
+        months = 24 if i % 4 == 0 else 36
+        batch.append((ProjectInput(
+            row=i + 2, project_code=f"DEMO-{document.id}-{i + 1:05d}", title=f"{leaf.title[:40]}（示范项目{i + 1}）",
+            direction=" / ".join(leaf.path), content_items=(), organisation_name=org.name, uscc=org.uscc,
+            pi_name=("李", "王", "张", "刘", "陈", "杨")[i % 6] + ("工", "教授", "博士")[i % 3], pi_phone=None,
+            pi_email=None, officer="officer", start_date=start, end_date=start + timedelta(days=months * 30),
+            period_months=months, fiscal_funding=Decimal(100 + (i * 37) % 400) * 10000,
+            self_funding=Decimal(200 + (i * 53) % 900) * 10000, funding_mode=None), document))
+    for row, document in batch:
+        result = import_projects(db, [row], document, actor=actor, now=now)
+        if not result.ok:
+            continue
+        project = result.created[0]
+        project.status = _STATUS_CYCLE[created % len(_STATUS_CYCLE)]
+        if created % 5 != 4:  # four in five have a confirmed task book; some raised a value
+            targets = project.target_sets[-1].targets
+            target = next((t for t in targets if t.value is not None and t.op in (">=", ">")), None)
+            changes = []
+            if target is not None and created % 2:
+                changes = [TargetChange(target.position, str(target.value + 1), target.kind)]
+            custom = []
+            if any(t.category == "applicant_defined" for t in project.target_sets[-1].targets):
+                custom = [{"category": "product", "metric": "任务书约定的新产品", "op": ">=", "value": "2",
+                           "unit": "项", "kind": "cumulative"}]
+            confirm_task_book(db, project, changes, custom, reason="", actor=actor, now=now)
+        created += 1
+    return created

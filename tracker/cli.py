@@ -60,15 +60,17 @@ def _print_demo_logins() -> None:
         print(f"  {username:<8} {role.label}")
 
 
-def _create_demo(engine) -> None:
-    from imports.demo_data import load_demo_guidelines
+def _create_demo(engine, projects: int = 60) -> None:
+    from imports.demo_data import load_demo_guidelines, load_demo_projects
     from tracker.services.demo import create_demo
     from tracker.services.work_calendar import seed_demo_calendar
 
     with session_scope(make_session_factory(engine)) as db:
         create_demo(db, now=clock.now())
         seed_demo_calendar(db, now=clock.now())
-        load_demo_guidelines(db, now=clock.now())
+        documents = load_demo_guidelines(db, now=clock.now())
+        created = load_demo_projects(db, documents, now=clock.now(), count=projects)
+    print(f"演示项目 {created} 个")
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
@@ -81,7 +83,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
             raise CommandError("数据库中已有数据；要清空并重建演示数据请加 --force")
         _reset(engine)
         engine = _upgrade(settings)
-    _create_demo(engine)
+    _create_demo(engine, projects=args.projects)
     print(f"演示数据库已建立：{engine.url.render_as_string(hide_password=True)}")
     _print_demo_logins()
 
@@ -392,8 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("scheduler", cmd_scheduler, "只运行定时任务（生产环境中唯一的调度进程）")
 
-    p = add("demo", cmd_demo, "建立演示数据库：每个角色的演示账号及演示单位")
+    p = add("demo", cmd_demo, "建立演示数据库：每个角色的演示账号、演示单位、五份示例指南和演示项目")
     p.add_argument("--force", action="store_true", help="清空已有数据后重建")
+    p.add_argument("--projects", type=int, default=60, metavar="N", help="演示项目数量（默认60；基准测试可用10000）")
 
     db = sub.add_parser("db", help="数据库维护", description="数据库维护")
     db_sub = db.add_subparsers(dest="db_command", metavar="COMMAND", required=True)

@@ -34,6 +34,10 @@ class Settings:
     session_absolute_hours: int = 8
     max_body_bytes: int = 1_000_000
     report_due_days: int = 15
+    # DESIGN §2: an extension is requested no later than this many months before the end, at most once, for at
+    # most extension_max_months.
+    extension_notice_months: int = 3
+    extension_max_months: int = 12
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -139,3 +139,21 @@ class ProjectTarget(Base):
     change_reason: Mapped[str] = mapped_column(Text, default="")  # required when lowered below the guideline
 
     target_set: Mapped[TargetSet] = relationship(back_populates="targets")
+
+
+class ProjectChange(Base):
+    """A change of a project's course: an extension (延期) or a termination (终止), with its reason."""
+
+    __tablename__ = "project_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # extension / termination
+    requested_on: Mapped[date] = mapped_column(Date)
+    months: Mapped[int | None] = mapped_column(Integer)
+    old_end_date: Mapped[date] = mapped_column(Date)
+    new_end_date: Mapped[date | None] = mapped_column(Date)
+    old_status: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)

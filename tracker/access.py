@@ -44,6 +44,10 @@ REVIEW_EDIT = Rule(_roles(Role.OFFICER.value), scope="assigned_programmes")
 # Confirming a task book: the officer of the project's programme.
 TASK_BOOK_EDIT = Rule(_roles(Role.OFFICER.value), scope="assigned_programmes")
 CATALOGUE_UPLOAD = Rule(_roles(Role.OFFICER.value, Role.ADMIN.value), scope="assigned_programmes")
+# Importing award lists (立项清单): the officer, into the current guideline of a programme assigned to them. The
+# admin is read-only on business data (DESIGN §1) and does not create projects; the template belongs to the
+# import and follows its rule. Another programme's guideline, or another user's pending upload, is a 404.
+PROJECT_IMPORT = Rule(_roles(Role.OFFICER.value), scope="assigned_programmes")
 
 # Route name → rule. Route names are the `name=` of the Litestar handlers.
 POLICY: dict[str, Rule] = {
@@ -100,6 +104,16 @@ POLICY: dict[str, Rule] = {
     "project": SIGNED_IN,
     "project_task_book": SIGNED_IN,
     "project_task_book_confirm": TASK_BOOK_EDIT,
+    # Extensions and terminations are recorded by the project's officer.
+    "project_extend": TASK_BOOK_EDIT,
+    "project_terminate": TASK_BOOK_EDIT,
+    # The Excel export of the project list: every role, within its project scope (as "projects").
+    "projects_export": SIGNED_IN,
+    # Award-list import with preview; the confirm token is bound to the uploader.
+    "project_import_form": PROJECT_IMPORT,
+    "project_import_template": PROJECT_IMPORT,
+    "project_import": PROJECT_IMPORT,
+    "project_import_confirm": PROJECT_IMPORT,
     # Indicator review queue and corrections.
     "review_queue": REVIEW_READ,
     "review_clause": REVIEW_READ,

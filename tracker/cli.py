@@ -356,6 +356,20 @@ def cmd_projects_import(args: argparse.Namespace, settings: Settings) -> None:
             print(f"  承担单位账号 {username} 的激活链接：/activate/{token}")
 
 
+# --- export -------------------------------------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
+    if args.kind != "projects":
+        raise CommandError(f"暂不支持导出“{args.kind}”（目前可导出：projects）")
+    from tracker.exports.projects_xlsx import load_projects, projects_workbook
+
+    with session_scope(make_session_factory(_engine(settings))) as db:
+        data = projects_workbook(load_projects(db), scope_note="全部项目（命令行导出）")
+    Path(args.path).write_bytes(data)
+    print(f"已导出：{args.path}")
+
+
 # --- audit --------------------------------------------------------------------------------------
 
 
@@ -437,6 +451,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE.xlsx")
     p.add_argument("--guideline", required=True, metavar="NAME", help="指南标题、项目计划名称或导入时的文件名")
     p.add_argument("--dry-run", action="store_true", help="只检查，不写入")
+
+    p = add("export", cmd_export, "导出与页面相同的文件：projects（项目及其考核指标，Excel）")
+    p.add_argument("kind", choices=["projects"], metavar="KIND")
+    p.add_argument("path", metavar="PATH")
 
     audit_parser = sub.add_parser("audit", help="审计日志", description="审计日志")
     audit_sub = audit_parser.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)

@@ -121,3 +121,46 @@ def test_grantee_reads_the_task_book_but_cannot_confirm(client, world):
     page = client.get(f"/projects/{project.id}/task-book")
     assert page.status_code == 200 and "确认任务书" not in page.text
     assert client.post(f"/projects/{project.id}/task-book", data={"_csrf_token": csrf_from(page.text)}).status_code == 403
+
+
+def test_officer_records_an_extension_and_a_termination(client, world, db):
+    login(client, "officer")
+    project, other = world["own"][0], world["own"][1]
+    token = csrf_from(client.get(f"/projects/{project.id}").text)
+    late = client.post(f"/projects/{project.id}/extension", data={
+        "_csrf_token": token, "requested_on": "2028-01-15", "months": "6", "reason": "设备延迟"})
+    assert late.status_code == 400 and "结束日期前3个月" in late.text and 'value="设备延迟"' in late.text
+    ok = client.post(f"/projects/{project.id}/extension", data={
+        "_csrf_token": token, "requested_on": "2027-06-01", "months": "6", "reason": "设备延迟"}, follow_redirects=False)
+    assert ok.status_code == 303
+    page = client.get(f"/projects/{project.id}").text
+    assert "延期" in page and "2028-08-31" in page
+    stop = client.post(f"/projects/{other.id}/termination", data={"_csrf_token": token, "reason": "单位申请终止"},
+                       follow_redirects=False)
+    assert stop.status_code == 303
+    db.refresh(other)
+    assert other.status == "terminated"
+
+
+def test_non_ascii_digits_in_filters_are_ignored(client, world):
+    login(client, "officer")
+    assert client.get("/projects?programme=²&organisation=١").status_code == 200
+
+
+def test_cli_export_projects_writes_the_page_export(tmp_path, monkeypatch, capsys):
+    import openpyxl
+
+    from tracker import cli
+    from tracker.settings import get_settings
+
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'e.db'}")
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["demo", "--projects", "12"]) == 0
+        out = tmp_path / "projects.xlsx"
+        assert cli.main(["export", "projects", str(out)]) == 0
+        sheet = openpyxl.load_workbook(out, read_only=True).worksheets[0]
+        rows = list(sheet.iter_rows(values_only=True))
+        assert len({r[0] for r in rows[1:]}) == 12
+    finally:
+        get_settings.cache_clear()

@@ -7,6 +7,8 @@ Every later issue adds its routes to both tables.
 
 from __future__ import annotations
 
+import functools
+import io
 import re
 import secrets
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from decimal import Decimal
 
 import pytest
 from litestar.testing import TestClient
+from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -27,6 +30,7 @@ from tracker.services.guidelines import ClauseInput, DocumentInput, NodeInput, s
 from tracker.services.projects import ProjectInput, import_projects
 from tracker.settings import Settings
 from tracker.web.controllers.catalogue import save_upload, upload_folder
+from tracker.web.controllers.project_import import save_award_upload
 
 OK, LOGIN, FORBIDDEN, NOT_FOUND = "ok", "login", "forbidden", "not_found"
 ROLES = ("anonymous", "grantee", "officer", "expert", "finance", "admin", "disabled")
@@ -62,6 +66,10 @@ PROJECT = row(LOGIN, OK, OK, NOT_FOUND, OK, OK, LOGIN)
 PROJECT_FOREIGN = row(LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK, OK, LOGIN)
 TASK_BOOK = row(LOGIN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
 TASK_BOOK_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
+# Award-list import: officers only (the admin is read-only on business data); a pending upload belongs to the
+# officer who uploaded it (anyone else's, or an unknown token, is a 404).
+PROJECT_IMPORT = row(LOGIN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
+PROJECT_IMPORT_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
 
 # route name → (own object expectations, foreign object expectations or _)
 EXPECTED = {
@@ -112,6 +120,15 @@ EXPECTED = {
     "project": (PROJECT, PROJECT_FOREIGN),
     "project_task_book": (PROJECT, PROJECT_FOREIGN),
     "project_task_book_confirm": (TASK_BOOK, TASK_BOOK_FOREIGN),
+    "project_extend": (TASK_BOOK, TASK_BOOK_FOREIGN),
+    "project_terminate": (TASK_BOOK, TASK_BOOK_FOREIGN),
+    # The Excel export: every signed-in role, each within its own project scope (an expert's file is empty).
+    "projects_export": (SIGNED_IN, _),
+    "project_import_form": (PROJECT_IMPORT, _),
+    # Without ?document= the blank template (a foreign document id is a 404: tests/web/test_project_import_page.py).
+    "project_import_template": (PROJECT_IMPORT, _),
+    "project_import": (PROJECT_IMPORT, _),
+    "project_import_confirm": (PROJECT_IMPORT, PROJECT_IMPORT_FOREIGN),
     "review_queue": (REVIEW, _),
     "review_clause": (REVIEW, REVIEW_FOREIGN),
     "review_clause_correct": (REVIEW_EDIT, REVIEW_EDIT_FOREIGN),
@@ -160,6 +177,18 @@ def _guideline(name: str) -> DocumentInput:
                          flags=[], nodes=[root, leaf])
 
 
+@functools.cache
+def _award_list(uscc: str) -> bytes:
+    """A one-row award list for the matrix guideline (direction 方向), for the import confirm cases."""
+    workbook = Workbook()
+    workbook.active.append(["项目编号", "项目名称", "方向", "承担单位", "统一社会信用代码", "项目负责人",
+                            "任务书签订日期", "结束日期", "财政资助"])
+    workbook.active.append(["矩阵-导入", "矩阵导入项目", "方向", "另一单位", uscc, "李", "2025-01-01", "2026-12-31", 10])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
 class World:
     """The objects each case points at: one of each kind that the acting user may touch, one it may not."""
 
@@ -202,6 +231,13 @@ class World:
         return save_upload(upload_folder(self.settings), user_id=actor.id, file_name="matrix.txt",
                            programme_name="", data=TINY_GUIDELINE, now=self.now)
 
+    def import_token(self, actor: User | None, own: bool) -> str:
+        """A pending award-list upload of the acting user for the officer's guideline (own), or nobody's token."""
+        if not own or actor is None or self.settings is None:
+            return secrets.token_urlsafe(24)
+        return save_award_upload(self.settings, user_id=actor.id, document_id=self.own_doc.id,
+                                 file_name="matrix.xlsx", data=_award_list(self.org.uscc), now=self.now)
+
     def params(self, actor: User | None, own: bool) -> dict[str, str]:
         db = self.db
         if own:
@@ -223,6 +259,7 @@ class World:
             "clause_id": str((self.own_leaf if own else self.foreign_leaf).clauses[0].id),
             "project_id": str(self.own_project.id if own else self.foreign_project.id),
             "upload_token": self.upload_token(actor, own),
+            "import_token": self.import_token(actor, own),
         }
 
 

@@ -16,7 +16,17 @@ from tracker.db import make_engine, make_session_factory
 from tracker.settings import Settings, get_settings
 from tracker.web import errors
 from tracker.web.context import RequestContextMiddleware
-from tracker.web.controllers import account, admin, auth, calendar_admin, catalogue, home, projects, review
+from tracker.web.controllers import (
+    account,
+    admin,
+    auth,
+    calendar_admin,
+    catalogue,
+    home,
+    project_import,
+    projects,
+    review,
+)
 from tracker.web.security import make_security_headers_hook
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -66,6 +76,13 @@ ROUTES = [
     projects.project_detail,
     projects.task_book,
     projects.task_book_confirm,
+    projects.project_extend,
+    projects.project_terminate,
+    project_import.import_form,
+    project_import.import_template,
+    project_import.import_upload,
+    project_import.import_confirm,
+    project_import.projects_export,
     review.queue,
     review.clause_detail,
     review.clause_correct,

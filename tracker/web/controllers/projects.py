@@ -17,7 +17,9 @@ from indicators.target_edit import KIND_LABELS, OP_LABELS, OPS
 from tracker import access, clock
 from tracker.models import Project, ProjectStatus, TargetSet, User
 from tracker.regions import city_name
+from tracker.services import project_changes
 from tracker.services import projects as project_service
+from tracker.services.accounts import AccountError
 from tracker.services.programmes import visible_programmes
 from tracker.services.task_books import TargetChange, TaskBookProblems, confirm_task_book
 from tracker.web import forms
@@ -38,7 +40,8 @@ def _user(request: Request[Any, Any, Any]) -> User:
 
 
 def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    # isascii: `²` is a digit to str.isdigit but not to int().
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
 
 
 @get("/projects", name="projects", sync_to_thread=True)
@@ -86,7 +89,9 @@ def project_detail(request: Request[Any, Any, Any], project_id: FromPath[int]) -
     current = project.target_sets[-1]
     return page(request, "projects/detail.html", project=project, current=current, categories=CATEGORIES,
                 kinds=KIND_LABELS, ops=OP_LABELS, city_name=city_name, periods=_periods(request, project),
-                may_edit_task_book=access.may_access("project_task_book_confirm", _user(request).role))
+                changes=project_changes.changes_of(_db(request), project), change_errors={}, change_typed={},
+                may_edit_task_book=access.may_access("project_task_book_confirm", _user(request).role),
+                may_change=access.may_access("project_extend", _user(request).role))
 
 
 def _periods(request: Request[Any, Any, Any], project: Project) -> list[Any]:
@@ -137,3 +142,64 @@ def task_book_confirm(request: Request[Any, Any, Any], project_id: FromPath[int]
         return _task_book_page(request, project, status_code=400, errors=problems.errors, typed=typed)
     return Redirect(f"/projects/{project.id}", status_code=303)
 
+
+
+# --- extension and termination (officer) ---------------------------------------------------------
+
+
+def _parse_day(text: str):
+    from datetime import datetime as _dt
+
+    try:
+        return _dt.strptime(text.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        return None
+
+
+def _change_page(request: Request[Any, Any, Any], project: Project, errors: dict[str, str],
+                 typed: dict[str, str]) -> Response[Any]:
+    current = project.target_sets[-1]
+    return page(request, "projects/detail.html", status_code=400, project=project, current=current,
+                categories=CATEGORIES, kinds=KIND_LABELS, ops=OP_LABELS, city_name=city_name,
+                periods=_periods(request, project), changes=project_changes.changes_of(_db(request), project),
+                change_errors=errors, change_typed=typed,
+                may_edit_task_book=access.may_access("project_task_book_confirm", _user(request).role),
+                may_change=True)
+
+
+@post("/projects/{project_id:int}/extension", name="project_extend", sync_to_thread=True)
+def project_extend(request: Request[Any, Any, Any], project_id: FromPath[int]) -> Response[Any]:
+    project = _project_or_404(request, project_id)
+    form = form_of(request)
+    typed = {"requested_on": forms.text(form, "requested_on", 10), "months": forms.text(form, "months", 3),
+             "reason": forms.text(form, "reason", 2000), "kind": "extension"}
+    requested_on = _parse_day(typed["requested_on"])
+    months = forms.integer(form, "months")
+    if requested_on is None:
+        return _change_page(request, project, {"requested_on": "请填写申请日期（YYYY-MM-DD）"}, typed)
+    if months is None:
+        return _change_page(request, project, {"months": "请填写延期月数"}, typed)
+    settings = request.app.state.settings
+    try:
+        project_changes.extend(_db(request), project, requested_on=requested_on, months=months,
+                               reason=typed["reason"], actor=state_of(request)["actor"], now=clock.now(),
+                               notice_months=settings.extension_notice_months,
+                               max_months=settings.extension_max_months)
+    except AccountError as exc:
+        return _change_page(request, project, {exc.field or "reason": str(exc)}, typed)
+    return Redirect(f"/projects/{project.id}", status_code=303)
+
+
+@post("/projects/{project_id:int}/termination", name="project_terminate", sync_to_thread=True)
+def project_terminate(request: Request[Any, Any, Any], project_id: FromPath[int]) -> Response[Any]:
+    project = _project_or_404(request, project_id)
+    form = form_of(request)
+    typed = {"requested_on": forms.text(form, "requested_on", 10), "reason": forms.text(form, "reason", 2000),
+             "kind": "termination"}
+    requested_on = _parse_day(typed["requested_on"]) or clock.today_local()
+    try:
+        project_changes.terminate(_db(request), project, requested_on=requested_on, reason=typed["reason"],
+                                  actor=state_of(request)["actor"], now=clock.now())
+    except AccountError as exc:
+        return _change_page(request, project, {"t_" + (exc.field or "reason"): str(exc)}, typed)
+    return Redirect(f"/projects/{project.id}", status_code=303)

@@ -164,3 +164,15 @@ def test_cli_export_projects_writes_the_page_export(tmp_path, monkeypatch, capsy
         assert len({r[0] for r in rows[1:]}) == 12
     finally:
         get_settings.cache_clear()
+
+
+def test_filters_by_organisation_officer_and_direction(client, world, demo_users):
+    login(client, "officer")
+    own, foreign = world["own"][0], world["foreign"]
+    by_org = client.get(f"/projects?organisation={foreign.organisation_id}").text
+    assert "OTHER-1" in by_org and "GK-0000" not in by_org
+    by_officer = client.get(f"/projects?officer={demo_users['officer'].id}").text
+    assert "GK-0000" in by_officer
+    by_direction = client.get(f"/projects?programme={own.programme_id}&direction={own.node_id}").text
+    assert "GK-0000" in by_direction and "GK-0001" not in by_direction
+    assert f'<option value="{own.node_id}" selected>' in by_direction

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from indicators.categories import CATEGORIES
 from indicators.target_edit import KIND_LABELS, OP_LABELS, OPS
 from tracker import access, clock
-from tracker.models import Project, ProjectStatus, TargetSet, User
+from tracker.models import GuidelineNode, Organisation, Project, ProjectStatus, TargetSet, User
 from tracker.regions import city_name
 from tracker.services import project_changes
 from tracker.services import projects as project_service
@@ -65,9 +65,24 @@ def project_list(request: Request[Any, Any, Any], programme: FromQuery[str] = ""
     params = {"programme": programme, "direction": direction, "city": city, "organisation": organisation,
               "officer": officer, "status": status, "q": q, "sort": filters.sort, "order": order}
     return page(request, "projects/list.html", projects=rows, total=total, page=page_no, pages=pages,
-                params=params, programmes=visible_programmes(db, user), statuses=[(s.value, s.label) for s in
-                                                                               ProjectStatus],
-                city_name=city_name, cities=_city_options())
+                params=params, programmes=visible_programmes(db, user),
+                statuses=[(s.value, s.label) for s in ProjectStatus], city_name=city_name, cities=_city_options(),
+                **_filter_options(db, user, filters))
+
+
+def _filter_options(db: Session, user: User, filters: project_service.ProjectFilters) -> dict[str, Any]:
+    """Choices for the organisation, officer and direction filters, within the user's scope (three queries)."""
+    scope = project_service.scoped_projects(user).subquery()
+    organisations = db.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.id.in_(select(scope.c.organisation_id))).order_by(Organisation.name)).all()
+    officers = db.execute(select(User.id, User.display_name).where(
+        User.id.in_(select(scope.c.officer_id))).order_by(User.display_name)).all()
+    directions = []
+    if filters.programme_id:
+        directions = db.execute(select(GuidelineNode.id, GuidelineNode.title).where(
+            GuidelineNode.id.in_(select(scope.c.node_id).where(scope.c.programme_id == filters.programme_id)))
+            .order_by(GuidelineNode.position)).all()
+    return {"organisation_options": organisations, "officer_options": officers, "direction_options": directions}
 
 
 def _city_options() -> list[tuple[str, str]]:

@@ -47,6 +47,14 @@ def format_wan(yuan: Decimal | None, places: int = 2) -> str:
     return f"{(Decimal(yuan) / 10000).quantize(q, rounding=ROUND_HALF_UP):,}"
 
 
+def format_number(value: Decimal | int | float | None) -> str:
+    """A target value as people write it: `2000` not `2E+3`, `1.5` not `1.500000`."""
+    if value is None:
+        return ""
+    text = format(Decimal(str(value)).normalize(), "f")
+    return text
+
+
 def mask_phone(phone: str | None) -> str:
     """Personal data in lists (G34): `13812345678` → `138****5678`."""
     if not phone:
@@ -76,6 +84,7 @@ def environment() -> Environment:
     env.globals["ngettext"] = _ngettext
     env.filters["localtime"] = format_local
     env.filters["wan"] = format_wan
+    env.filters["num"] = format_number
     env.filters["mask_phone"] = mask_phone
     env.filters["mask_email"] = mask_email
     return env

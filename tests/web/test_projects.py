@@ -176,3 +176,19 @@ def test_filters_by_organisation_officer_and_direction(client, world, demo_users
     by_direction = client.get(f"/projects?programme={own.programme_id}&direction={own.node_id}").text
     assert "GK-0000" in by_direction and "GK-0001" not in by_direction
     assert f'<option value="{own.node_id}" selected>' in by_direction
+
+
+def test_task_book_form_round_trips_as_the_browser_sends_it(client, world):
+    """Every field as rendered is posted back unchanged: a value like 2000 must not render as 2E+3."""
+    import re
+
+    login(client, "officer")
+    project = world["own"][0]
+    html = client.get(f"/projects/{project.id}/task-book").text
+    assert "E+" not in html
+    data = dict(re.findall(r'<input name="(t\d+_(?:value|reason))" value="([^"]*)"', html))
+    for name, selected in re.findall(r'<select name="(t\d+_kind)"[^>]*>.*?<option value="(\w+)" selected', html, re.S):
+        data[name] = selected
+    data["_csrf_token"] = csrf_from(html)
+    response = client.post(f"/projects/{project.id}/task-book", data=data, follow_redirects=False)
+    assert response.status_code == 303, re.findall(r'field-error">([^<]*)', response.text)

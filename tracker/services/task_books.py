@@ -139,7 +139,7 @@ def _apply(target: ProjectTarget, change: TargetChange, errors: dict[str, str], 
         return
     if target.guideline_value is not None and not _stricter_or_equal(target.op, value, target.guideline_value):
         if not change.reason.strip():
-            errors[f"{key}_reason"] = (f"目标值低于指南要求（{target.guideline_value.normalize():f}"
+            errors[f"{key}_reason"] = (f"目标值低于指南要求（{format(target.guideline_value.normalize(), 'f')}"
                                        f"{target.unit or ''}），必须写明原因")
             return
         target.change_reason = change.reason.strip()[:500]

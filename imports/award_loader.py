@@ -40,7 +40,15 @@ def load_award_list(db: Session, name: str, data: bytes, document: GuidelineDocu
     """Read and import; any problem in the file or against the database means nothing is written."""
     sheet = read_award_list(name, data)
     if sheet.errors:
-        return ImportResult(problems=[ImportProblem(e.row, e.column, e.message) for e in sheet.errors])
+        problems = [ImportProblem(e.row, e.column, e.message) for e in sheet.errors]
+        # The rows that did read are checked against the database too, so one upload shows every problem.
+        bad_rows = {e.row for e in sheet.errors}
+        readable = [to_input(r) for r in sheet.checked_rows if r.row not in bad_rows]
+        if readable:
+            checked = import_projects(db, readable, document, actor=actor, now=now, dry_run=True)
+            problems += checked.problems
+        problems.sort(key=lambda p: (p.row is not None, p.row or 0))
+        return ImportResult(problems=problems)
     batch = hashlib.sha256(data).hexdigest()
     return import_projects(db, [to_input(r) for r in sheet.rows], document, actor=actor, now=now, batch=batch,
                            dry_run=dry_run)

@@ -115,6 +115,9 @@ class AwardSheet:
     errors: tuple[RowError, ...]
     sheet_name: str  # "" when no sheet was read
     header_row: int  # the (first) header row, 1-based; 0 when no header was found
+    # The rows that read cleanly even when others did not, so that the loader can also check them against the
+    # database and report every problem of the file at once.
+    checked_rows: tuple[AwardRow, ...] = ()
 
 
 # --- fields and header aliases -------------------------------------------------------------------------------
@@ -487,7 +490,8 @@ def _read_workbook(data: bytes, *, has_formulas: bool) -> AwardSheet:
                                   units, workbook.epoch)
     finally:
         workbook.close()
-    return AwardSheet(rows=() if errors else rows, errors=errors, sheet_name=header.sheet, header_row=header.row)
+    return AwardSheet(rows=() if errors else rows, errors=errors, sheet_name=header.sheet, header_row=header.row,
+                      checked_rows=rows)
 
 
 @dataclass(frozen=True)

@@ -170,3 +170,22 @@ def test_cli_projects_import_reports_rows_and_is_idempotent(tmp_path, monkeypatc
         assert "1 个已存在且一致" in capsys.readouterr().out
     finally:
         get_settings.cache_clear()
+
+
+def test_one_upload_reports_file_errors_and_database_errors_together(db, now, guideline):
+    import io
+
+    import openpyxl
+
+    from imports.award_loader import load_award_list
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["项目编号", "项目名称", "方向", "承担单位", "统一社会信用代码", "项目负责人", "开始日期", "财政资助（万元）"])
+    sheet.append(["A-1", "坏金额", "智能视频位移监测装备研发与应用", "某公司", row().uscc, "李", "2025/3/1", "-5"])
+    sheet.append(["A-2", "坏方向", "没有这个方向", "某公司", row().uscc, "王", "2025/3/1", "10"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    result = load_award_list(db, "x.xlsx", buffer.getvalue(), guideline, actor=SYSTEM, now=now)
+    assert [(p.row, p.column) for p in result.problems] == [(2, "财政资助（万元）"), (3, "方向")]
+    assert db.scalar(select(func.count()).select_from(Project)) == 0

@@ -70,7 +70,7 @@ def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: 
 
     from tracker.models import GuidelineNode, Organisation
     from tracker.services.projects import ProjectInput, import_projects
-    from tracker.services.task_books import TargetChange, confirm_task_book
+    from tracker.services.task_books import MilestoneInput, TargetChange, confirm_task_book
 
     actor = Actor.system("demo")
     organisations = []
@@ -123,6 +123,12 @@ def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: 
             if any(t.category == "applicant_defined" for t in project.target_sets[-1].targets):
                 custom = [{"category": "product", "metric": "任务书约定的新产品", "op": ">=", "value": "2",
                            "unit": "项", "kind": "cumulative"}]
-            confirm_task_book(db, project, changes, custom, reason="", actor=actor, now=now)
+            plan = None
+            if project.is_milestone_funded:
+                half = project.fiscal_funding / 2 / 10000
+                middle = project.start_date + (project.end_date - project.start_date) / 2
+                plan = [MilestoneInput("中期节点：样机/中试完成", middle.isoformat(), f"{half:f}", "第三方检测报告"),
+                        MilestoneInput("完成全部考核指标", project.end_date.isoformat(), f"{half:f}", "验收通过")]
+            confirm_task_book(db, project, changes, custom, reason="", actor=actor, now=now, milestones=plan)
         created += 1
     return created

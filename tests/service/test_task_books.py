@@ -79,3 +79,43 @@ def test_bad_values_are_field_errors(db, now, project, value, words):
         confirm_task_book(db, project, [TargetChange(target.position, value, target.kind)], [], reason="",
                           actor=SYSTEM, now=now)
     assert words in err.value.errors[f"t{target.position}_value"]
+
+
+@pytest.fixture
+def milestone_project(db, now, demo_users):
+    doc = load_file(db, SAMPLES / "001_b77ff5cd7a582a9e.txt", actor=SYSTEM, now=now).document
+    body = "91450200MA5L00XY0"
+    row = ProjectInput(row=2, project_code="LZ-1", title="整车", direction="新能源与智能网联汽车专项 / 纯电动汽车整车研发",
+                       content_items=(), organisation_name="o", uscc=body + uscc_check_char(body), pi_name="p",
+                       pi_phone=None, pi_email=None, officer=None, start_date=date(2025, 3, 1), end_date=None,
+                       period_months=None, fiscal_funding=Decimal("3000000"), self_funding=Decimal("9000000"),
+                       funding_mode=None)
+    result = import_projects(db, [row], doc, actor=SYSTEM, now=now)
+    assert result.ok, result.problems
+    return result.created[0]
+
+
+def test_milestone_funded_projects_need_milestones(db, now, milestone_project):
+    from tracker.services.task_books import MilestoneInput
+
+    # This direction leaves its technical targets to the applicant: the task book names one.
+    CUSTOM = [{"category": "product", "metric": "续航里程", "op": ">=", "value": "500", "unit": "km", "kind": "level"}]  # noqa: N806
+
+    assert milestone_project.is_milestone_funded
+    with pytest.raises(TaskBookProblems) as err:
+        confirm_task_book(db, milestone_project, [], CUSTOM, reason="", actor=SYSTEM, now=now)
+    assert "里程碑" in err.value.errors["milestones"]
+    too_much = [MilestoneInput("样车下线", "2026-06-30", "200万元"), MilestoneInput("量产", "2027-12-31", "150")]
+    with pytest.raises(TaskBookProblems) as err:
+        confirm_task_book(db, milestone_project, [], CUSTOM, reason="", actor=SYSTEM, now=now, milestones=too_much)
+    assert "超过财政资助" in err.value.errors["milestones"]
+    outside = [MilestoneInput("样车下线", "2030-01-01", "100")]
+    with pytest.raises(TaskBookProblems) as err:
+        confirm_task_book(db, milestone_project, [], CUSTOM, reason="", actor=SYSTEM, now=now, milestones=outside)
+    assert "实施期内" in err.value.errors["m0_due_date"]
+    ok = [MilestoneInput("样车下线", "2026-06-30", "100万元", "第三方检测报告"), MilestoneInput("量产", "2027-12-31", "200")]
+    first = confirm_task_book(db, milestone_project, [], CUSTOM, reason="", actor=SYSTEM, now=now, milestones=ok)
+    assert [(m.title, m.amount) for m in first.milestones] == [("样车下线", Decimal("1000000.00")),
+                                                               ("量产", Decimal("2000000.00"))]
+    second = confirm_task_book(db, milestone_project, [], CUSTOM, reason="调整指标", actor=SYSTEM, now=now)
+    assert [m.title for m in second.milestones] == ["样车下线", "量产"] and second.version == 2

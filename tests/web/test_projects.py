@@ -192,3 +192,25 @@ def test_task_book_form_round_trips_as_the_browser_sends_it(client, world):
     data["_csrf_token"] = csrf_from(html)
     response = client.post(f"/projects/{project.id}/task-book", data=data, follow_redirects=False)
     assert response.status_code == 303, re.findall(r'field-error">([^<]*)', response.text)
+
+
+def test_milestones_in_the_task_book_page(client, db, now, demo_users):
+    doc = load_file(db, SAMPLES / "001_b77ff5cd7a582a9e.txt", actor=SYSTEM, now=now).document
+    assign_programmes(db, demo_users["officer"], [doc.programme], actor=SYSTEM, now=now)
+    row = make_rows(1, demo_users["grantee"].organisation.uscc)[0]
+    row = ProjectInput(**{**row.__dict__, "direction": "新能源与智能网联汽车专项 / 纯电动汽车整车研发",
+                          "project_code": "LZ-9"})
+    project = import_projects(db, [row], doc, actor=SYSTEM, now=now).created[0]
+    db.commit()
+    login(client, "officer")
+    page = client.get(f"/projects/{project.id}/task-book").text
+    assert "里程碑（里程碑式补助）" in page
+    form = {"_csrf_token": csrf_from(page), "new0_category": "product", "new0_metric": "续航里程", "new0_op": ">=",
+            "new0_value": "500", "new0_unit": "km", "new0_kind": "level"}
+    missing = client.post(f"/projects/{project.id}/task-book", data=form)
+    assert missing.status_code == 400 and "须在任务书中设定里程碑" in missing.text
+    form.update({"m0_title": "样车下线", "m0_due_date": "2026-06-30", "m0_amount": "60",
+                 "m1_title": "量产", "m1_due_date": "2027-12-31", "m1_amount": "90"})
+    done = client.post(f"/projects/{project.id}/task-book", data=form, follow_redirects=False)
+    assert done.status_code == 303
+    assert "样车下线" in client.get(f"/projects/{project.id}").text

@@ -14,7 +14,7 @@ from tracker.models.audit import AuditEntry
 from tracker.models.calendar import CalendarSource, WorkCalendarDay, WorkCalendarYear
 from tracker.models.guidelines import GuidelineClause, GuidelineDocument, GuidelineNode
 from tracker.models.programmes import Programme, programme_officers
-from tracker.models.projects import Project, ProjectChange, ProjectStatus, ProjectTarget, TargetSet
+from tracker.models.projects import Milestone, Project, ProjectChange, ProjectStatus, ProjectTarget, TargetSet
 from tracker.models.reviews import ClauseCorrection, ReviewMark, RuleCorrection
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "GuidelineDocument",
     "GuidelineNode",
     "LoginAttempt",
+    "Milestone",
     "Organisation",
     "OrganisationKind",
     "Programme",

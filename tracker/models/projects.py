@@ -93,6 +93,12 @@ class Project(Base):
     def status_label(self) -> str:
         return ProjectStatus(self.status).label
 
+    @property
+    def is_milestone_funded(self) -> bool:
+        """里程碑式补助: paid per accepted milestone, so the task book must set the milestones."""
+        modes = (((self.funding_rule or {}).get("rule") or {}).get("modes") or [])
+        return "里程碑" in (self.funding_mode or "") or any("里程碑" in str(m) for m in modes)
+
 
 class TargetSet(Base):
     """One version of a project's targets: the inherited draft, then each confirmed task-book version."""
@@ -113,6 +119,8 @@ class TargetSet(Base):
     targets: Mapped[list[ProjectTarget]] = relationship(back_populates="target_set",
                                                         order_by="ProjectTarget.position",
                                                         cascade="all, delete-orphan")
+    milestones: Mapped[list[Milestone]] = relationship(back_populates="target_set", order_by="Milestone.position",
+                                                       cascade="all, delete-orphan")
 
 
 class ProjectTarget(Base):
@@ -157,3 +165,19 @@ class ProjectChange(Base):
     reason: Mapped[str] = mapped_column(Text)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Milestone(Base):
+    """A milestone of a 里程碑式补助 project, part of a task-book version (its payment comes on acceptance)."""
+
+    __tablename__ = "milestones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_set_id: Mapped[int] = mapped_column(ForeignKey("target_sets.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    due_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money)  # yuan
+    condition: Mapped[str] = mapped_column(Text, default="")  # what must be shown to pass it
+
+    target_set: Mapped[TargetSet] = relationship(back_populates="milestones")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from indicators.categories import KINDS
 from indicators.numbers import parse_number
 from indicators.target_edit import check_target
-from tracker.models import Project, ProjectTarget, TargetSet
+from tracker.models import Milestone, Project, ProjectTarget, TargetSet
 from tracker.services import audit
 from tracker.services.audit import Actor
 
@@ -32,6 +32,16 @@ class TargetChange:
     value: str  # as typed; empty keeps a qualitative target qualitative
     kind: str
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class MilestoneInput:
+    """A milestone as typed in the task book: amount in 万元 (as people write it), date YYYY-MM-DD."""
+
+    title: str
+    due_date: str
+    amount: str
+    condition: str = ""
 
 
 @dataclass
@@ -60,7 +70,8 @@ def _copy(target: ProjectTarget, position: int) -> ProjectTarget:
 
 
 def confirm_task_book(db: Session, project: Project, changes: list[TargetChange], new_targets: list[dict[str, str]],
-                      *, reason: str, actor: Actor, now: datetime) -> TargetSet:
+                      *, reason: str, actor: Actor, now: datetime,
+                      milestones: list[MilestoneInput] | None = None) -> TargetSet:
     """A new confirmed version of the project's targets; raises TaskBookProblems with every field error."""
     current = project.target_sets[-1]
     errors: dict[str, str] = {}
@@ -90,6 +101,7 @@ def confirm_task_book(db: Session, project: Project, changes: list[TargetChange]
             ))
     if any(t.category == "applicant_defined" for t in targets) and not any(t.source == "custom" for t in targets):
         errors["form"] = "指南规定技术指标由申报单位设置：请在任务书中填写至少一个具体指标"
+    planned = _milestones(project, current, milestones, errors)
     if errors:
         raise TaskBookProblems(errors)
     version = current.version + 1 if current.confirmed else current.version
@@ -102,6 +114,10 @@ def confirm_task_book(db: Session, project: Project, changes: list[TargetChange]
         target_set.targets.clear()
         db.flush()
     target_set.targets.extend(targets)
+    if planned is not None:
+        target_set.milestones.clear()
+        db.flush()
+        target_set.milestones.extend(planned)
     target_set.confirmed, target_set.confirmed_at, target_set.confirmed_by_id = True, now, actor.user_id
     target_set.reason = reason.strip()[:2000] or "任务书确认"
     project.version += 1
@@ -110,6 +126,52 @@ def confirm_task_book(db: Session, project: Project, changes: list[TargetChange]
                  before={"version": current.version, "confirmed": current.confirmed},
                  after={"version": target_set.version, "targets": [_summary(t) for t in targets]})
     return target_set
+
+
+def _milestones(project: Project, current: TargetSet, typed: list[MilestoneInput] | None,
+                errors: dict[str, str]) -> list[Milestone] | None:
+    """The milestones of the new version: as typed, or copied from the current version when none were sent."""
+    if typed is None:
+        kept = [Milestone(position=m.position, title=m.title, due_date=m.due_date, amount=m.amount,
+                          condition=m.condition) for m in current.milestones]
+        if project.is_milestone_funded and not kept:
+            errors["milestones"] = "里程碑式补助项目须在任务书中设定里程碑及各节点补助金额"
+        return kept
+    planned: list[Milestone] = []
+    for i, m in enumerate(typed):
+        if not any((m.title.strip(), m.due_date.strip(), m.amount.strip())):
+            continue
+        key = f"m{i}"
+        title = m.title.strip()
+        if not title:
+            errors[f"{key}_title"] = "请填写里程碑名称"
+        due = _date(m.due_date)
+        if due is None:
+            errors[f"{key}_due_date"] = "请填写日期（YYYY-MM-DD）"
+        elif not project.start_date <= due <= project.end_date:
+            errors[f"{key}_due_date"] = f"日期应在实施期内（{project.start_date} 至 {project.end_date}）"
+        amount = parse_number(m.amount.strip().removesuffix("万元").removesuffix("万")) if m.amount.strip() else None
+        if amount is None or amount <= 0:
+            errors[f"{key}_amount"] = "请填写大于0的补助金额（万元）"
+        if title and due is not None and amount is not None and amount > 0:
+            planned.append(Milestone(position=len(planned), title=title[:200], due_date=due,
+                                     amount=(amount * 10000).quantize(Decimal("0.01")), condition=m.condition[:2000]))
+    total = sum((m.amount for m in planned), Decimal(0))
+    if total > project.fiscal_funding:
+        errors["milestones"] = (f"各里程碑补助合计 {total / 10000:f} 万元，超过财政资助 "
+                                f"{project.fiscal_funding / 10000:f} 万元")
+    if project.is_milestone_funded and not planned and "milestones" not in errors:
+        errors["milestones"] = "里程碑式补助项目须在任务书中设定里程碑及各节点补助金额"
+    return planned
+
+
+def _date(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
 
 
 def _summary(target: ProjectTarget) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from tracker.services import project_changes
 from tracker.services import projects as project_service
 from tracker.services.accounts import AccountError
 from tracker.services.programmes import visible_programmes
-from tracker.services.task_books import TargetChange, TaskBookProblems, confirm_task_book
+from tracker.services.task_books import MilestoneInput, TargetChange, TaskBookProblems, confirm_task_book
 from tracker.web import forms
 from tracker.web.context import form_of, state_of
 from tracker.web.render import page
@@ -122,12 +122,17 @@ def _periods(request: Request[Any, Any, Any], project: Project) -> list[Any]:
                              request.app.state.settings.report_due_days)
 
 
+def _milestone_rows(project: Project) -> int:
+    return len(project.target_sets[-1].milestones) + 2
+
+
 def _task_book_page(request: Request[Any, Any, Any], project: Project, *, status_code: int = 200,
                     errors: dict[str, str] | None = None, typed: dict[str, str] | None = None) -> Response[Any]:
     current: TargetSet = project.target_sets[-1]
     return page(request, "projects/task_book.html", status_code=status_code, project=project, current=current,
                 errors=errors or {}, typed=typed or {}, categories=CATEGORIES, kinds=list(KIND_LABELS.items()),
                 ops=[(op, OP_LABELS[op]) for op in OPS], new_rows=range(NEW_ROWS),
+                milestone_rows=range(_milestone_rows(project)),
                 may_edit=access.may_access("project_task_book_confirm", _user(request).role))
 
 
@@ -149,10 +154,15 @@ def task_book_confirm(request: Request[Any, Any, Any], project_id: FromPath[int]
                if f"t{t.position}_value" in form or f"t{t.position}_kind" in form]
     new_targets = [{name: forms.text(form, f"new{i}_{name}", 200)
                     for name in ("category", "metric", "op", "value", "unit", "kind")} for i in range(NEW_ROWS)]
+    milestones = None
+    if project.is_milestone_funded:
+        milestones = [MilestoneInput(forms.text(form, f"m{i}_title", 200), forms.text(form, f"m{i}_due_date", 10),
+                                     forms.text(form, f"m{i}_amount", 40), forms.text(form, f"m{i}_condition", 2000))
+                      for i in range(_milestone_rows(project))]
     state = state_of(request)
     try:
         confirm_task_book(_db(request), project, changes, new_targets, reason=forms.text(form, "reason", 2000),
-                          actor=state["actor"], now=clock.now())
+                          actor=state["actor"], now=clock.now(), milestones=milestones)
     except TaskBookProblems as problems:
         return _task_book_page(request, project, status_code=400, errors=problems.errors, typed=typed)
     return Redirect(f"/projects/{project.id}", status_code=303)

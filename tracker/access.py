@@ -121,6 +121,16 @@ POLICY: dict[str, Rule] = {
     "review_clause_mark": REVIEW_EDIT,
     "review_rules": REVIEW_READ,
     "review_rule_correct": REVIEW_EDIT,
+    # The JSON API (DESIGN §4): the same roles and scopes as the pages it mirrors. Programmes and directions
+    # like the catalogue (grantees do not browse it); projects and their targets like the project pages.
+    "api_programmes": CATALOGUE_READ,
+    "api_directions": CATALOGUE_READ,
+    "api_direction": CATALOGUE_READ,
+    "api_projects": SIGNED_IN,
+    "api_project": SIGNED_IN,
+    "api_project_targets": SIGNED_IN,
+    # The OpenAPI document: admins only (the route does not exist in production).
+    "api_openapi": ADMIN,
 }
 
 

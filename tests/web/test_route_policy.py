@@ -135,6 +135,15 @@ EXPECTED = {
     "review_clause_mark": (REVIEW_EDIT, REVIEW_EDIT_FOREIGN),
     "review_rules": (REVIEW, REVIEW_FOREIGN),
     "review_rule_correct": (REVIEW_EDIT, REVIEW_EDIT_FOREIGN),
+    # The JSON API: the same roles and scopes as the pages it mirrors (401 JSON instead of the login redirect).
+    "api_programmes": (CATALOGUE, _),
+    "api_directions": (CATALOGUE, CATALOGUE_FOREIGN),
+    "api_direction": (CATALOGUE, CATALOGUE_FOREIGN),
+    "api_projects": (SIGNED_IN, _),
+    "api_project": (PROJECT, PROJECT_FOREIGN),
+    "api_project_targets": (PROJECT, PROJECT_FOREIGN),
+    # The OpenAPI document: admins only (not registered in production: tests/web/test_api.py).
+    "api_openapi": (ADMIN_ONLY, _),
 }
 
 
@@ -255,6 +264,7 @@ class World:
             "code": "en",
             "file_path": "app.css",
             "document_id": str(self.own_doc.id if own else self.foreign_doc.id),
+            "programme_id": str(self.own_doc.programme_id if own else self.foreign_doc.programme_id),
             "node_id": str(self.own_leaf.id if own else self.foreign_leaf.id),
             "clause_id": str((self.own_leaf if own else self.foreign_leaf).clauses[0].id),
             "project_id": str(self.own_project.id if own else self.foreign_project.id),

@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, contains_eager, defer
+from sqlalchemy.orm import Session, contains_eager, defer, selectinload
 
-from tracker.models import GuidelineClause, GuidelineDocument, GuidelineNode, Programme, User
+from tracker.models import GuidelineClause, GuidelineDocument, GuidelineNode, Programme, RuleCorrection, User
 from tracker.services import audit
 from tracker.services.audit import Actor
 
@@ -306,3 +306,31 @@ def plan_store(db: Session, doc: DocumentInput, programme_name: str | None = Non
     version = (db.scalar(select(func.max(GuidelineDocument.version))
                          .where(GuidelineDocument.programme_id == programme.id)) or 0) + 1
     return StorePlan("new_version", name, programme=programme, current=current, version=version)
+
+
+# --- read-only helpers of the JSON API (constant query counts) -------------------------------------
+
+
+def current_document_of(db: Session, programme_id: int) -> GuidelineDocument | None:
+    """The current guideline version of a programme (source text not loaded), or None before any import."""
+    return db.scalar(select(GuidelineDocument).options(defer(GuidelineDocument.source_text))
+                     .where(GuidelineDocument.programme_id == programme_id, GuidelineDocument.is_current.is_(True))
+                     .order_by(GuidelineDocument.version.desc()).limit(1))
+
+
+def leaves_with_clauses(db: Session, document_id: int) -> list[GuidelineNode]:
+    """The leaf directions of a document in document order, their clauses loaded with them (two queries)."""
+    return list(db.scalars(select(GuidelineNode).options(selectinload(GuidelineNode.clauses))
+                           .where(GuidelineNode.document_id == document_id, GuidelineNode.is_leaf.is_(True))
+                           .order_by(GuidelineNode.position)))
+
+
+def latest_rule_corrections(db: Session, node_ids: list[int]) -> dict[tuple[int, str], RuleCorrection]:
+    """(node id, kind) → the newest rule correction, for many directions in one query."""
+    latest: dict[tuple[int, str], RuleCorrection] = {}
+    if not node_ids:
+        return latest
+    for row in db.scalars(select(RuleCorrection).where(RuleCorrection.node_id.in_(node_ids))
+                          .order_by(RuleCorrection.node_id, RuleCorrection.kind, RuleCorrection.version)):
+        latest[(row.node_id, row.kind)] = row
+    return latest

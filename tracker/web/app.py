@@ -19,6 +19,7 @@ from tracker.web.context import RequestContextMiddleware
 from tracker.web.controllers import (
     account,
     admin,
+    api,
     auth,
     calendar_admin,
     catalogue,
@@ -89,7 +90,17 @@ ROUTES = [
     review.clause_mark,
     review.rules_detail,
     review.rule_correct,
+    # The JSON API (read-only this round). Its handlers say include_in_schema=True, which wins over the
+    # router's False below: the OpenAPI document lists /api/v1 and nothing else.
+    api.api_programmes,
+    api.api_directions,
+    api.api_direction,
+    api.api_projects,
+    api.api_project,
+    api.api_project_targets,
 ]
+# Admins only, and not registered at all in production (DESIGN §4: off in production, the path is a 404).
+OPENAPI_ROUTES = [api.openapi_json]
 
 
 def create_app(
@@ -99,13 +110,16 @@ def create_app(
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings.database_url))
     logging.getLogger("tracker").setLevel(logging.INFO)
+    openapi = not settings.is_production
+    routes = [*ROUTES, *(OPENAPI_ROUTES if openapi else [])]
     static = create_static_files_router(
         path="/static", directories=[STATIC_DIR], name="static", cache_control=None, send_as_attachment=False
     )
     return Litestar(
         # One Router for all pages: registered one by one, a second handler on the same path makes Litestar
         # 2.25 register the first again and wrap a sync_to_thread handler twice (it then returns a coroutine).
-        route_handlers=[Router(path="/", route_handlers=ROUTES), static],
+        # include_in_schema=False here keeps the pages out of the OpenAPI document in one place.
+        route_handlers=[Router(path="/", route_handlers=routes, include_in_schema=False), static],
         middleware=[
             DefineMiddleware(RequestContextMiddleware, settings=settings, session_factory=session_factory)
         ],
@@ -115,7 +129,7 @@ def create_app(
         },
         before_send=[make_security_headers_hook(https=settings.secure_cookies)],
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=None,
+        openapi_config=api.openapi_config(enabled=openapi),
         state=State({"settings": settings}),
         debug=False,
     )

@@ -99,7 +99,20 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front and queue on the busy timeout; readers start a plain read
+        # transaction so that page views never wait for each other (WAL lets them read beside a writer).
+        if connection.get_execution_options().get(WRITE_OPTION):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+WRITE_OPTION = "tracker_write"
+
+
+def mark_for_writing(session: Session) -> None:
+    """Before its first query: this unit of work writes (on SQLite its transaction starts with BEGIN IMMEDIATE)."""
+    session.connection(execution_options={WRITE_OPTION: True})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -111,6 +124,7 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on any error."""
     session = factory()
     try:
+        mark_for_writing(session)
         yield session
         session.commit()
     except BaseException:

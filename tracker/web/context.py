@@ -16,10 +16,18 @@ from urllib.parse import quote
 import anyio
 from litestar import Request
 from litestar.datastructures import Cookie, FormMultiDict, MutableScopeHeaders
-from litestar.exceptions import ClientException, HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+)
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy.exc import OperationalError
 
 from tracker import access, clock
+from tracker.db import mark_for_writing
 from tracker.services import accounts, audit, sessions
 from tracker.services.audit import Actor
 
@@ -87,6 +95,9 @@ class RequestContextMiddleware:
         try:
             try:
                 self._check_host(request)
+                _check_int_path_params(scope)
+                if request.method in UNSAFE_METHODS:
+                    await anyio.to_thread.run_sync(mark_for_writing, db)
                 await self._prepare(request, state, db)
                 self._check_policy(scope, state)
                 await self._read_form(request, state)
@@ -117,7 +128,7 @@ class RequestContextMiddleware:
             )
             if user is None:
                 # Expired or unknown: commit the cleanup of the dead row now, the request goes on anonymous.
-                await anyio.to_thread.run_sync(db.commit)
+                await anyio.to_thread.run_sync(self._commit_housekeeping, db)
         elif bearer:
             user = await anyio.to_thread.run_sync(
                 lambda: accounts.resolve_api_token(db, bearer, now=clock.now())
@@ -191,10 +202,25 @@ class RequestContextMiddleware:
             if unsafe and not db.info.get("audited"):
                 audit.record(db, state["actor"], _route_name(scope) or "unknown", now=clock.now(),
                              result="ok" if status < 400 else f"refused:{status}")
-            db.commit()
+            if unsafe:
+                db.commit()
+            else:
+                self._commit_housekeeping(db)
         elif unsafe:
             self._audit_refusal(db, scope, state, status)
         else:
+            db.rollback()
+
+    @staticmethod
+    def _commit_housekeeping(db: Session) -> None:
+        """A read request writes only session housekeeping (last seen, a dead session): when another writer holds
+        SQLite's lock, skip it rather than fail the page; it is retried on a later request."""
+        try:
+            db.commit()
+        except OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            log.info("session housekeeping skipped: database busy")
             db.rollback()
 
     def _wrap_send(self, send: Send, scope: Scope, state: dict[str, Any], db: Session) -> Send:
@@ -237,6 +263,16 @@ def login_redirect_target(path: str) -> str:
 def form_of(request: Request[Any, Any, Any]) -> FormMultiDict:
     """The submitted form, parsed by the middleware."""
     return request.scope["state"].get("form") or FormMultiDict()
+
+
+MAX_DB_INT = 2**63 - 1
+
+
+def _check_int_path_params(scope: Scope) -> None:
+    """An id no database column can hold (SQLite overflows on it) is simply not found."""
+    for value in (scope.get("path_params") or {}).values():
+        if isinstance(value, int) and not -MAX_DB_INT <= value <= MAX_DB_INT:
+            raise NotFoundException()
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:

@@ -126,15 +126,16 @@ class RequestContextMiddleware:
             user = await anyio.to_thread.run_sync(
                 lambda: sessions.resolve_session(db, token, now=clock.now(), policy=self.policy)
             )
-            if user is None:
-                # Expired or unknown: commit the cleanup of the dead row now, the request goes on anonymous.
-                await anyio.to_thread.run_sync(self._commit_housekeeping, db)
         elif bearer:
             user = await anyio.to_thread.run_sync(
                 lambda: accounts.resolve_api_token(db, bearer, now=clock.now())
             )
             if user is None:
                 raise NotAuthorizedException(detail="API 令牌无效、已过期或已撤销")
+        if request.method not in UNSAFE_METHODS and (db.dirty or db.deleted):
+            # A read request's only writes (last seen, a dead session) go now, on their own, so that nothing
+            # later in the request needs the write lock. An unsafe request keeps them in its write transaction.
+            await anyio.to_thread.run_sync(self._commit_housekeeping, db)
         state["db"] = db
         state["user"] = user
         state["via_token"] = bool(bearer) and not token

@@ -22,9 +22,11 @@ from tracker.services import projects as project_service
 from tracker.services.accounts import AccountError
 from tracker.services.programmes import visible_programmes
 from tracker.services.task_books import MilestoneInput, TargetChange, TaskBookProblems, confirm_task_book
+from tracker.services.work_calendar import load_calendar
 from tracker.web import forms
 from tracker.web.context import form_of, state_of
 from tracker.web.render import page
+from tracker.workdays import reporting_periods
 
 PAGE_SIZE = 50
 PageNo = Annotated[int, QueryParameter(name="page")]
@@ -111,11 +113,6 @@ def project_detail(request: Request[Any, Any, Any], project_id: FromPath[int]) -
 
 def _periods(request: Request[Any, Any, Any], project: Project) -> list[Any]:
     """The reporting calendar (DESIGN §2): quarters with due dates on Chinese working days."""
-    try:
-        from tracker.services.work_calendar import load_calendar
-        from tracker.workdays import reporting_periods
-    except ImportError:  # pragma: no cover - the calendar module ships with the projects
-        return []
     years = set(range(project.start_date.year, project.end_date.year + 2))
     calendar = load_calendar(_db(request), years)
     return reporting_periods(project.start_date, project.end_date, calendar,

@@ -52,6 +52,7 @@ from tracker.services.programmes import visible_programmes
 from tracker.services.projects import ImportResult, leaf_index, match_direction
 from tracker.web import forms
 from tracker.web.context import form_of, state_of
+from tracker.web.controllers.projects import filters_from_query
 from tracker.web.render import page
 from tracker.web.uploads import PendingStore, clean_file_name, is_file, read_upload
 
@@ -342,10 +343,6 @@ def import_confirm(request: Request[Any, Any, Any], import_token: FromPath[str])
 # --- the Excel export of the project list --------------------------------------------------------
 
 
-def _int(text: str) -> int | None:
-    return int(text) if _is_id(text) else None
-
-
 def _scope_note(db: Session, user: User, filters: project_service.ProjectFilters) -> str:
     scope = {"grantee": "本单位的项目", "officer": "分配给我的项目计划中的项目", "admin": "全部项目",
              "finance": "全部项目", "expert": "分配给我的验收项目"}.get(user.role, "")
@@ -372,10 +369,7 @@ def projects_export(request: Request[Any, Any, Any], programme: FromQuery[str] =
                     order: FromQuery[str] = "asc") -> Response[Any]:
     """The filtered project list (the filters of /projects, without paging) as Excel, one row per target."""
     db, user = _db(request), _user(request)
-    filters = project_service.ProjectFilters(
-        programme_id=_int(programme), node_id=_int(direction), city=city[:4], organisation_id=_int(organisation),
-        officer_id=_int(officer), status=status if status in {s.value for s in ProjectStatus} else "",
-        q=q[:50], sort=sort if sort in project_service.PROJECT_SORTS else "code", descending=order == "desc")
+    filters = filters_from_query(programme, direction, city, organisation, officer, status, q, sort, order)
     now = clock.now()
     projects = load_projects(db, project_service.filtered_projects(user, filters))
     data = projects_workbook(projects, generated_at=now, scope_note=_scope_note(db, user, filters))

@@ -46,16 +46,22 @@ def _int(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
 
 
+def filters_from_query(programme: str, direction: str, city: str, organisation: str, officer: str, status: str,
+                       q: str, sort: str, order: str) -> project_service.ProjectFilters:
+    """The list's query string as filters; anything unreadable is ignored (the list page and its export)."""
+    return project_service.ProjectFilters(
+        programme_id=_int(programme), node_id=_int(direction), city=city[:4], organisation_id=_int(organisation),
+        officer_id=_int(officer), status=status if status in {s.value for s in ProjectStatus} else "",
+        q=q[:50], sort=sort if sort in project_service.PROJECT_SORTS else "code", descending=order == "desc")
+
+
 @get("/projects", name="projects", sync_to_thread=True)
 def project_list(request: Request[Any, Any, Any], programme: FromQuery[str] = "", direction: FromQuery[str] = "",
                  city: FromQuery[str] = "", organisation: FromQuery[str] = "", officer: FromQuery[str] = "",
                  status: FromQuery[str] = "", q: FromQuery[str] = "", sort: FromQuery[str] = "code",
                  order: FromQuery[str] = "asc", page_no: PageNo = 1) -> Response[Any]:
     db, user = _db(request), _user(request)
-    filters = project_service.ProjectFilters(
-        programme_id=_int(programme), node_id=_int(direction), city=city[:4], organisation_id=_int(organisation),
-        officer_id=_int(officer), status=status if status in {s.value for s in ProjectStatus} else "",
-        q=q[:50], sort=sort if sort in project_service.PROJECT_SORTS else "code", descending=order == "desc")
+    filters = filters_from_query(programme, direction, city, organisation, officer, status, q, sort, order)
     query = project_service.filtered_projects(user, filters)
     total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     pages = max(1, math.ceil(total / PAGE_SIZE))

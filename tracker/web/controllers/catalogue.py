@@ -14,14 +14,12 @@ again, stores them and deletes the temporary file. Unknown, foreign or expired t
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +41,14 @@ from tracker.services.guidelines import StorePlan
 from tracker.web import forms
 from tracker.web.context import form_of, state_of
 from tracker.web.render import page
+from tracker.web.uploads import PendingStore, clean_file_name, is_file, read_upload
 
 log = logging.getLogger("tracker.web")
 
 # The upload body: the reader's own limit plus room for the multipart envelope and the other fields, so a
 # file just under the limit is not refused by the transport (the reader then checks the file itself).
 UPLOAD_BODY_LIMIT = MAX_SOURCE_BYTES + 64 * 1024
-UPLOAD_TTL = timedelta(hours=1)
 UPLOAD_SUFFIXES = (".txt", ".docx")
-_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32}")
 SEARCH_LIMIT = 100
 
 FIELD_KINDS = (
@@ -374,90 +371,13 @@ def direction_page(request: Request[Any, Any, Any], node_id: FromPath[int]) -> R
 # --- upload: the temporary store -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PendingUpload:
-    token: str
-    user_id: int
-    file_name: str
-    programme_name: str
-    data: bytes
+def guideline_uploads(settings: Any) -> PendingStore:
+    """Guideline files waiting for their confirmation (`uploads/` under the settings' data_dir)."""
+    return PendingStore(Path(settings.data_dir) / "uploads", kind="guideline")
 
 
-def upload_folder(settings: Any) -> Path:
-    """Where uploads wait for their confirmation: `uploads/` under the settings' data_dir."""
-    return Path(settings.data_dir) / "uploads"
-
-
-def _upload_dir(request: Request[Any, Any, Any]) -> Path:
-    return upload_folder(request.app.state.settings)
-
-
-def _paths(folder: Path, token: str) -> tuple[Path, Path]:
-    return folder / f"{token}.bin", folder / f"{token}.json"
-
-
-def save_upload(folder: Path, *, user_id: int, file_name: str, programme_name: str, data: bytes,
-                now: datetime) -> str:
-    """Keep an uploaded file until it is confirmed; returns the random token that names it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    sweep_uploads(folder, now)
-    token = secrets.token_urlsafe(24)
-    data_path, meta_path = _paths(folder, token)
-    data_path.write_bytes(data)
-    meta = {"user_id": user_id, "file_name": file_name, "programme_name": programme_name,
-            "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "created_at": now.isoformat()}
-    # The metadata is written last: a half-written upload has none and is never read back.
-    meta_path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    return token
-
-
-def load_upload(folder: Path, token: str, *, user_id: int, now: datetime) -> PendingUpload | None:
-    """The upload named by this token if it is the user's, complete and not expired; else None."""
-    if not _TOKEN_RE.fullmatch(token):
-        return None  # never a path built from anything else than our own token alphabet
-    data_path, meta_path = _paths(folder, token)
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        data = data_path.read_bytes()
-        created = datetime.fromisoformat(meta["created_at"])
-        expected = meta["sha256"]
-        owner = meta["user_id"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if now - created > UPLOAD_TTL or hashlib.sha256(data).hexdigest() != expected:
-        discard_upload(folder, token)
-        return None
-    if owner != user_id:
-        return None
-    return PendingUpload(token, owner, str(meta.get("file_name") or "upload.txt"),
-                         str(meta.get("programme_name") or ""), data)
-
-
-def claim_upload(folder: Path, token: str) -> bool:
-    """Take the upload for storing: exactly one of two concurrent confirmations gets True."""
-    data_path, meta_path = _paths(folder, token)
-    try:
-        meta_path.unlink()
-    except FileNotFoundError:
-        return False
-    data_path.unlink(missing_ok=True)
-    return True
-
-
-def discard_upload(folder: Path, token: str) -> None:
-    for path in _paths(folder, token):
-        path.unlink(missing_ok=True)
-
-
-def sweep_uploads(folder: Path, now: datetime) -> None:
-    """Delete uploads older than UPLOAD_TTL (and leftovers without metadata)."""
-    cutoff = (now - UPLOAD_TTL).timestamp()
-    for path in folder.glob("*"):
-        try:
-            if path.suffix in (".bin", ".json") and path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-        except OSError:
-            continue
+def _store(request: Request[Any, Any, Any]) -> PendingStore:
+    return guideline_uploads(request.app.state.settings)
 
 
 # --- upload: the pages ---------------------------------------------------------------------------
@@ -472,13 +392,6 @@ def _upload_form(request: Request[Any, Any, Any], *, error: str = "", programme_
 @get("/guidelines/upload", name="guideline_upload_form", sync_to_thread=True)
 def upload_form(request: Request[Any, Any, Any]) -> Response[Any]:
     return _upload_form(request)
-
-
-def _clean_file_name(raw: str) -> str:
-    """The base name a browser sent (some send a whole Windows path), without control characters."""
-    name = re.split(r"[\\/]", raw)[-1]
-    name = "".join(ch for ch in name if ch.isprintable()).strip()
-    return name[-200:] or "upload.txt"
 
 
 def _suffix_problem(name: str) -> str:
@@ -547,14 +460,11 @@ def upload(request: Request[Any, Any, Any]) -> Response[Any]:
     form = form_of(request)
     programme_name = forms.text(form, "programme_name", 300)
     upload_file = form.get("file")
-    if not hasattr(upload_file, "filename") or not getattr(upload_file, "filename", ""):
+    if not is_file(upload_file):
         return _upload_form(request, error="请选择要上传的指南文件（.txt 或 .docx）", programme_name=programme_name,
                             status_code=400)
-    name = _clean_file_name(str(upload_file.filename))
-    try:
-        data = upload_file.file.read(MAX_SOURCE_BYTES + 1)
-    finally:
-        upload_file.file.close()
+    name = clean_file_name(str(upload_file.filename), "upload.txt")
+    data = read_upload(upload_file, MAX_SOURCE_BYTES)
     problem = _suffix_problem(name)
     if problem:
         return _upload_form(request, error=problem, programme_name=programme_name, status_code=400)
@@ -568,8 +478,8 @@ def upload(request: Request[Any, Any, Any]) -> Response[Any]:
         return _upload_form(request, error=refusal, programme_name=programme_name, status_code=403)
     token = ""
     if plan.status != "duplicate":  # an already imported file has nothing to confirm
-        token = save_upload(_upload_dir(request), user_id=user.id, file_name=name, programme_name=programme_name,
-                            data=data, now=clock.now())
+        token = _store(request).save(user_id=user.id, file_name=name, data=data, now=clock.now(),
+                                     programme_name=programme_name)
     return _preview_page(request, preview=preview, plan=plan, token=token, programme_name=programme_name,
                          size=len(data))
 
@@ -578,28 +488,29 @@ def upload(request: Request[Any, Any, Any]) -> Response[Any]:
 def upload_confirm(request: Request[Any, Any, Any], upload_token: FromPath[str]) -> Response[Any]:
     state = state_of(request)
     db, user, actor = state["db"], state["user"], state["actor"]
-    folder = _upload_dir(request)
+    store = _store(request)
     now = clock.now()
-    pending = load_upload(folder, upload_token, user_id=user.id, now=now)
+    pending = store.load(upload_token, user_id=user.id, now=now)
     if pending is None:
         raise NotFoundException(detail="上传的文件不存在或已过期（有效期1小时），请重新上传")
+    programme_name = str(pending.extra.get("programme_name") or "")
     try:
         preview = _parse(pending.file_name, pending.data)
     except GuidelineReadError as exc:
-        discard_upload(folder, pending.token)
-        return _upload_form(request, error=str(exc), programme_name=pending.programme_name, status_code=400)
-    plan = catalogue.plan_store(db, preview.document, pending.programme_name or None)
+        store.discard(pending.token)
+        return _upload_form(request, error=str(exc), programme_name=programme_name, status_code=400)
+    plan = catalogue.plan_store(db, preview.document, programme_name or None)
     refusal = _refusal(db, user, plan)  # the programmes may have changed since the preview
     if refusal:
-        return _preview_page(request, preview=preview, plan=plan, token="", programme_name=pending.programme_name,
+        return _preview_page(request, preview=preview, plan=plan, token="", programme_name=programme_name,
                              size=len(pending.data), error=refusal, status_code=403)
     if plan.status == "duplicate":
-        discard_upload(folder, pending.token)
+        store.discard(pending.token)
         target = plan.existing.id if plan.existing and _plan_visible(db, user, plan) else None
         return Redirect(f"/guidelines/{target}" if target else "/guidelines", status_code=303)
-    if not claim_upload(folder, pending.token):
+    if not store.claim(pending.token):
         raise NotFoundException(detail="上传的文件已被确认导入或已过期，请刷新目录查看")
-    result = store_preview(db, preview, actor=actor, now=now, programme_name=pending.programme_name or None)
+    result = store_preview(db, preview, actor=actor, now=now, programme_name=programme_name or None)
     programme = result.document.programme
     if user.role == "officer" and programme not in user.programmes:
         _assign_uploader(db, user, programme, actor=actor, now=now)

@@ -28,6 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from indicators.flags import Flag
 from indicators.numbers import normalize_width, parse_cn_integer, parse_number, strip_chars
 
 
@@ -83,12 +84,6 @@ def base_key(text: str) -> str | None:
 # ------------------------------------------------------------------------------------------------
 # The rule
 # ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Flag:
-    kind: str
-    message: str
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
+from indicators.flags import Flag
 from indicators.numbers import normalize_width, parse_cn_integer, strip_chars
 
 
@@ -42,12 +43,6 @@ class PeriodKind(StrEnum):
 
 class PeriodError(ValueError):
     """A task-book period that the guideline does not allow; the message is Chinese, for the officer."""
-
-
-@dataclass(frozen=True)
-class Flag:
-    kind: str
-    message: str
 
 
 @dataclass(frozen=True)

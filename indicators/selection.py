@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Union
 
+from indicators.flags import Flag
 from indicators.numbers import normalize_width, parse_cn_integer
 
 # ------------------------------------------------------------------------------------------------
@@ -388,12 +389,6 @@ def evaluate(rule: Expr, met: Mapping[int, bool | None], category: str | None = 
 # ------------------------------------------------------------------------------------------------
 # Parsing
 # ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Flag:
-    kind: str
-    message: str
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from decimal import Decimal
 from indicators import categories as cat
 from indicators import units as u
 from indicators.comparators import EQ, GE, LE, LT, has_improvement
+from indicators.flags import Flag
 from indicators.numbers import normalize_width, to_plain
 from indicators.qualitative import (
     Requirement,
@@ -79,17 +80,6 @@ FLAG_KINDS: dict[str, str] = {
     "empty": "the clause is empty",
     "internal_error": "the reader failed on this text (should not happen); enter the targets by hand",
 }
-
-
-@dataclass(frozen=True)
-class Flag:
-    """A doubt about the reading, for the officer who confirms the targets."""
-
-    kind: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "message": self.message}
 
 
 @dataclass(frozen=True)

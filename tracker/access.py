@@ -48,6 +48,12 @@ CATALOGUE_UPLOAD = Rule(_roles(Role.OFFICER.value, Role.ADMIN.value), scope="ass
 # admin is read-only on business data (DESIGN §1) and does not create projects; the template belongs to the
 # import and follows its rule. Another programme's guideline, or another user's pending upload, is a 404.
 PROJECT_IMPORT = Rule(_roles(Role.OFFICER.value), scope="assigned_programmes")
+# Progress reports: the grantee fills, submits and corrects its own organisation's reports; the project's officer
+# reviews them (accepts or returns). Everyone who may see the project reads its reports and evidence files.
+REPORT_EDIT = Rule(_roles(Role.GRANTEE.value), scope="own_organisation")
+REPORT_REVIEW = Rule(_roles(Role.OFFICER.value), scope="assigned_programmes")
+# The queue of submitted reports: officers review theirs; the admin reads every programme's queue.
+REPORT_QUEUE = Rule(_roles(Role.OFFICER.value, Role.ADMIN.value), scope="assigned_programmes")
 
 # Route name → rule. Route names are the `name=` of the Litestar handlers.
 POLICY: dict[str, Rule] = {
@@ -114,6 +120,15 @@ POLICY: dict[str, Rule] = {
     "project_import_template": PROJECT_IMPORT,
     "project_import": PROJECT_IMPORT,
     "project_import_confirm": PROJECT_IMPORT,
+    # Quarterly progress reports (a foreign project's report or file is a 404 like a missing one).
+    "report": SIGNED_IN,
+    "report_save": REPORT_EDIT,
+    "report_revise": REPORT_EDIT,
+    "report_excel": SIGNED_IN,
+    "report_excel_upload": REPORT_EDIT,
+    "report_review": REPORT_REVIEW,
+    "report_queue": REPORT_QUEUE,
+    "evidence_file": SIGNED_IN,
     # Indicator review queue and corrections.
     "review_queue": REVIEW_READ,
     "review_clause": REVIEW_READ,
@@ -129,6 +144,11 @@ POLICY: dict[str, Rule] = {
     "api_projects": SIGNED_IN,
     "api_project": SIGNED_IN,
     "api_project_targets": SIGNED_IN,
+    "api_project_progress": SIGNED_IN,
+    "api_reports": SIGNED_IN,
+    "api_report": SIGNED_IN,
+    "api_report_save": REPORT_EDIT,
+    "api_report_submit": REPORT_EDIT,
     # The OpenAPI document: admins only (the route does not exist in production).
     "api_openapi": ADMIN,
 }

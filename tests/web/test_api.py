@@ -401,7 +401,9 @@ def test_no_documentation_ui_routes(app):
     assert api_paths == sorted([
         "/api/v1/programmes", "/api/v1/programmes/{programme_id:int}/directions", "/api/v1/directions/{node_id:int}",
         "/api/v1/projects", "/api/v1/projects/{project_id:int}", "/api/v1/projects/{project_id:int}/targets",
-        "/api/v1/openapi.json"])
+        "/api/v1/projects/{project_id:int}/progress", "/api/v1/projects/{project_id:int}/reports",
+        "/api/v1/projects/{project_id:int}/reports/{period:int}",
+        "/api/v1/projects/{project_id:int}/reports/{period:int}/submit", "/api/v1/openapi.json"])
 
 
 def test_the_openapi_document_is_off_in_production(settings, session_factory, db, world, demo_users):

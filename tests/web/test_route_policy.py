@@ -22,8 +22,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker import access, clock
+from tracker.evidence_files import EvidenceStore, check_evidence_file
 from tracker.identifiers import uscc_check_char
-from tracker.models import AuditEntry, Organisation, Role, User
+from tracker.models import AuditEntry, EvidenceFile, Organisation, Role, User
 from tracker.services import accounts, sessions
 from tracker.services.audit import Actor
 from tracker.services.guidelines import ClauseInput, DocumentInput, NodeInput, store_guideline
@@ -70,6 +71,11 @@ TASK_BOOK_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, FORBIDDEN, FORBIDDEN, FORBI
 # officer who uploaded it (anyone else's, or an unknown token, is a 404).
 PROJECT_IMPORT = row(LOGIN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
 PROJECT_IMPORT_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
+
+# Progress reports: the grantee of the project's organisation fills, submits and corrects; the project's officer
+# reviews; everyone who sees the project reads its reports and evidence.
+REPORT_EDIT = row(LOGIN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
+REPORT_EDIT_FOREIGN = row(LOGIN, NOT_FOUND, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
 
 # route name → (own object expectations, foreign object expectations or _)
 EXPECTED = {
@@ -129,6 +135,15 @@ EXPECTED = {
     "project_import_template": (PROJECT_IMPORT, _),
     "project_import": (PROJECT_IMPORT, _),
     "project_import_confirm": (PROJECT_IMPORT, PROJECT_IMPORT_FOREIGN),
+    "report": (PROJECT, PROJECT_FOREIGN),
+    "report_save": (REPORT_EDIT, REPORT_EDIT_FOREIGN),
+    "report_revise": (REPORT_EDIT, REPORT_EDIT_FOREIGN),
+    "report_excel": (PROJECT, PROJECT_FOREIGN),
+    "report_excel_upload": (REPORT_EDIT, REPORT_EDIT_FOREIGN),
+    "report_review": (TASK_BOOK, TASK_BOOK_FOREIGN),
+    # The queue of submitted reports: officers (their programmes) and the admin (read-only).
+    "report_queue": (REVIEW, _),
+    "evidence_file": (PROJECT, PROJECT_FOREIGN),
     "review_queue": (REVIEW, _),
     "review_clause": (REVIEW, REVIEW_FOREIGN),
     "review_clause_correct": (REVIEW_EDIT, REVIEW_EDIT_FOREIGN),
@@ -142,6 +157,11 @@ EXPECTED = {
     "api_projects": (SIGNED_IN, _),
     "api_project": (PROJECT, PROJECT_FOREIGN),
     "api_project_targets": (PROJECT, PROJECT_FOREIGN),
+    "api_project_progress": (PROJECT, PROJECT_FOREIGN),
+    "api_reports": (PROJECT, PROJECT_FOREIGN),
+    "api_report": (PROJECT, PROJECT_FOREIGN),
+    "api_report_save": (REPORT_EDIT, REPORT_EDIT_FOREIGN),
+    "api_report_submit": (REPORT_EDIT, REPORT_EDIT_FOREIGN),
     # The OpenAPI document: admins only (not registered in production: tests/web/test_api.py).
     "api_openapi": (ADMIN_ONLY, _),
 }
@@ -171,6 +191,8 @@ def test_every_route_is_in_both_tables(app):
     assert names - set(access.POLICY) == set(), "routes missing from the policy table"
     assert set(EXPECTED) - names == set(), "expected table lists routes that do not exist"
 
+
+MATRIX_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 # A guideline small enough to parse in every confirm case of the matrix.
 TINY_GUIDELINE = "一、矩阵测试专项\n方向1：测试方向\n研究内容：测试。\n考核指标：申请发明专利1项以上。\n".encode()
@@ -221,7 +243,21 @@ class World:
         self.own_project = self._project("矩阵-本人", self.own_doc, self.org.uscc)
         self.foreign_project = self._project("矩阵-他人", self.foreign_doc, "91450100MA5L00XX0" + uscc_check_char(
             "91450100MA5L00XX0"))
+        # An evidence file of each project (on disk when the app's data folder is known).
+        self.own_file = self._evidence_file(self.own_project)
+        self.foreign_file = self._evidence_file(self.foreign_project)
         db.commit()
+
+    def _evidence_file(self, project) -> EvidenceFile:
+        checked = check_evidence_file("矩阵.pdf", MATRIX_PDF)
+        storage = secrets.token_hex(16) + ".pdf"
+        if self.settings is not None:
+            storage = EvidenceStore(self.settings.data_dir / "evidence").put(checked)
+        row = EvidenceFile(project_id=project.id, sha256=checked.sha256, storage_name=storage,
+                           display_name=checked.display_name, media_type=checked.media_type, size=checked.size,
+                           uploaded_at=self.now)
+        self.db.add(row)
+        return row
 
     def _project(self, code: str, document, uscc: str):
         row = ProjectInput(row=2, project_code=code, title=code, direction="方向", content_items=(),
@@ -268,6 +304,8 @@ class World:
             "node_id": str(self.own_leaf.id if own else self.foreign_leaf.id),
             "clause_id": str((self.own_leaf if own else self.foreign_leaf).clauses[0].id),
             "project_id": str(self.own_project.id if own else self.foreign_project.id),
+            "period": "1",
+            "file_id": str(self.own_file.id if own else self.foreign_file.id),
             "upload_token": self.upload_token(actor, own),
             "import_token": self.import_token(actor, own),
         }

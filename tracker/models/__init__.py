@@ -15,6 +15,17 @@ from tracker.models.calendar import CalendarSource, WorkCalendarDay, WorkCalenda
 from tracker.models.guidelines import GuidelineClause, GuidelineDocument, GuidelineNode
 from tracker.models.programmes import Programme, programme_officers
 from tracker.models.projects import Milestone, Project, ProjectChange, ProjectStatus, ProjectTarget, TargetSet
+from tracker.models.reports import (
+    EvidenceFile,
+    Report,
+    ReportEvidence,
+    ReportReview,
+    ReportStatus,
+    ReportValue,
+    ReportVersion,
+    ReviewDecision,
+    SubmittedVersionIsImmutable,
+)
 from tracker.models.reviews import ClauseCorrection, ReviewMark, RuleCorrection
 
 __all__ = [
@@ -24,6 +35,7 @@ __all__ = [
     "AuthSession",
     "CalendarSource",
     "ClauseCorrection",
+    "EvidenceFile",
     "GuidelineClause",
     "GuidelineDocument",
     "GuidelineNode",
@@ -36,9 +48,17 @@ __all__ = [
     "ProjectChange",
     "ProjectStatus",
     "ProjectTarget",
+    "Report",
+    "ReportEvidence",
+    "ReportReview",
+    "ReportStatus",
+    "ReportValue",
+    "ReportVersion",
+    "ReviewDecision",
     "ReviewMark",
     "Role",
     "RuleCorrection",
+    "SubmittedVersionIsImmutable",
     "TargetSet",
     "User",
     "WorkCalendarDay",

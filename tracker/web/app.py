@@ -20,12 +20,14 @@ from tracker.web.controllers import (
     account,
     admin,
     api,
+    api_reports,
     auth,
     calendar_admin,
     catalogue,
     home,
     project_import,
     projects,
+    reports,
     review,
 )
 from tracker.web.security import make_security_headers_hook
@@ -84,6 +86,14 @@ ROUTES = [
     project_import.import_upload,
     project_import.import_confirm,
     project_import.projects_export,
+    reports.report_page,
+    reports.report_save,
+    reports.report_revise,
+    reports.report_excel,
+    reports.report_excel_upload,
+    reports.report_review,
+    reports.report_queue,
+    reports.evidence_file,
     review.queue,
     review.clause_detail,
     review.clause_correct,
@@ -98,6 +108,11 @@ ROUTES = [
     api.api_projects,
     api.api_project,
     api.api_project_targets,
+    api_reports.api_project_progress,
+    api_reports.api_reports,
+    api_reports.api_report,
+    api_reports.api_report_save,
+    api_reports.api_report_submit,
 ]
 # Admins only, and not registered at all in production (DESIGN §4: off in production, the path is a 404).
 OPENAPI_ROUTES = [api.openapi_json]

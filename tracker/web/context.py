@@ -153,8 +153,12 @@ class RequestContextMiddleware:
     async def _read_form(self, request: Request[Any, Any, Any], state: dict[str, Any]) -> None:
         # Parsed once here; sync handlers read it from the state (they cannot await request.form()).
         state["form"] = FormMultiDict()
+        state["json_body"] = b""
         if request.method in UNSAFE_METHODS and request.content_type[0] in FORM_TYPES:
             state["form"] = await request.form()
+        elif request.method in UNSAFE_METHODS and request.content_type[0] == "application/json":
+            # Kept raw: an API handler parses it only after finding the object in the user's scope.
+            state["json_body"] = await request.body()
 
     async def _check_csrf(self, request: Request[Any, Any, Any], state: dict[str, Any]) -> None:
         if request.method not in UNSAFE_METHODS:
@@ -259,6 +263,11 @@ class RequestContextMiddleware:
 
 def login_redirect_target(path: str) -> str:
     return "/login?next=" + quote(path, safe="/")
+
+
+def json_body_of(request: Request[Any, Any, Any]) -> bytes:
+    """The raw JSON body of an unsafe request (empty for any other content type)."""
+    return request.scope["state"].get("json_body") or b""
 
 
 def form_of(request: Request[Any, Any, Any]) -> FormMultiDict:

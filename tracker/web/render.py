@@ -16,6 +16,7 @@ NAVIGATION = (
     ("首页", "/", "home"),
     ("项目", "/projects", "projects"),
     ("指南目录", "/guidelines", "guidelines"),
+    ("报告审核", "/reports", "report_queue"),
     ("指标核对", "/review", "review_queue"),
     ("用户", "/admin/users", "admin_users"),
     ("单位", "/admin/organisations", "admin_organisations"),

@@ -27,6 +27,9 @@ def make_security_headers_hook(*, https: bool):
         headers = MutableScopeHeaders.from_message(message)
         for name, value in BASE_HEADERS.items():
             headers[name] = value
+        if (headers.get("content-disposition") or "").startswith("attachment"):
+            # A download is never a page of ours: even opened in place it runs nothing (G15).
+            headers["content-security-policy"] = CSP + "; sandbox"
         if https:
             headers["strict-transport-security"] = "max-age=31536000; includeSubDomains"
         # Pages may show personal or unpublished data: never cached. Static assets are public.

@@ -19,14 +19,13 @@ from tracker.models import GuidelineNode, Organisation, Project, ProjectStatus, 
 from tracker.regions import city_name
 from tracker.services import project_changes
 from tracker.services import projects as project_service
+from tracker.services import reports as report_service
 from tracker.services.accounts import AccountError
 from tracker.services.programmes import visible_programmes
 from tracker.services.task_books import MilestoneInput, TargetChange, TaskBookProblems, confirm_task_book
-from tracker.services.work_calendar import load_calendar
 from tracker.web import forms
 from tracker.web.context import form_of, state_of
 from tracker.web.render import page
-from tracker.workdays import reporting_periods
 
 PAGE_SIZE = 50
 PageNo = Annotated[int, QueryParameter(name="page")]
@@ -118,11 +117,11 @@ def project_detail(request: Request[Any, Any, Any], project_id: FromPath[int]) -
 
 
 def _periods(request: Request[Any, Any, Any], project: Project) -> list[Any]:
-    """The reporting calendar (DESIGN §2): quarters with due dates on Chinese working days."""
-    years = set(range(project.start_date.year, project.end_date.year + 2))
-    calendar = load_calendar(_db(request), years)
-    return reporting_periods(project.start_date, project.end_date, calendar,
-                             request.app.state.settings.report_due_days)
+    """The reporting calendar with each period's report (DESIGN §2)."""
+    settings = request.app.state.settings
+    periods = report_service.project_periods(_db(request), project, settings.report_due_days)
+    return report_service.schedule(_db(request), project, periods, today=clock.today_local(),
+                                   open_days=settings.report_open_days)
 
 
 def _milestone_rows(project: Project) -> int:

@@ -1,0 +1,333 @@
+"""The JSON API of progress reports (DESIGN §4): read a project's reports and progress; create, fill and submit
+a draft with the same service, the same checks and the same messages as the form.
+
+A draft is written with `POST /api/v1/projects/{id}/reports/{period}` and a JSON body
+`{"edit_lock": null | n, "values": {"<position>": {"value", "year_value", "done", "explanation", "note"}},
+"evidence": [{"kind", "identifier", "description", "target", "file_id"}], "funds": {"fiscal_received": "万元"…},
+"narrative", "problems", "next_steps"}`: every value is text (or a number) read exactly as the form reads it.
+`edit_lock` is the draft's lock from the last read (null for a new report): a stale one is a 409. Refusals are
+`{"status", "error", "errors": {field: message}}` with the form's field names. Files are attached on the web page.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypedDict
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+from sqlalchemy.orm import Session
+
+from tracker import clock
+from tracker.models import Project, Report, ReportVersion
+from tracker.services import reports as service
+from tracker.services.reports import EvidenceInput, ReportInput, ReportProblems, ValueInput
+from tracker.web.context import json_body_of, state_of
+from tracker.web.controllers.api import API_PREFIX, _decimal_text, _errors, _iso, _not_found, _project_or_404
+from tracker.web.controllers.reports import evidence_store
+from tracker.workdays import ReportingPeriod
+
+REPORT_PATH = f"{API_PREFIX}/projects/{{project_id:int}}/reports/{{period:int}}"
+
+
+class PeriodOut(TypedDict):
+    period_index: int
+    label: str
+    start: str
+    end: str
+    due: str
+    due_provisional: bool
+    is_final: bool
+
+
+class ReportSummary(PeriodOut):
+    status: str | None  # draft / submitted / accepted / returned; null: nothing written yet
+    status_label: str
+    accepted_version: int | None
+    versions: int
+    first_submitted_at: str | None
+    on_time: bool | None
+    overdue: bool
+    open: bool
+
+
+class ReportList(TypedDict):
+    project_id: int
+    reports: list[ReportSummary]
+
+
+class ValueOut(TypedDict):
+    position: int
+    metric: str
+    unit: str | None
+    value: str | None
+    year_value: str | None
+    done: bool | None
+    explanation: str
+    note: str
+
+
+class EvidenceOut(TypedDict):
+    kind: str
+    identifier: str
+    description: str
+    target: int | None
+    file_id: int | None
+    file_name: str | None
+    file_sha256: str | None
+
+
+class ReviewOut(TypedDict):
+    version: int
+    decision: str
+    comment: str
+    decided_at: str
+
+
+class VersionOut(TypedDict):
+    number: int
+    draft: bool
+    edit_lock: int
+    saved_at: str
+    submitted_at: str | None
+    content_sha256: str | None
+    channel: str
+    funds_yuan: dict[str, str | None]
+    narrative: str
+    problems: str
+    next_steps: str
+    values: list[ValueOut]
+    evidence: list[EvidenceOut]
+
+
+class ReportOut(ReportSummary):
+    project_id: int
+    report_lock: int | None
+    version_list: list[VersionOut]
+    reviews: list[ReviewOut]
+
+
+class TargetProgressOut(TypedDict):
+    position: int
+    metric: str
+    kind: str
+    op: str | None
+    target: str | None
+    unit: str | None
+    current: str | None
+    done: bool
+    by_year: dict[str, str]
+    met: bool | None
+    last_period: int | None
+
+
+class ProgressOut(TypedDict):
+    project_id: int
+    targets: list[TargetProgressOut]
+
+
+def _db(request: Request[Any, Any, Any]) -> Session:
+    return state_of(request)["db"]
+
+
+def _period(request: Request[Any, Any, Any], project: Project, index: int) -> ReportingPeriod:
+    found = service.period_of(_db(request), project, index, request.app.state.settings.report_due_days)
+    if found is None:
+        raise _not_found("报告期")
+    return found
+
+
+def _period_out(p: ReportingPeriod) -> PeriodOut:
+    return {"period_index": p.index, "label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(),
+            "due": p.due.isoformat(), "due_provisional": p.provisional, "is_final": p.is_final}
+
+
+def _summary(row: service.PeriodRow) -> ReportSummary:
+    report = row.report
+    return {**_period_out(row.period), "status": report.status if report else None,
+            "status_label": report.status_label if report else "未填报",
+            "accepted_version": report.accepted_number if report else None,
+            "versions": len(report.versions) if report else 0,
+            "first_submitted_at": _iso(report.first_submitted_at) if report else None,
+            "on_time": row.on_time, "overdue": row.overdue, "open": row.is_open}
+
+
+def _version(version: ReportVersion) -> VersionOut:
+    return {
+        "number": version.number, "draft": version.is_draft, "edit_lock": version.edit_lock,
+        "saved_at": _iso(version.saved_at) or "", "submitted_at": _iso(version.submitted_at),
+        "content_sha256": version.content_sha256, "channel": version.channel,
+        "funds_yuan": {name: _decimal_text(getattr(version, name)) for name in service.FUND_FIELDS},
+        "narrative": version.narrative, "problems": version.problems, "next_steps": version.next_steps,
+        "values": [{"position": v.target.position, "metric": v.target.metric, "unit": v.target.unit,
+                    "value": _decimal_text(v.value), "year_value": _decimal_text(v.year_value), "done": v.done,
+                    "explanation": v.explanation, "note": v.note} for v in version.values],
+        "evidence": [{"kind": e.kind, "identifier": e.identifier, "description": e.description,
+                      "target": e.target.position if e.target else None, "file_id": e.file_id,
+                      "file_name": e.file.display_name if e.file else None,
+                      "file_sha256": e.file.sha256 if e.file else None} for e in version.evidence],
+    }
+
+
+def _row(request: Request[Any, Any, Any], project: Project, period: ReportingPeriod) -> service.PeriodRow:
+    settings = request.app.state.settings
+    rows = service.schedule(_db(request), project, [period], today=clock.today_local(),
+                            open_days=settings.report_open_days)
+    return rows[0]
+
+
+def _report_out(request: Request[Any, Any, Any], project: Project, period: ReportingPeriod) -> ReportOut:
+    row = _row(request, project, period)
+    report: Report | None = row.report
+    versions = list(report.versions) if report else []
+    service.load_versions(_db(request), versions)
+    return {**_summary(row), "project_id": project.id, "report_lock": report.lock if report else None,
+            "version_list": [_version(v) for v in versions],
+            "reviews": [{"version": r.version.number, "decision": r.decision, "comment": r.comment,
+                         "decided_at": _iso(r.decided_at) or ""} for r in (report.reviews if report else [])]}
+
+
+@get(f"{API_PREFIX}/projects/{{project_id:int}}/reports", name="api_reports", sync_to_thread=True,
+     include_in_schema=True, tags=["reports"], responses=_errors(400, 401, 404))
+def api_reports(request: Request[Any, Any, Any], project_id: FromPath[int]) -> ReportList:
+    """Every reporting period of the project with its report's status (on time, overdue, accepted version)."""
+    project = _project_or_404(request, project_id)
+    settings = request.app.state.settings
+    periods = service.project_periods(_db(request), project, settings.report_due_days)
+    rows = service.schedule(_db(request), project, periods, today=clock.today_local(),
+                            open_days=settings.report_open_days)
+    return {"project_id": project.id, "reports": [_summary(r) for r in rows]}
+
+
+@get(REPORT_PATH, name="api_report", sync_to_thread=True, include_in_schema=True, tags=["reports"],
+     responses=_errors(400, 401, 404))
+def api_report(request: Request[Any, Any, Any], project_id: FromPath[int], period: FromPath[int]) -> ReportOut:
+    """One period's report: every version (values, evidence, funds in yuan, texts) and every review decision."""
+    project = _project_or_404(request, project_id)
+    return _report_out(request, project, _period(request, project, period))
+
+
+@get(f"{API_PREFIX}/projects/{{project_id:int}}/progress", name="api_project_progress", sync_to_thread=True,
+     include_in_schema=True, tags=["reports"], responses=_errors(400, 401, 404))
+def api_project_progress(request: Request[Any, Any, Any], project_id: FromPath[int]) -> ProgressOut:
+    """Progress of each target from the accepted report versions only."""
+    project = _project_or_404(request, project_id)
+    progress = service.project_progress(_db(request), project)
+    specs = {s.id: s for s in service.target_specs(project)}
+    out: list[TargetProgressOut] = []
+    for target in service.confirmed_targets(project).targets:
+        p = progress[target.position]
+        out.append({"position": target.position, "metric": target.metric, "kind": target.kind, "op": target.op,
+                    "target": _decimal_text(target.value), "unit": target.unit, "current": _decimal_text(p.current),
+                    "done": p.done, "by_year": {str(y): _decimal_text(v) or "0" for y, v in p.by_year.items()},
+                    "met": p.met(specs[target.position]), "last_period": p.last_period})
+    return {"project_id": project.id, "targets": out}
+
+
+def _problems(problems: ReportProblems) -> Response[dict[str, Any]]:
+    status = 409 if "lock" in problems.errors else 400
+    return Response({"status": status, "error": str(problems), "errors": problems.errors}, status_code=status)
+
+
+def _bad_body(message: str) -> Response[dict[str, Any]]:
+    return Response({"status": 400, "error": message, "errors": {"form": message}}, status_code=400)
+
+
+def _text(value: Any, limit: int = service.MAX_TEXT + 1) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float | str):
+        return str(value).strip()[:limit]
+    raise ValueError("字段应为文本或数字")
+
+
+def _json(data: bytes) -> Any:
+    """The body as JSON, read only after the project was found (a foreign project is a 404 whatever the body)."""
+    try:
+        return json.loads(data or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("请求体不是有效的 JSON") from exc
+
+
+def input_from_json(body: Any) -> ReportInput:
+    """The JSON body as the form's ReportInput; a body of the wrong shape raises ValueError (Chinese)."""
+    if not isinstance(body, dict):
+        raise ValueError("请求体应为 JSON 对象")
+    values: dict[int, ValueInput] = {}
+    raw_values = body.get("values") or {}
+    if not isinstance(raw_values, dict):
+        raise ValueError("values 应为以指标序号为键的对象")
+    for key, raw in raw_values.items():
+        if not (str(key).isascii() and str(key).isdigit() and len(str(key)) < 6) or not isinstance(raw, dict):
+            raise ValueError(f"values 的键“{str(key)[:20]}”应为指标序号（position），值应为对象")
+        values[int(key)] = ValueInput(**{name: _text(raw.get(name)) for name in
+                                         ("value", "year_value", "done", "explanation", "note")})
+    evidence = []
+    raw_evidence = body.get("evidence") or []
+    if not isinstance(raw_evidence, list) or len(raw_evidence) > service.MAX_EVIDENCE:
+        raise ValueError(f"evidence 应为不超过{service.MAX_EVIDENCE}项的列表")
+    for raw in raw_evidence:
+        if not isinstance(raw, dict):
+            raise ValueError("evidence 的每一项应为对象")
+        file_id = raw.get("file_id")
+        if file_id is not None and (not isinstance(file_id, int) or isinstance(file_id, bool)):
+            raise ValueError("file_id 应为整数")
+        evidence.append(EvidenceInput(kind=_text(raw.get("kind"), 30), identifier=_text(raw.get("identifier"), 120),
+                                      description=_text(raw.get("description"), 501),
+                                      target=_text(raw.get("target"), 6), file_id=file_id))
+    funds = body.get("funds") or {}
+    if not isinstance(funds, dict):
+        raise ValueError("funds 应为对象（万元）")
+    lock = body.get("edit_lock")
+    if lock is not None and (not isinstance(lock, int) or isinstance(lock, bool)):
+        raise ValueError("edit_lock 应为整数或 null")
+    return ReportInput(values=values, evidence=evidence,
+                       funds={name: _text(funds.get(name), 60) for name in service.FUND_FIELDS},
+                       narrative=_text(body.get("narrative")), problems=_text(body.get("problems")),
+                       next_steps=_text(body.get("next_steps")), edit_lock=lock)
+
+
+@post(REPORT_PATH, name="api_report_save", sync_to_thread=True, include_in_schema=True, tags=["reports"],
+      status_code=200, responses=_errors(400, 401, 403, 404))
+def api_report_save(request: Request[Any, Any, Any], project_id: FromPath[int], period: FromPath[int]
+                    ) -> Response[Any]:
+    """Create or replace the period's draft (all of it: omitted values and evidence are emptied)."""
+    project = _project_or_404(request, project_id)
+    found = _period(request, project, period)
+    try:
+        parsed = input_from_json(_json(json_body_of(request)))
+    except (ValueError, TypeError) as exc:
+        return _bad_body(str(exc))
+    settings = request.app.state.settings
+    try:
+        service.save_draft(_db(request), project, found, parsed, actor=state_of(request)["actor"], now=clock.now(),
+                           today=clock.today_local(), open_days=settings.report_open_days,
+                           store=evidence_store(settings), channel="api")
+    except ReportProblems as problems:
+        return _problems(problems)
+    return Response(_report_out(request, project, found))
+
+
+@post(f"{REPORT_PATH}/submit", name="api_report_submit", sync_to_thread=True, include_in_schema=True,
+      tags=["reports"], status_code=200, responses=_errors(400, 401, 403, 404))
+def api_report_submit(request: Request[Any, Any, Any], project_id: FromPath[int], period: FromPath[int]
+                      ) -> Response[Any]:
+    """Submit the draft: `{"edit_lock": n}` from the last read. A second submit of the same version is a 400."""
+    project = _project_or_404(request, project_id)
+    found = _period(request, project, period)
+    try:
+        body = _json(json_body_of(request))
+    except ValueError as exc:
+        return _bad_body(str(exc))
+    lock = body.get("edit_lock") if isinstance(body, dict) else None
+    if lock is not None and (not isinstance(lock, int) or isinstance(lock, bool)):
+        return _bad_body("edit_lock 应为整数")
+    settings = request.app.state.settings
+    try:
+        service.submit(_db(request), project, found, edit_lock=lock, actor=state_of(request)["actor"],
+                       now=clock.now(), today=clock.today_local(), open_days=settings.report_open_days)
+    except ReportProblems as problems:
+        return _problems(problems)
+    return Response(_report_out(request, project, found))

@@ -8,13 +8,17 @@ import re
 
 import pytest
 import time_machine
+from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import func, select
 
 from tests.conftest import csrf_from, login
 from tests.reporting import NOW, PATENTS, PER_YEAR, PLATFORM, REVENUE, STRENGTH, reporting_project
+from tracker.exports import report_xlsx
 from tracker.models import EvidenceFile, Report, ReportStatus, ReportValue, ReportVersion
 from tracker.services import reports as service
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture(autouse=True)
@@ -219,3 +223,140 @@ def test_the_form_works_at_every_kind_of_target(client, project):
                  f"v{PATENTS}_explanation"):
         assert f'name="{name}"' in html
     assert f'name="v{PLATFORM}_value"' not in html
+
+
+# --- the Excel round trip ------------------------------------------------------------------------------
+
+
+def download(client, project, period=1):
+    response = client.get(f"{page_url(project, period)}/excel")
+    assert response.status_code == 200
+    assert response.headers["content-disposition"].startswith("attachment;")
+    return load_workbook(io.BytesIO(response.content))
+
+
+def upload(client, project, workbook, period=1):
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    html = client.get(page_url(project, period)).text
+    return client.post(f"{page_url(project, period)}/excel", data={"_csrf_token": csrf_from(html)},
+                       files={"file": ("报告.xlsx", buffer.getvalue(), XLSX)}, follow_redirects=False)
+
+
+def fill(workbook, target_set, values: dict[tuple[int, int], object], funds=None, narrative="通过Excel离线填写的季度进展情况。"):
+    sheet = workbook[report_xlsx.SHEET_TARGETS]
+    rows = report_xlsx.target_rows(target_set)
+    for (position, column), value in values.items():
+        sheet.cell(rows[position], column).value = value
+    fund_sheet = workbook[report_xlsx.SHEET_FUNDS]
+    for name, row in report_xlsx.fund_rows().items():
+        fund_sheet.cell(row, 2).value = (funds or {}).get(name, {"fiscal_received": 80, "fiscal_spent": 30,
+                                                                  "self_received": 20, "self_spent": 10}[name])
+    workbook[report_xlsx.SHEET_TEXT].cell(report_xlsx.text_rows()["narrative"], 2).value = narrative
+
+
+def test_grantee_reports_by_excel_then_submits_on_the_page(client, db, project):
+    login(client, "grantee")
+    target_set = project.target_sets[-1]
+    workbook = download(client, project, 2)
+    V, Y, D = report_xlsx.COL_VALUE, report_xlsx.COL_YEAR, report_xlsx.COL_DONE
+    fill(workbook, target_set, {(PATENTS, V): 1, (REVENUE, V): "0.5亿元", (STRENGTH, V): 1395, (PLATFORM, D): "否",
+                                (PER_YEAR, Y): 900})
+    evidence = workbook[report_xlsx.SHEET_EVIDENCE]
+    evidence.cell(2, 1).value = "软件著作权登记号"
+    evidence.cell(2, 2).value = "2024SR0123456"
+    response = upload(client, project, workbook, 2)
+    assert response.status_code == 303, response.text[:3000]
+    report = service.reports_of(db, project)[2]
+    version = report.latest
+    assert version.channel == "excel"
+    assert version.value_for(target_set.targets[REVENUE].id).value == 5000
+    assert [e.identifier for e in version.evidence] == ["2024SR0123456"]
+    response = post_report(client, project, form_fields(action="submit", evidence_rows="0", **{
+        f"v{PATENTS}_value": "1", f"v{REVENUE}_value": "5000", f"v{STRENGTH}_value": "1395"}), period=2)
+    assert response.status_code == 303
+    db.expire_all()
+    assert service.reports_of(db, project)[2].status == ReportStatus.SUBMITTED
+
+
+def test_excel_errors_are_listed_by_sheet_row_and_column_and_nothing_is_written(client, db, project):
+    login(client, "grantee")
+    target_set = project.target_sets[-1]
+    workbook = download(client, project)
+    fill(workbook, target_set, {(PATENTS, report_xlsx.COL_VALUE): -2, (REVENUE, report_xlsx.COL_VALUE): "不知道"},
+         funds={"fiscal_spent": 500})
+    before = counts(db)
+    response = upload(client, project, workbook)
+    assert response.status_code == 400
+    row = report_xlsx.target_rows(target_set)
+    assert f"考核指标 第{row[PATENTS]}行" in response.text and "不能为负数" in response.text
+    assert f"考核指标 第{row[REVENUE]}行" in response.text and "不是数字" in response.text
+    assert "经费 第" in response.text
+    assert counts(db) == before
+
+
+def test_an_excel_file_of_another_period_is_refused(client, db, project):
+    login(client, "grantee")
+    workbook = download(client, project, 1)
+    response = upload(client, project, workbook, 2)
+    assert response.status_code == 400 and "第1" in response.text
+    assert upload_bytes(client, project, b"<html>not a workbook</html>").status_code == 400
+
+
+def upload_bytes(client, project, data: bytes):
+    html = client.get(page_url(project)).text
+    return client.post(f"{page_url(project)}/excel", data={"_csrf_token": csrf_from(html)},
+                       files={"file": ("x.xlsx", data, XLSX)})
+
+
+# --- the JSON API -----------------------------------------------------------------------------------------
+
+
+def bearer(db, user):
+    from tracker.services.accounts import create_api_token
+    from tracker.services.audit import Actor
+
+    _row, token = create_api_token(db, user, "t", 30, actor=Actor.system(), now=NOW)
+    db.commit()
+    return {"authorization": f"Bearer {token}"}
+
+
+def test_api_creates_fills_and_submits_a_draft_with_the_forms_rules(client, db, project, demo_users):
+    headers = bearer(db, demo_users["grantee"])
+    url = f"/api/v1/projects/{project.id}/reports/1"
+    body = {"edit_lock": None, "values": {str(PATENTS): {"value": -1}}, "narrative": "x"}
+    refused = client.post(url, json=body, headers=headers)
+    assert refused.status_code == 400 and "负数" in refused.json()["errors"][f"v{PATENTS}_value"]
+    assert client.get(f"/api/v1/projects/{project.id}/reports", headers=headers).json()["reports"][0]["status"] is None
+    body = {"edit_lock": None, "values": {str(PATENTS): {"value": 2}, str(REVENUE): {"value": "1.2亿元"},
+                                          str(PER_YEAR): {"year_value": "800"}},
+            "evidence": [{"kind": "patent_application", "identifier": "202310123456.6", "target": PATENTS}],
+            "funds": {"fiscal_received": "100", "fiscal_spent": "40"},
+            "narrative": "通过接口提交的季度进展情况。"}
+    saved = client.post(url, json=body, headers=headers)
+    assert saved.status_code == 200, saved.text
+    draft = saved.json()["version_list"][-1]
+    assert draft["draft"] and draft["channel"] == "api"
+    assert {v["position"]: v["value"] for v in draft["values"]}[REVENUE] == "12000"
+    stale = client.post(f"{url}/submit", json={"edit_lock": draft["edit_lock"] - 1}, headers=headers)
+    assert stale.status_code == 409
+    submitted = client.post(f"{url}/submit", json={"edit_lock": draft["edit_lock"]}, headers=headers)
+    assert submitted.status_code == 200 and submitted.json()["status"] == "submitted"
+    assert len(submitted.json()["version_list"][-1]["content_sha256"]) == 64
+    again = client.post(f"{url}/submit", json={"edit_lock": draft["edit_lock"]}, headers=headers)
+    assert again.status_code == 400 and "不能重复提交" in again.json()["error"]
+    assert client.post(url, content=b"{not json", headers={**headers, "content-type": "application/json"}
+                       ).status_code == 400
+    progress = client.get(f"/api/v1/projects/{project.id}/progress", headers=headers).json()
+    assert {t["position"]: t["current"] for t in progress["targets"]}[PATENTS] is None  # not accepted yet
+
+
+def test_api_refuses_other_roles_and_foreign_projects(client, db, project, demo_users):
+    url = f"/api/v1/projects/{project.id}/reports/1"
+    officer = bearer(db, demo_users["officer"])
+    assert client.post(url, json={}, headers=officer).status_code == 403
+    assert client.get(url, headers=officer).status_code == 200
+    expert = bearer(db, demo_users["expert"])
+    assert client.get(url, headers=expert).status_code == 404
+    assert client.get(f"/api/v1/projects/{project.id}/reports/99", headers=bearer(db, demo_users["grantee"])
+                      ).status_code == 404

@@ -294,7 +294,7 @@ def _check_values(target_set: TargetSet, data: ReportInput, baseline: dict[int, 
         if target.kind == "deliverable":
             if typed.done not in ("", "0", "1"):
                 errors[f"{key}_done"] = f"{target.metric}：请选择是否已完成"
-            done = typed.done == "1"
+            done = None if typed.done == "" else typed.done == "1"
         explanation = typed.explanation.strip()
         if len(explanation) > MAX_TEXT or len(typed.note) > MAX_TEXT:
             errors[f"{key}_explanation"] = f"说明不能超过{MAX_TEXT}个字符"

@@ -7,6 +7,7 @@ what was typed (uploaded files must be chosen again: browsers do not keep them).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -16,7 +17,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy.orm import Session
 
-from imports.report_xlsx import locate, read_report_workbook
+from imports.report_xlsx import locate, read_report_sheet
 from indicators.categories import CATEGORIES
 from indicators.evidence_ids import EVIDENCE_KINDS
 from indicators.progress import is_per_year
@@ -245,22 +246,17 @@ def report_excel_upload(request: Request[Any, Any, Any], project_id: FromPath[in
     kept = [EvidenceInput(kind=e.kind, identifier=e.identifier, description=e.description,
                           target=str(e.target.position) if e.target else "", file_id=e.file_id)
             for e in (version.evidence if version else []) if e.file_id is not None]
-    parsed, sheet_errors = read_report_workbook(data, project=project, period=found, target_set=target_set,
-                                                kept_evidence=kept)
-    if sheet_errors or parsed is None:
-        return _report_page(request, project, found, status_code=400, excel_errors=[str(e) for e in sheet_errors])
+    sheet = read_report_sheet(data, project=project, period=found, target_set=target_set, kept_evidence=kept)
+    if sheet.errors or sheet.report is None:
+        return _report_page(request, project, found, status_code=400, excel_errors=[str(e) for e in sheet.errors])
     lock = version.edit_lock if version is not None and version.is_draft else None
-    parsed = ReportInput(values=parsed.values, evidence=parsed.evidence, funds=parsed.funds,
-                         narrative=parsed.narrative, problems=parsed.problems, next_steps=parsed.next_steps,
-                         edit_lock=lock)
     try:
-        service.save_draft(db, project, found, parsed, actor=state_of(request)["actor"], now=clock.now(),
-                           today=clock.today_local(), open_days=settings.report_open_days,
+        service.save_draft(db, project, found, replace(sheet.report, edit_lock=lock), actor=state_of(request)["actor"],
+                           now=clock.now(), today=clock.today_local(), open_days=settings.report_open_days,
                            store=evidence_store(settings), channel="excel")
     except ReportProblems as problems:
         db.rollback()
-        rows = {i: i for i in range(len(parsed.evidence))}
-        located = locate(problems.errors, target_set=target_set, evidence_rows=rows)
+        located = locate(problems.errors, target_set=target_set, evidence_rows=sheet.evidence_rows)
         return _report_page(request, project, found, status_code=400, excel_errors=[str(e) for e in located])
     return Redirect(f"/projects/{project.id}/reports/{found.index}?done=excel", status_code=303)
 

@@ -23,6 +23,8 @@ from tracker.services.demo import create_demo
 from tracker.settings import Settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# The live server's session factory, for tests that set up data of their own (see live_session_factory).
+_LIVE: dict[str, object] = {}
 
 
 def _require_browser() -> None:
@@ -58,6 +60,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     engine = make_engine(settings.database_url)
     upgrade_database(engine)
     factory = make_session_factory(engine)
+    _LIVE["factory"] = factory
     with session_scope(factory) as db:
         create_demo(db, now=clock.now())
     port = _free_port()
@@ -74,6 +77,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.should_exit = True
     thread.join(timeout=10)
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_session_factory(live_server: str):
+    """Sessions on the live server's database."""
+    return _LIVE["factory"]
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from imports.report_xlsx import locate, read_report_sheet
 from indicators.categories import CATEGORIES
 from indicators.evidence_ids import EVIDENCE_KINDS
 from indicators.progress import is_per_year
-from indicators.target_edit import KIND_LABELS, OP_LABELS
+from indicators.target_edit import KIND_LABELS
 from tracker import access, clock
 from tracker.evidence_files import MAX_EVIDENCE_BYTES, EvidenceFileRejected, EvidenceStore, check_evidence_file
 from tracker.exports.report_xlsx import report_workbook
@@ -98,7 +98,7 @@ def _report_page(request: Request[Any, Any, Any], project: Project, period, *, s
                 closed=closed, editable=editable, may_edit=may_edit, funds=funds, evidence_rows=rows,
                 new_rows=range(len(rows), min(len(rows) + NEW_EVIDENCE_ROWS, MAX_EVIDENCE_ROWS)),
                 evidence_kinds=EVIDENCE_KINDS, fund_labels=service.FUND_LABELS, text_fields=service.TEXT_FIELDS,
-                categories=CATEGORIES, kinds=KIND_LABELS, ops=OP_LABELS, is_per_year=is_per_year,
+                categories=CATEGORIES, kinds=KIND_LABELS, is_per_year=is_per_year,
                 may_review=access.may_access("report_review", user.role) and report is not None
                 and report.status == "submitted",
                 errors=errors or {}, typed=typed or {}, excel_errors=excel_errors or [], notice=notice)

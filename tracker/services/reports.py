@@ -394,10 +394,11 @@ def _new_report(db: Session, project: Project, period: ReportingPeriod, now: dat
     return report
 
 
-def _new_version(report: Report, target_set: TargetSet, number: int, actor: Actor, now: datetime) -> ReportVersion:
+def _new_version(db: Session, report: Report, target_set: TargetSet, number: int, actor: Actor,
+                 now: datetime) -> ReportVersion:
     version = ReportVersion(report=report, number=number, target_set=target_set, created_at=now,
                             created_by_id=actor.user_id, saved_at=now, saved_by_id=actor.user_id)
-    report.versions.append(version)
+    db.add(version)
     return version
 
 
@@ -437,7 +438,7 @@ def save_draft(db: Session, project: Project, period: ReportingPeriod, data: Rep
     clean = _check(db, project, target_set, period.index, data)
     if report is None:
         report = _new_report(db, project, period, now)
-        version = _new_version(report, target_set, 1, actor, now)
+        version = _new_version(db, report, target_set, 1, actor, now)
     else:
         version = report.latest
     before = _summary(version) if version.id else None
@@ -570,7 +571,7 @@ def start_revision(db: Session, project: Project, report: Report, *, lock: int |
     load_versions(db, [latest])
     target_set = confirmed_targets(project)
     by_position = {t.position: t for t in target_set.targets}
-    version = _new_version(report, target_set, latest.number + 1, actor, now)
+    version = _new_version(db, report, target_set, latest.number + 1, actor, now)
     # Values follow their target by position into the current task book (a raised target keeps its value).
     for old in latest.values:
         target = by_position.get(old.target.position)

@@ -158,7 +158,7 @@ def _scan_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, is_sheet: boo
                 has_formulas = has_formulas or _FORMULA.search(window) is not None
                 wide = _wide_cell(window)
                 if wide:
-                    return (f"工作表中单元格 {wide} 有内容，超出第 {MAX_SHEET_COLUMNS} 列，不像立项清单；"
+                    return (f"工作表中单元格 {wide} 有内容，超出第 {MAX_SHEET_COLUMNS} 列，不像正常的填报表格；"
                             "请删除多余的列或工作表后再上传"), has_formulas
             tail = window[-_OVERLAP:]
 
@@ -197,7 +197,7 @@ def check_xlsx(name: str, data: bytes) -> XlsxCheck:
     if not data:
         return _refuse("文件为空")
     if len(data) > MAX_FILE_BYTES:
-        return _refuse(f"文件过大（{_mb(len(data))}），立项清单文件不能超过 {_mb(MAX_FILE_BYTES)}")
+        return _refuse(f"文件过大（{_mb(len(data))}），Excel 文件不能超过 {_mb(MAX_FILE_BYTES)}")
     if data.startswith(OLE_MAGIC):
         return _refuse("文件是旧版 Excel 97-2003 工作簿（.xls）或已设置打开密码的工作簿，无法读取。"
                        "请去掉密码并" + ACCEPTED_FORMAT.removeprefix("请"))
@@ -229,7 +229,7 @@ def _check_archive(name: str, archive: zipfile.ZipFile) -> XlsxCheck:
             return _refuse("文件使用了不支持的压缩方式。" + ACCEPTED_FORMAT)
         total += info.file_size
         if total > MAX_UNCOMPRESSED_BYTES:
-            return _refuse(f"文件解压后超过 {_mb(MAX_UNCOMPRESSED_BYTES)}，疑似压缩炸弹或并非立项清单，已拒绝")
+            return _refuse(f"文件解压后超过 {_mb(MAX_UNCOMPRESSED_BYTES)}，疑似压缩炸弹或并非正常的 Excel 文件，已拒绝")
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > RATIO_CHECK_MIN_BYTES and ratio > MAX_COMPRESSION_RATIO:
             return _refuse(f"文件中的 {info.filename} 压缩比异常（超过 {MAX_COMPRESSION_RATIO} 倍），"

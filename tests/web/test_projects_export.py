@@ -15,12 +15,16 @@ from sqlalchemy import event, select
 
 from imports.guideline_loader import load_file
 from tests.conftest import login
+from tests.reporting import NOW, PATENTS, PER_YEAR, PLATFORM, QUALITATIVE, REVENUE, STRENGTH, TODAY, reporting_project
+from tracker.evidence_files import EvidenceStore
 from tracker.exports.projects_xlsx import COLUMNS, load_projects, projects_workbook
 from tracker.identifiers import uscc_check_char
 from tracker.models import Project
+from tracker.services import reports as report_service
 from tracker.services.accounts import assign_programmes
 from tracker.services.audit import Actor
 from tracker.services.projects import ProjectInput, import_projects
+from tracker.services.reports import EvidenceInput, ReportInput, ValueInput
 from tracker.services.task_books import confirm_task_book
 
 SAMPLES = Path(__file__).resolve().parents[2] / "imports" / "samples"
@@ -92,12 +96,15 @@ def test_one_row_per_target_with_money_in_wan(client, world):
     row = mine[targets.index(revenue)]
     assert row["任务书目标值"] == pytest.approx(float(revenue.value)) and row["单位"] == revenue.unit
     assert row["指南目标值"] == pytest.approx(float(revenue.guideline_value))
-    assert row["最新填报值"] is None and row["最新审核通过值"] is None
+    assert row["最新填报值"] is None and row["最新审核通过值"] is None  # no report yet
+    assert row["填报期"] is None and row["审核状态"] is None
     wb = load_workbook(io.BytesIO(response.content))
     ws = wb["项目指标"]
     assert ws.freeze_panes == "C2"
     assert ws.column_dimensions["B"].width > 20
     assert "季度进展报告" in ws.cell(row=1, column=HEADERS.index("最新填报值") + 1).comment.text
+    assert "审核通过" in ws.cell(row=1, column=HEADERS.index("最新审核通过值") + 1).comment.text
+    assert "为空" not in ws.cell(row=1, column=HEADERS.index("最新填报值") + 1).comment.text
 
 
 def test_a_confirmed_task_book_is_exported_instead_of_the_draft(client, world, db, now):
@@ -167,7 +174,143 @@ def test_each_role_exports_only_its_scope(client, world):
     assert sheet_rows(export(client)) == []  # experts see their acceptance cases only (none yet)
 
 
-def test_the_export_runs_a_constant_number_of_queries(client, world, db, now, engine, demo_users):
+# --- the report columns ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def store(tmp_path):
+    return EvidenceStore(tmp_path / "evidence")
+
+
+def report_input(*, patents, revenue, strength, done, year, lock=None, note="正在推进"):
+    values = {PATENTS: ValueInput(value=patents), REVENUE: ValueInput(value=revenue),
+              STRENGTH: ValueInput(value=strength), PLATFORM: ValueInput(done=done),
+              PER_YEAR: ValueInput(year_value=year), QUALITATIVE: ValueInput(note=note)}
+    evidence = [EvidenceInput(kind="certificate", identifier="中试平台验收报告2025-07", target=str(PLATFORM))]
+    return ReportInput(values=values, evidence=evidence if done == "1" else [],
+                       funds={"fiscal_received": "100", "fiscal_spent": "40"},
+                       narrative="本季度完成了样机设计和专利申请。", edit_lock=lock)
+
+
+def file_report(db, project, index, data, store, demo_users, *, decision=None, comment=""):
+    """Save and submit one period's report through the service, then accept or return it if asked."""
+    grantee = Actor.of(demo_users["grantee"], "127.0.0.1")
+    period = report_service.period_of(db, project, index, 15)
+    report = report_service.save_draft(db, project, period, data, actor=grantee, now=NOW, today=TODAY,
+                                       open_days=15, store=store)
+    report_service.submit(db, project, period, edit_lock=report.latest.edit_lock, actor=grantee, now=NOW,
+                          today=TODAY, open_days=15)
+    if decision is not None:
+        decide(db, report, demo_users, decision, comment)
+    db.commit()
+    return report
+
+
+def decide(db, report, demo_users, decision, comment=""):
+    report_service.review(db, report, decision=decision, comment=comment, lock=report.lock,
+                          actor=Actor.of(demo_users["officer"], "127.0.0.1"), now=NOW)
+    db.commit()
+
+
+def report_rows(response, project) -> dict[int, dict[str, object]]:
+    """Target position → row of the project (the task book's order)."""
+    return dict(enumerate(r for r in sheet_rows(response) if r["项目编号"] == project.code))
+
+
+def cells_of(response, project, title) -> list:
+    """The cells of one column for the project's rows (to check the cell types)."""
+    ws = load_workbook(io.BytesIO(response.content))["项目指标"]
+    column = HEADERS.index(title)
+    return [row[column] for row in ws.iter_rows(min_row=2) if row[0].value == project.code]
+
+
+def test_the_latest_submitted_and_the_accepted_values(client, world, db, demo_users, store):
+    project = reporting_project(db)
+    file_report(db, project, 1, report_input(patents="2", revenue="300", strength="1380", done="0", year="1200"),
+                store, demo_users, decision="accepted")
+    file_report(db, project, 2, report_input(patents="2", revenue="400", strength="1350", done="0", year="1300"),
+                store, demo_users, decision="accepted")
+    report = file_report(db, project, 3, report_input(patents="3", revenue="500", strength="1420", done="1",
+                                                      year="1500", note="=HYPERLINK(\"http://x\")"),
+                         store, demo_users)  # submitted, not yet reviewed
+    login(client, "officer")
+    response = export(client)
+    rows = report_rows(response, project)
+    assert {r["填报期"] for r in rows.values()} == {"2025年第3季度"}
+    assert {r["审核状态"] for r in rows.values()} == {"已提交（待审核）"}
+    got = {p: (r["最新填报值"], r["最新审核通过值"]) for p, r in rows.items()}
+    assert got[PATENTS] == (3, 2)  # cumulative: the newest submission, and the latest accepted period's total
+    assert got[REVENUE] == (500, 400)
+    assert got[STRENGTH] == (1420, 1380)  # level: the best accepted measurement, not the latest (1350)
+    assert got[PLATFORM] == ("已完成", "未完成")  # done only once an accepted report says so
+    assert got[PER_YEAR] == (1500, 1300)  # per-year: the year value
+    assert got[QUALITATIVE] == ("=HYPERLINK(\"http://x\")", "正在推进")
+    reported = cells_of(response, project, "最新填报值")
+    assert [c.data_type for c in reported[:3]] == ["n", "n", "n"]  # numbers, not text
+    assert reported[QUALITATIVE].data_type == "s" and reported[QUALITATIVE].quotePrefix  # G19
+    assert b"<f>" not in wb_xml(response.content)
+    assert all(r["最新填报值"] is None and r["最新审核通过值"] is None and r["填报期"] is None
+               for r in sheet_rows(response) if r["项目编号"] == world["own"][0].code)  # no reports: empty
+
+    decide(db, report, demo_users, "returned", "请补充中试平台的验收材料")
+    draft = report_service.start_revision(db, project, report, lock=report.lock,
+                                          actor=Actor.of(demo_users["grantee"], "127.0.0.1"), now=NOW,
+                                          today=TODAY, open_days=15)
+    db.commit()
+    rows = report_rows(export(client), project)  # the returned version is still the newest submitted one
+    assert rows[PATENTS]["审核状态"] == "已退回" and rows[PATENTS]["最新填报值"] == 3
+    assert rows[PLATFORM]["最新审核通过值"] == "未完成"
+
+    file_report(db, project, 3, report_input(patents="4", revenue="520", strength="1410", done="1", year="1500",
+                                             lock=draft.edit_lock), store, demo_users, decision="accepted")
+    rows = report_rows(export(client), project)
+    assert rows[PATENTS]["审核状态"] == "审核通过"
+    got = {p: (r["最新填报值"], r["最新审核通过值"]) for p, r in rows.items()}
+    assert got[PATENTS] == (4, 4) and got[REVENUE] == (520, 520) and got[STRENGTH] == (1410, 1410)
+    assert got[PLATFORM] == ("已完成", "已完成") and got[PER_YEAR] == (1500, 1500)
+
+
+def test_a_draft_is_not_a_submitted_value(client, world, db, demo_users, store):
+    project = reporting_project(db)
+    grantee = Actor.of(demo_users["grantee"], "127.0.0.1")
+    report_service.save_draft(db, project, report_service.period_of(db, project, 1, 15),
+                              report_input(patents="2", revenue="300", strength="1380", done="0", year="1200"),
+                              actor=grantee, now=NOW, today=TODAY, open_days=15, store=store)
+    db.commit()
+    login(client, "officer")
+    rows = report_rows(export(client), project)
+    assert rows and all(r["最新填报值"] is None and r["最新审核通过值"] is None and r["填报期"] is None
+                        for r in rows.values())
+
+
+def test_values_follow_their_target_by_position_into_a_new_task_book(db, world, demo_users, store):
+    """A report answers task book 1; the officer then raises a target (task book 2): the values still match."""
+    from tracker.services.task_books import TargetChange
+
+    project = reporting_project(db)
+    file_report(db, project, 1, report_input(patents="2", revenue="300", strength="1380", done="0", year="1200"),
+                store, demo_users, decision="accepted")
+    patents = project.target_sets[-1].targets[PATENTS]
+    confirm_task_book(db, project, [TargetChange(PATENTS, "5", patents.kind)], [], reason="上调",
+                      actor=SYSTEM, now=NOW)
+    db.commit()
+    exported = next(e for e in load_projects(db) if e.project.id == project.id)
+    wb = load_workbook(io.BytesIO(projects_workbook([exported])))
+    rows = [dict(zip(HEADERS, row, strict=True)) for row in wb["项目指标"].iter_rows(min_row=2, values_only=True)]
+    assert {r["指标来源"] for r in rows} == {"任务书第2版（已确认）"}
+    assert rows[PATENTS]["任务书目标值"] == 5
+    assert (rows[PATENTS]["最新填报值"], rows[PATENTS]["最新审核通过值"]) == (2, 2)
+    assert rows[STRENGTH]["最新审核通过值"] == 1380
+
+
+def test_the_export_runs_a_constant_number_of_queries(client, world, db, now, engine, demo_users, store):
+    def history(project):
+        file_report(db, project, 1, report_input(patents="2", revenue="300", strength="1380", done="0",
+                                                 year="1200"), store, demo_users, decision="accepted")
+        file_report(db, project, 2, report_input(patents="3", revenue="400", strength="1400", done="1",
+                                                 year="1300"), store, demo_users)
+
+    history(reporting_project(db))
     login(client, "officer")
 
     def count_queries() -> int:
@@ -184,8 +327,14 @@ def test_the_export_runs_a_constant_number_of_queries(client, world, db, now, en
     more = import_projects(db, rows_for(30, demo_users["grantee"].organisation.uscc, start=3), world["doc"],
                            actor=SYSTEM, now=now)
     assert more.ok and len(more.created) == 27
+    for i in (2, 3):
+        history(reporting_project(db, code=f"RPT-{i}", programme=f"报告测试计划{i}"))
     db.commit()
+    client.cookies.clear()
+    login(client, "officer")  # a change of the officer's programmes ends their sessions
     assert count_queries() == few
+    rows = sheet_rows(export(client))
+    assert {r["最新审核通过值"] for r in rows if r["项目编号"] == "RPT-3" and r["指标"] == "申请发明专利"} == {2}
 
 
 def test_the_workbook_builder_for_the_command_line(db, world):
@@ -194,7 +343,7 @@ def test_the_workbook_builder_for_the_command_line(db, world):
     project.target_sets[-1].targets.clear()  # a project without targets still has its row
     db.commit()
     projects = load_projects(db)
-    assert [p.code for p in projects] == sorted(p.code for p in db.scalars(select(Project)))
+    assert [p.project.code for p in projects] == sorted(p.code for p in db.scalars(select(Project)))
     wb = load_workbook(io.BytesIO(projects_workbook(projects)))
     ws = wb["项目指标"]
     empty = [row for row in ws.iter_rows(min_row=2, values_only=True) if row[0] == project.code]

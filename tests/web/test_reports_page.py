@@ -360,3 +360,15 @@ def test_api_refuses_other_roles_and_foreign_projects(client, db, project, demo_
     assert client.get(url, headers=expert).status_code == 404
     assert client.get(f"/api/v1/projects/{project.id}/reports/99", headers=bearer(db, demo_users["grantee"])
                       ).status_code == 404
+
+
+def test_a_draft_is_the_grantees_until_it_is_submitted(client, db, project, demo_users):
+    login(client, "grantee")
+    assert post_report(client, project, form_fields(narrative="草稿里的私人备注：尚未核实的数据。")).status_code == 303
+    client.get("/logout")
+    client.cookies.clear()
+    login(client, "officer")
+    html = client.get(page_url(project)).text
+    assert "尚未提交" in html and "尚未核实的数据" not in html
+    api = client.get(f"/api/v1/projects/{project.id}/reports/1").json()
+    assert api["status"] == "draft" and api["version_list"] == []

@@ -171,6 +171,15 @@ def schedule(db: Session, project: Project, periods: Sequence[ReportingPeriod], 
             for p in periods]
 
 
+def visible_version(report: Report | None, *, drafts: bool) -> ReportVersion | None:
+    """The version to show: the newest, or for readers other than the grantee the newest submitted one."""
+    if report is None:
+        return None
+    if drafts:
+        return report.latest
+    return next((v for v in reversed(report.versions) if not v.is_draft), None)
+
+
 def confirmed_targets(project: Project) -> TargetSet:
     return project.target_sets[-1]
 

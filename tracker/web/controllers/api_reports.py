@@ -18,7 +18,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from sqlalchemy.orm import Session
 
-from tracker import clock
+from tracker import access, clock
 from tracker.models import Project, Report, ReportVersion
 from tracker.services import reports as service
 from tracker.services.reports import EvidenceInput, ReportInput, ReportProblems, ValueInput
@@ -179,7 +179,9 @@ def _row(request: Request[Any, Any, Any], project: Project, period: ReportingPer
 def _report_out(request: Request[Any, Any, Any], project: Project, period: ReportingPeriod) -> ReportOut:
     row = _row(request, project, period)
     report: Report | None = row.report
-    versions = list(report.versions) if report else []
+    # Drafts are the grantee's work in progress: other roles read submitted versions only.
+    grantee = access.may_access("api_report_save", state_of(request)["user"].role)
+    versions = [v for v in (report.versions if report else []) if grantee or not v.is_draft]
     service.load_versions(_db(request), versions)
     return {**_summary(row), "project_id": project.id, "report_lock": report.lock if report else None,
             "version_list": [_version(v) for v in versions],

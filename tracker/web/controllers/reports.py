@@ -81,12 +81,14 @@ def _report_page(request: Request[Any, Any, Any], project: Project, period, *, s
                  excel_errors: list[str] | None = None, notice: str = "") -> Response[Any]:
     db, user, settings = _db(request), _user(request), _settings(request)
     report = service.reports_of(db, project).get(period.index)
-    version = report.latest if report else None
+    may_edit = access.may_access("report_save", user.role)
+    # The grantee works on the newest version; everyone else sees the newest submitted one (a draft is not
+    # theirs to read until it is submitted).
+    version = service.visible_version(report, drafts=may_edit)
     target_set = version.target_set if version else service.confirmed_targets(project)
     baseline = service.project_progress(db, project, before=period.index)
     comparison = service.compare(db, project, report, version) if report and version else None
     closed = service.period_is_open(project, period, clock.today_local(), settings.report_open_days)
-    may_edit = access.may_access("report_save", user.role)
     editable = may_edit and not closed and (version is None or version.is_draft)
     if version is None:
         funds = service.accepted_funds(db, project, before=period.index)

@@ -220,7 +220,7 @@ def report_excel(request: Request[Any, Any, Any], project_id: FromPath[int], per
     project, found = _project_and_period(request, project_id, period)
     db = _db(request)
     report = service.reports_of(db, project).get(found.index)
-    version = report.latest if report else None
+    version = service.visible_version(report, drafts=access.may_access("report_save", _user(request).role))
     target_set = version.target_set if version else service.confirmed_targets(project)
     baseline = service.project_progress(db, project, before=found.index)
     content = report_workbook(project=project, period=found, target_set=target_set, version=version,

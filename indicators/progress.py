@@ -31,7 +31,7 @@ class TargetSpec:
 
     @property
     def per_year(self) -> bool:
-        return is_per_year(self.unit)
+        return is_per_year(self.unit, self.kind)
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,10 @@ class TargetProgress:
         return compare(value, spec.op, spec.value)
 
 
-def is_per_year(unit: str | None) -> bool:
-    return bool(unit) and unit.endswith("/年")
+def is_per_year(unit: str | None, kind: str) -> bool:
+    """A cumulative target counted per project year (年产值 5000万元/年). A level target with a /年 unit (腐蚀速度
+    mm/年) is a rate that is measured, not a yearly total."""
+    return kind == "cumulative" and bool(unit) and unit.endswith("/年")
 
 
 def compare(value: Decimal, op: str, target: Decimal) -> bool:

@@ -60,8 +60,10 @@ def _print_demo_logins() -> None:
         print(f"  {username:<8} {role.label}")
 
 
-def _create_demo(engine, projects: int = 60) -> None:
+def _create_demo(engine, data_dir: Path, projects: int = 60) -> None:
     from imports.demo_data import load_demo_guidelines, load_demo_projects
+    from imports.demo_reports import load_demo_reports, summary_line
+    from tracker.evidence_files import EvidenceStore
     from tracker.services.demo import create_demo
     from tracker.services.work_calendar import seed_demo_calendar
 
@@ -70,7 +72,9 @@ def _create_demo(engine, projects: int = 60) -> None:
         seed_demo_calendar(db, now=clock.now())
         documents = load_demo_guidelines(db, now=clock.now())
         created = load_demo_projects(db, documents, now=clock.now(), count=projects)
+        reports = load_demo_reports(db, now=clock.now(), store=EvidenceStore(data_dir / "evidence"))
     print(f"演示项目 {created} 个")
+    print(summary_line(reports))
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
@@ -83,7 +87,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
             raise CommandError("数据库中已有数据；要清空并重建演示数据请加 --force")
         _reset(engine)
         engine = _upgrade(settings)
-    _create_demo(engine, projects=args.projects)
+    _create_demo(engine, settings.data_dir, projects=args.projects)
     print(f"演示数据库已建立：{engine.url.render_as_string(hide_password=True)}")
     _print_demo_logins()
 
@@ -119,7 +123,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
     engine = _upgrade(settings)
     if args.demo:
         if not table_counts(engine).get("users"):
-            _create_demo(engine)
+            _create_demo(engine, settings.data_dir)
             print("已创建演示数据库")
         _print_demo_logins()
     _refuse_insecure_production(settings, engine)

@@ -494,3 +494,25 @@ def test_a_new_task_book_version_keeps_the_values_by_position(db, project, grant
                                    open_days=15)
     assert draft.target_set_id == project.target_sets[-1].id
     assert draft.value_for(project.target_sets[-1].targets[PATENTS].id).value == Decimal("2")
+
+
+def test_rates_and_signed_levels(db, project, grantee, store):
+    """A level target with a /年 unit is a measured rate (no yearly total asked); dB levels may be negative."""
+    from tracker.services.task_books import confirm_task_book
+
+    confirm_task_book(db, project, [], [
+        {"category": "performance_metric", "metric": "腐蚀速度", "op": "<=", "value": "0.1", "unit": "mm/年",
+         "kind": "level"},
+        {"category": "performance_metric", "metric": "相位噪声", "op": "<=", "value": "145", "unit": "dBc/Hz",
+         "kind": "level"}], reason="增加技术指标", actor=SYSTEM, now=NOW)
+    rate, noise = 6, 7
+    project.target_sets[-1].targets[noise].value = Decimal(-145)  # as the guideline parser reads "≤-145dBc/Hz"
+    db.commit()
+    data = full_input(values={rate: ValueInput(value="0.08"), noise: ValueInput(value="-150")})
+    report = save(db, project, 1, data, grantee, store)
+    submit(db, project, 1, grantee, report)
+    targets = project.target_sets[-1].targets
+    assert report.latest.value_for(targets[noise].id).value == Decimal("-150")
+    with pytest.raises(ReportProblems) as err:
+        save(db, project, 2, full_input(values={rate: ValueInput(value="-1")}), grantee, store)
+    assert "负数" in err.value.errors[f"v{rate}_value"]

@@ -312,7 +312,7 @@ def _reported_value(target: ProjectTarget, value: ValueRow | None) -> Any:
         return None if value.done is None else DONE if value.done else NOT_DONE
     if target.kind == "qualitative":
         return value.note or None
-    if progress_model.is_per_year(target.unit) and value.year_value is not None:
+    if progress_model.is_per_year(target.unit, target.kind) and value.year_value is not None:
         return _number(value.year_value)
     return _number(value.value)
 
@@ -326,7 +326,7 @@ def _accepted_value(target: ProjectTarget, exported: ExportedProject) -> Any:
         return DONE if progress.done else NOT_DONE
     if target.kind == "qualitative":
         return exported.accepted_notes.get(target.position)
-    if progress_model.is_per_year(target.unit) and progress.by_year:
+    if progress_model.is_per_year(target.unit, target.kind) and progress.by_year:
         return _number(progress.by_year[max(progress.by_year)])
     return _number(progress.current)
 

@@ -9,7 +9,7 @@ Sheets:
   (no password: it prevents accidents, the reader checks the rows anyway) and only the input cells that apply
   to the target are unlocked and tinted; the others are grey and locked (the year value of a target that is
   not per-year, the value of a deliverable or qualitative target, 是否完成 of anything but a deliverable).
-  Data validations: a decimal ≥ 0 (any decimal for level targets in SIGNED_UNITS), 是/否 for deliverables.
+  Data validations: a decimal ≥ 0 (any decimal where a level target may be negative), 是/否 for deliverables.
   The validations only warn, so that `3件` or `1.2亿元` can still be typed: the service reads units.
 - 经费: the four FUND_FIELDS in 万元 with the last accepted figures beside them.
 - 佐证材料: the draft's evidence items without a file (editable), the items with a file as locked rows marked
@@ -45,7 +45,7 @@ from indicators.progress import is_per_year
 from indicators.target_edit import KIND_LABELS
 from tracker.exports.xlsx_safety import set_safe_value
 from tracker.models import Project, ProjectTarget, ReportEvidence, ReportVersion, TargetSet
-from tracker.services.reports import FUND_FIELDS, FUND_LABELS, MAX_TEXT, SIGNED_UNITS, TEXT_FIELDS
+from tracker.services.reports import FUND_FIELDS, FUND_LABELS, MAX_TEXT, TEXT_FIELDS, may_be_negative
 from tracker.workdays import ReportingPeriod
 
 SHEET_HELP = "填报说明"
@@ -104,7 +104,7 @@ def applies(target: ProjectTarget) -> dict[int, bool]:
     """Which input columns apply to a target (the others are grey and locked)."""
     return {
         COL_VALUE: target.kind in ("cumulative", "level"),
-        COL_YEAR: is_per_year(target.unit),
+        COL_YEAR: is_per_year(target.unit, target.kind),
         COL_DONE: target.kind == "deliverable",
         COL_EXPLANATION: True,
         COL_NOTE: True,
@@ -266,7 +266,7 @@ def _targets_sheet(ws: Worksheet, target_set: TargetSet, version: ReportVersion 
                       COL_EXPLANATION: reported.explanation or None, COL_NOTE: reported.note or None}
         else:
             inputs = {COL_VALUE: number(last_accepted.get(target.position))}
-        signed_ok = target.kind == "level" and (target.unit or "") in SIGNED_UNITS
+        signed_ok = may_be_negative(target)
         for column, ok in applies(target).items():
             cell = ws.cell(row=row, column=column)
             cell.alignment = _WRAP

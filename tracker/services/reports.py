@@ -63,8 +63,8 @@ FUND_FIELDS = ("fiscal_received", "fiscal_spent", "self_received", "self_spent")
 FUND_LABELS = {"fiscal_received": "财政资金累计到位", "fiscal_spent": "财政资金累计支出",
                "self_received": "自筹资金累计到位", "self_spent": "自筹资金累计支出"}
 TEXT_FIELDS = {"narrative": "项目进展情况", "problems": "存在的问题", "next_steps": "下一步工作计划"}
-# Units of level targets that can be below zero (temperatures, decibels).
-SIGNED_UNITS = frozenset({"℃", "dB", "dBm", "dBi", "°"})
+# Units of level targets that can be below zero (temperatures, angles; decibels of any kind are matched by prefix).
+SIGNED_UNITS = frozenset({"℃", "°"})
 
 
 @dataclass(frozen=True)
@@ -287,7 +287,7 @@ def _check_values(target_set: TargetSet, data: ReportInput, baseline: dict[int, 
     for target in target_set.targets:
         typed = data.values.get(target.position, ValueInput())
         key = f"v{target.position}"
-        allow_negative = target.kind == "level" and (target.unit or "") in SIGNED_UNITS
+        allow_negative = may_be_negative(target)
         value = year_value = None
         done: bool | None = None
         if target.kind in ("cumulative", "level"):
@@ -295,7 +295,7 @@ def _check_values(target_set: TargetSet, data: ReportInput, baseline: dict[int, 
             if read.error:
                 errors[f"{key}_value"] = f"{target.metric}：{read.error}"
             value = read.value
-        if progress_model.is_per_year(target.unit):
+        if progress_model.is_per_year(target.unit, target.kind):
             read = read_value(typed.year_value, target.unit, allow_negative=allow_negative)
             if read.error:
                 errors[f"{key}_year_value"] = f"{target.metric}（本项目年度）：{read.error}"
@@ -315,8 +315,16 @@ def _check_values(target_set: TargetSet, data: ReportInput, baseline: dict[int, 
         clean.values[target.position] = (value, year_value, done, explanation, typed.note.strip())
 
 
+def may_be_negative(target: ProjectTarget) -> bool:
+    """A measured value below zero makes sense: a temperature, a level in dB (相位噪声 -145 dBc/Hz), or any level
+    target whose own value is negative."""
+    unit = target.unit or ""
+    return target.kind == "level" and (unit in SIGNED_UNITS or unit.startswith("dB")
+                                       or (target.value is not None and target.value < 0))
+
+
 def _check_evidence(db: Session, project: Project, target_set: TargetSet, data: ReportInput,
-                    errors: dict[str, str], clean: _Clean) -> None:
+                    errors: dict[str, str], clean: _Clean, today: date) -> None:
     if len(data.evidence) > MAX_EVIDENCE:
         errors["evidence"] = f"一份报告最多{MAX_EVIDENCE}项佐证材料"
         return
@@ -331,7 +339,7 @@ def _check_evidence(db: Session, project: Project, target_set: TargetSet, data: 
             errors[f"{key}_kind"] = "请选择材料类型"
             continue
         has_file = item.new_file is not None or item.file_id is not None
-        checked = check_identifier(item.kind, item.identifier)
+        checked = check_identifier(item.kind, item.identifier, today=today)
         identifier = checked.value or ""
         if checked.error and not (item.kind == "file" and has_file):
             errors[f"{key}_identifier"] = checked.error
@@ -357,13 +365,14 @@ def _check_evidence(db: Session, project: Project, target_set: TargetSet, data: 
         clean.evidence.append((item, identifier, item.description.strip(), target_position))
 
 
-def _check(db: Session, project: Project, target_set: TargetSet, period_index: int, data: ReportInput) -> _Clean:
+def _check(db: Session, project: Project, target_set: TargetSet, period_index: int, data: ReportInput,
+           today: date) -> _Clean:
     errors: dict[str, str] = {}
     clean = _Clean()
     baseline = project_progress(db, project, before=period_index)
     _check_text(data, errors)
     _check_values(target_set, data, baseline, errors, clean)
-    _check_evidence(db, project, target_set, data, errors, clean)
+    _check_evidence(db, project, target_set, data, errors, clean, today)
     _check_funds(project, data, accepted_funds(db, project, before=period_index), errors, clean)
     if errors:
         raise ReportProblems(errors)
@@ -378,10 +387,10 @@ def _completeness(version: ReportVersion) -> dict[str, str]:
     for target in version.target_set.targets:
         value = by_target.get(target.id)
         key = f"v{target.position}"
-        if target.kind == "cumulative" and not progress_model.is_per_year(target.unit) and (
+        if target.kind == "cumulative" and not progress_model.is_per_year(target.unit, target.kind) and (
                 value is None or value.value is None):
             errors[f"{key}_value"] = f"{target.metric}：请填写截至本期末的累计值（没有进展填0）"
-        if progress_model.is_per_year(target.unit) and (value is None or value.year_value is None):
+        if progress_model.is_per_year(target.unit, target.kind) and (value is None or value.year_value is None):
             errors[f"{key}_year_value"] = f"{target.metric}：请填写本项目年度的数值"
         if target.kind == "deliverable" and value is not None and value.done and target.id not in evidenced:
             errors[f"{key}_done"] = f"{target.metric}：标记为已完成时，请至少附一项佐证材料"
@@ -444,7 +453,7 @@ def save_draft(db: Session, project: Project, period: ReportingPeriod, data: Rep
             raise ReportProblems({"lock": CONFLICT})
         target_set = report.latest.target_set
     # Everything is checked before the first row is added, so a refusal leaves the session untouched.
-    clean = _check(db, project, target_set, period.index, data)
+    clean = _check(db, project, target_set, period.index, data, today)
     if report is None:
         report = _new_report(db, project, period, now)
         version = _new_version(db, report, target_set, 1, actor, now)

@@ -92,6 +92,8 @@ def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: 
     created = 0
     batch: list[tuple[ProjectInput, GuidelineDocument]] = []
     for i in range(count):
+        # Codes name the document by its place in the demo, never by a database id: every database gets the same
+        # codes, and the report histories (seeded by code) with them.
         document = documents[i % len(documents)]
         options = by_document.get(document.id)
         if not options:
@@ -101,7 +103,8 @@ def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: 
         start = date(2023 + (i % 3), 1 + (i * 5) % 12, 1 + (i * 7) % 28)
         months = 24 if i % 4 == 0 else 36
         batch.append((ProjectInput(
-            row=i + 2, project_code=f"DEMO-{document.id}-{i + 1:05d}", title=f"{leaf.title[:40]}（示范项目{i + 1}）",
+            row=i + 2, project_code=f"DEMO-{i % len(documents) + 1}-{i + 1:05d}",
+            title=f"{leaf.title[:40]}（示范项目{i + 1}）",
             direction=" / ".join(leaf.path), content_items=(), organisation_name=org.name, uscc=org.uscc,
             pi_name=("李", "王", "张", "刘", "陈", "杨")[i % 6] + ("工", "教授", "博士")[i % 3], pi_phone=None,
             pi_email=None, officer="officer", start_date=start, end_date=start + timedelta(days=months * 30),

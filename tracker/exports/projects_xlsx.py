@@ -70,6 +70,7 @@ from tracker.models import (
 )
 from tracker.models.reports import REPORT_STATUS_LABELS
 from tracker.regions import city_name
+from tracker.services.reports import target_specs
 from tracker.services.task_books import confirmed_set
 from tracker.workdays import quarter_label
 
@@ -246,8 +247,7 @@ def _exported(project: Project, newest: _SubmittedRow | None, accepted: list[_Su
     if not accepted:
         return ExportedProject(project, latest)
     target_set, _source = target_source(project)
-    specs = [progress_model.TargetSpec(t.position, t.kind, t.op, t.value, t.unit)
-             for t in (target_set.targets if target_set is not None else [])]
+    specs = target_specs(target_set) if target_set is not None else []
     reports = []
     notes: dict[int, str] = {}
     for row in sorted(accepted, key=lambda r: r.period_index):

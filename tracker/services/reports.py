@@ -48,7 +48,7 @@ from tracker.models import (
 )
 from tracker.services import audit
 from tracker.services.audit import Actor
-from tracker.services.projects import scoped_projects
+from tracker.services.projects import current_targets, scoped_projects
 from tracker.services.work_calendar import load_calendar
 from tracker.workdays import ReportingPeriod, reporting_periods, years_needed
 
@@ -180,17 +180,17 @@ def visible_version(report: Report | None, *, drafts: bool) -> ReportVersion | N
     return next((v for v in reversed(report.versions) if not v.is_draft), None)
 
 
-def confirmed_targets(project: Project) -> TargetSet:
-    return project.target_sets[-1]
+def targets_of(project: Project, version: ReportVersion | None) -> TargetSet:
+    """The targets a report answers: its version's task-book version, or for a new report the current one."""
+    return version.target_set if version is not None else current_targets(project)
 
 
 # --- progress from accepted versions --------------------------------------------------------------
 
 
-def target_specs(project: Project) -> list[progress_model.TargetSpec]:
-    """The current task book's targets for the progress model, keyed by position."""
-    return [progress_model.TargetSpec(t.position, t.kind, t.op, t.value, t.unit)
-            for t in confirmed_targets(project).targets]
+def target_specs(target_set: TargetSet) -> list[progress_model.TargetSpec]:
+    """A task book's targets for the progress model, keyed by position."""
+    return [progress_model.TargetSpec(t.position, t.kind, t.op, t.value, t.unit) for t in target_set.targets]
 
 
 def _accepted_reports(reports: dict[int, Report], *, before: int | None = None
@@ -206,13 +206,14 @@ def _accepted_reports(reports: dict[int, Report], *, before: int | None = None
     return out
 
 
-def project_progress(db: Session, project: Project, *, before: int | None = None
-                     ) -> dict[int, progress_model.TargetProgress]:
-    """Target position → progress from the accepted versions (of periods before `before`, if given)."""
-    reports = reports_of(db, project)
+def project_progress(db: Session, project: Project, *, before: int | None = None,
+                     reports: dict[int, Report] | None = None) -> dict[int, progress_model.TargetProgress]:
+    """Target position → progress from the accepted versions (of periods before `before`, if given). `reports`:
+    the project's reports when the caller has loaded them already (`reports_of`)."""
+    reports = reports_of(db, project) if reports is None else reports
     load_versions(db, [r.accepted for r in reports.values() if r.accepted is not None])
-    return progress_model.progress(target_specs(project), _accepted_reports(reports, before=before),
-                                   project.start_date)
+    return progress_model.progress(target_specs(current_targets(project)),
+                                   _accepted_reports(reports, before=before), project.start_date)
 
 
 def load_versions(db: Session, versions: list[ReportVersion]) -> None:
@@ -223,9 +224,11 @@ def load_versions(db: Session, versions: list[ReportVersion]) -> None:
             selectinload(ReportVersion.evidence).selectinload(ReportEvidence.file))).all()
 
 
-def accepted_funds(db: Session, project: Project, *, before: int) -> dict[str, Decimal | None]:
+def accepted_funds(db: Session, project: Project, *, before: int, reports: dict[int, Report] | None = None
+                   ) -> dict[str, Decimal | None]:
     """The funds of the latest accepted report of an earlier period (the baseline a new report grows from)."""
-    earlier = [r for r in reports_of(db, project).values() if r.accepted is not None and r.period_index < before]
+    reports = reports_of(db, project) if reports is None else reports
+    earlier = [r for r in reports.values() if r.accepted is not None and r.period_index < before]
     if not earlier:
         return dict.fromkeys(FUND_FIELDS)
     version = max(earlier, key=lambda r: r.period_index).accepted
@@ -369,11 +372,12 @@ def _check(db: Session, project: Project, target_set: TargetSet, period_index: i
            today: date) -> _Clean:
     errors: dict[str, str] = {}
     clean = _Clean()
-    baseline = project_progress(db, project, before=period_index)
+    reports = reports_of(db, project)
+    baseline = project_progress(db, project, before=period_index, reports=reports)
     _check_text(data, errors)
     _check_values(target_set, data, baseline, errors, clean)
     _check_evidence(db, project, target_set, data, errors, clean, today)
-    _check_funds(project, data, accepted_funds(db, project, before=period_index), errors, clean)
+    _check_funds(project, data, accepted_funds(db, project, before=period_index, reports=reports), errors, clean)
     if errors:
         raise ReportProblems(errors)
     return clean
@@ -445,7 +449,7 @@ def save_draft(db: Session, project: Project, period: ReportingPeriod, data: Rep
     if report is None:
         if data.edit_lock is not None:
             raise ReportProblems({"lock": CONFLICT})
-        target_set = confirmed_targets(project)
+        target_set = current_targets(project)
     else:
         if not report.latest.is_draft:
             raise ReportProblems({"form": _not_editable(report)})
@@ -587,7 +591,7 @@ def start_revision(db: Session, project: Project, report: Report, *, lock: int |
         raise ReportProblems({"lock": "该报告已有新的变化，请刷新页面"})
     latest = report.latest
     load_versions(db, [latest])
-    target_set = confirmed_targets(project)
+    target_set = current_targets(project)
     by_position = {t.position: t for t in target_set.targets}
     version = _new_version(db, report, target_set, latest.number + 1, actor, now)
     # Values follow their target by position into the current task book (a raised target keeps its value).
@@ -686,12 +690,14 @@ class VersionComparison:
     against: str  # what the comparison is against, in words
 
 
-def compare(db: Session, project: Project, report: Report, version: ReportVersion) -> VersionComparison:
+def compare(db: Session, project: Project, report: Report, version: ReportVersion, *,
+            reports: dict[int, Report] | None = None) -> VersionComparison:
     """What changed in `version` since the last accepted state: this report's accepted version if it has one
     (a correction), else the accepted reports of the earlier periods."""
+    reports = reports_of(db, project) if reports is None else reports
     accepted = report.accepted if report.accepted is not None and report.accepted.id != version.id else None
     load_versions(db, [v for v in (version, accepted) if v is not None])
-    baseline = project_progress(db, project, before=report.period_index)
+    baseline = project_progress(db, project, before=report.period_index, reports=reports)
     old_values: dict[int, Decimal | None]
     if accepted is not None:
         old_values = {v.target.position: v.value for v in accepted.values}
@@ -700,7 +706,7 @@ def compare(db: Session, project: Project, report: Report, version: ReportVersio
         against = f"本期已审核通过的第{accepted.number}版"
     else:
         old_values = {position: p.current for position, p in baseline.items()}
-        old_funds = accepted_funds(db, project, before=report.period_index)
+        old_funds = accepted_funds(db, project, before=report.period_index, reports=reports)
         old_evidence = []
         against = "此前各期审核通过的数据"
     by_target = {v.target_id: v for v in version.values}

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from tracker import access, clock
 from tracker.models import Project, Report, ReportVersion
+from tracker.services import projects as project_service
 from tracker.services import reports as service
 from tracker.services.reports import EvidenceInput, ReportInput, ReportProblems, ValueInput
 from tracker.web.context import json_body_of, state_of
@@ -215,9 +216,10 @@ def api_project_progress(request: Request[Any, Any, Any], project_id: FromPath[i
     """Progress of each target from the accepted report versions only."""
     project = _project_or_404(request, project_id)
     progress = service.project_progress(_db(request), project)
-    specs = {s.id: s for s in service.target_specs(project)}
+    target_set = project_service.current_targets(project)
+    specs = {s.id: s for s in service.target_specs(target_set)}
     out: list[TargetProgressOut] = []
-    for target in service.confirmed_targets(project).targets:
+    for target in target_set.targets:
         p = progress[target.position]
         out.append({"position": target.position, "metric": target.metric, "kind": target.kind, "op": target.op,
                     "target": _decimal_text(target.value), "unit": target.unit, "current": _decimal_text(p.current),

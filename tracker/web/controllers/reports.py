@@ -80,18 +80,19 @@ def _report_page(request: Request[Any, Any, Any], project: Project, period, *, s
                  errors: dict[str, str] | None = None, typed: dict[str, str] | None = None,
                  excel_errors: list[str] | None = None, notice: str = "") -> Response[Any]:
     db, user, settings = _db(request), _user(request), _settings(request)
-    report = service.reports_of(db, project).get(period.index)
+    reports = service.reports_of(db, project)
+    report = reports.get(period.index)
     may_edit = access.may_access("report_save", user.role)
     # The grantee works on the newest version; everyone else sees the newest submitted one (a draft is not
     # theirs to read until it is submitted).
     version = service.visible_version(report, drafts=may_edit)
-    target_set = version.target_set if version else service.confirmed_targets(project)
-    baseline = service.project_progress(db, project, before=period.index)
-    comparison = service.compare(db, project, report, version) if report and version else None
+    target_set = service.targets_of(project, version)
+    baseline = service.project_progress(db, project, before=period.index, reports=reports)
+    comparison = service.compare(db, project, report, version, reports=reports) if report and version else None
     closed = service.period_is_open(project, period, clock.today_local(), settings.report_open_days)
     editable = may_edit and not closed and (version is None or version.is_draft)
     if version is None:
-        funds = service.accepted_funds(db, project, before=period.index)
+        funds = service.accepted_funds(db, project, before=period.index, reports=reports)
     else:
         funds = {name: getattr(version, name) for name in service.FUND_FIELDS}
     rows = list(version.evidence) if version else []
@@ -169,16 +170,15 @@ def report_save(request: Request[Any, Any, Any], project_id: FromPath[int], peri
     db, settings, actor = _db(request), _settings(request), state_of(request)["actor"]
     form = form_of(request)
     report = service.reports_of(db, project).get(found.index)
-    target_set = report.latest.target_set if report else service.confirmed_targets(project)
+    target_set = service.targets_of(project, report.latest if report else None)
     data, file_errors = input_from_form(form, target_set, settings)
     today, now = clock.today_local(), clock.now()
     try:
         if file_errors:
             raise ReportProblems(file_errors)
-        service.save_draft(db, project, found, data, actor=actor, now=now, today=today,
-                           open_days=settings.report_open_days, store=evidence_store(settings))
+        report = service.save_draft(db, project, found, data, actor=actor, now=now, today=today,
+                                    open_days=settings.report_open_days, store=evidence_store(settings))
         if forms.text(form, "action", 10) == "submit":
-            report = service.reports_of(db, project)[found.index]
             service.submit(db, project, found, edit_lock=report.latest.edit_lock, actor=actor, now=now, today=today,
                            open_days=settings.report_open_days)
             done = "submitted"
@@ -219,13 +219,14 @@ def report_excel(request: Request[Any, Any, Any], project_id: FromPath[int], per
                  ) -> Response[Any]:
     project, found = _project_and_period(request, project_id, period)
     db = _db(request)
-    report = service.reports_of(db, project).get(found.index)
-    version = service.visible_version(report, drafts=access.may_access("report_save", _user(request).role))
-    target_set = version.target_set if version else service.confirmed_targets(project)
-    baseline = service.project_progress(db, project, before=found.index)
-    content = report_workbook(project=project, period=found, target_set=target_set, version=version,
-                              last_accepted={p: g.current for p, g in baseline.items()},
-                              accepted_funds=service.accepted_funds(db, project, before=found.index))
+    reports = service.reports_of(db, project)
+    version = service.visible_version(reports.get(found.index),
+                                      drafts=access.may_access("report_save", _user(request).role))
+    baseline = service.project_progress(db, project, before=found.index, reports=reports)
+    content = report_workbook(project=project, period=found, target_set=service.targets_of(project, version),
+                              version=version, last_accepted={p: g.current for p, g in baseline.items()},
+                              accepted_funds=service.accepted_funds(db, project, before=found.index,
+                                                                    reports=reports))
     name = f"进展报告-{project.code}-第{found.index}期.xlsx"
     return Response(content=content, media_type=XLSX_TYPE, headers={
         "content-disposition": f"attachment; filename=\"report.xlsx\"; filename*=UTF-8''{quote(name)}"})
@@ -243,7 +244,7 @@ def report_excel_upload(request: Request[Any, Any, Any], project_id: FromPath[in
     data = read_upload(upload, EXCEL_BODY_LIMIT)
     report = service.reports_of(db, project).get(found.index)
     version = report.latest if report else None
-    target_set = version.target_set if version else service.confirmed_targets(project)
+    target_set = service.targets_of(project, version)
     # Files attached on the web page are not in the workbook: they stay with the draft.
     kept = [EvidenceInput(kind=e.kind, identifier=e.identifier, description=e.description,
                           target=str(e.target.position) if e.target else "", file_id=e.file_id)

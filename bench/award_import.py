@@ -22,7 +22,7 @@ from pathlib import Path
 from openpyxl import Workbook, load_workbook
 
 from imports.awards import read_award_list
-from tracker.identifiers import uscc_check_char
+from indicators.identifiers import uscc_check_char
 
 HEADERS = ("序号", "项目编号", "项目名称", "方向", "研究内容条目", "承担单位", "统一社会信用代码", "项目负责人",
            "负责人电话", "负责人邮箱", "项目管理专员", "任务书签订日期", "结束日期", "实施期限", "财政资助（万元）",

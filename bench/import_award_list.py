@@ -3,7 +3,7 @@
 usage: python bench/import_award_list.py [--rows N] [--repeat K] [--dry-runs M]
 
 In a temporary directory: a new SQLite database brought to the newest schema, one officer account and the sample
-guideline imports/samples/000_01a6d56b3cde02ef.txt. The award list is the downloadable template
+guideline tracker/demo/samples/000_01a6d56b3cde02ef.txt. The award list is the downloadable template
 (tracker.exports.award_template, its example row kept: the reader skips it) filled with openpyxl: directions
 cycling over the guideline's leaf paths ("a / b / c"), a few dozen organisations whose 统一社会信用代码 carry valid
 check characters, Excel dates, amounts in 万元, 实施期限 matching the guideline's 3 years or left blank.
@@ -35,9 +35,9 @@ from sqlalchemy import func, select
 
 from imports.award_loader import find_guideline, load_award_list
 from imports.guideline_loader import load_file
+from indicators.identifiers import uscc_check_char
 from tracker.db import make_engine, make_session_factory, session_scope
 from tracker.exports.award_template import COLUMNS, SHEET_LIST, award_template
-from tracker.identifiers import uscc_check_char
 from tracker.models import Organisation, Project, Role
 from tracker.schema import upgrade_database
 from tracker.services.accounts import create_user
@@ -45,7 +45,7 @@ from tracker.services.audit import Actor
 from tracker.services.projects import ImportResult, leaf_index
 
 T = TypeVar("T")
-SAMPLE = Path(__file__).resolve().parents[1] / "imports" / "samples" / "000_01a6d56b3cde02ef.txt"
+SAMPLE = Path(__file__).resolve().parents[1] / "tracker" / "demo" / "samples" / "000_01a6d56b3cde02ef.txt"
 ORGANISATIONS = 36
 # Guangxi's prefecture-level divisions, so the organisations spread over cities as real lists do.
 DIVISIONS = ("450100", "450200", "450300", "450400", "450500", "450600", "450700", "450800", "450900",

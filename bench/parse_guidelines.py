@@ -19,7 +19,7 @@ from typing import TypeVar
 from imports.guidelines import clause_records, parse_guideline, read_source, tree_records
 
 T = TypeVar("T")
-SAMPLES = Path(__file__).resolve().parents[1] / "imports" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "tracker" / "demo" / "samples"
 
 
 def _timed(action: Callable[[], T]) -> tuple[float, T]:

@@ -49,7 +49,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD = "tracker-demo"  # noqa: S105 - the documented demo password (tracker.services.demo.DEMO_PASSWORD)
+PASSWORD = "tracker-demo"  # noqa: S105 - the documented demo password (tracker.demo.accounts.DEMO_PASSWORD)
 ENDPOINTS = ("/projects", "/projects?page=100", "/static/app.css", "/healthz")
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 

@@ -44,8 +44,8 @@ from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from imports.xlsx_guard import ACCEPTED_FORMAT, check_xlsx
-from indicators.numbers import normalize_width, parse_cn_integer, parse_number
-from tracker.identifiers import uscc_problem
+from indicators.identifiers import uscc_problem
+from indicators.reading.numbers import normalize_width, parse_cn_integer, parse_number
 
 # --- limits --------------------------------------------------------------------------------------------------
 

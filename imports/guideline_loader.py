@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from imports.guideline_model import FieldKind, Node, ParsedGuideline, SourceText
 from imports.guidelines import clause_records, parse_guideline, read_source_bytes
-from indicators import funding, interpret_clause, period, selection
+from indicators.reading import interpret_clause
+from indicators.rules import funding, period, selection
 from tracker.services.audit import Actor
 from tracker.services.guidelines import ClauseInput, DocumentInput, NodeInput, StoreResult, store_guideline
 from tracker.services.indicator_review import carry_over

@@ -37,6 +37,7 @@ from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from imports.xlsx_guard import ACCEPTED_FORMAT, check_xlsx
 from indicators.evidence_ids import EVIDENCE_KINDS
+from indicators.workdays import ReportingPeriod
 from tracker.exports.report_xlsx import (
     COL_DONE,
     COL_EXPLANATION,
@@ -64,7 +65,6 @@ from tracker.exports.report_xlsx import (
 )
 from tracker.models import Project, ProjectTarget, TargetSet
 from tracker.services.reports import FUND_FIELDS, FUND_LABELS, TEXT_FIELDS, EvidenceInput, ReportInput, ValueInput
-from tracker.workdays import ReportingPeriod
 
 MAX_ROWS = 500  # rows read per sheet: the template has at most about 130; content further down is refused
 MAX_META_ROWS = 2_000

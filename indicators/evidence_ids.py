@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from indicators.numbers import normalize_width
+from indicators.reading.numbers import normalize_width
 
 EVIDENCE_KINDS: dict[str, str] = {
     "patent_application": "专利申请号",

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tracker import passwords
 from tracker.db import make_engine
+from tracker.demo.accounts import DEMO_ORGANISATION_USCC, DEMO_PASSWORD, DEMO_USERS
 from tracker.models import Organisation, Role, User
 from tracker.schema import upgrade_database
-from tracker.services.demo import DEMO_ORGANISATION_USCC, DEMO_PASSWORD, DEMO_USERS
 from tracker.settings import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

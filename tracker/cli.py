@@ -53,7 +53,7 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _print_demo_logins() -> None:
-    from tracker.services.demo import DEMO_PASSWORD, DEMO_USERS
+    from tracker.demo.accounts import DEMO_PASSWORD, DEMO_USERS
 
     print(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
     for username, role, _name in DEMO_USERS:
@@ -61,20 +61,11 @@ def _print_demo_logins() -> None:
 
 
 def _create_demo(engine, data_dir: Path, projects: int = 60) -> None:
-    from imports.demo_data import load_demo_guidelines, load_demo_projects
-    from imports.demo_reports import load_demo_reports, summary_line
-    from tracker.evidence_files import EvidenceStore
-    from tracker.services.demo import create_demo
-    from tracker.services.work_calendar import seed_demo_calendar
+    from tracker.demo.build import build_demo
 
     with session_scope(make_session_factory(engine)) as db:
-        create_demo(db, now=clock.now())
-        seed_demo_calendar(db, now=clock.now())
-        documents = load_demo_guidelines(db, now=clock.now())
-        created = load_demo_projects(db, documents, now=clock.now(), count=projects)
-        reports = load_demo_reports(db, now=clock.now(), store=EvidenceStore(data_dir / "evidence"))
-    print(f"演示项目 {created} 个")
-    print(summary_line(reports))
+        lines = build_demo(db, now=clock.now(), data_dir=data_dir, projects=projects)
+    print("\n".join(lines))
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:

@@ -18,8 +18,8 @@ import pytest
 
 from tracker import clock
 from tracker.db import make_engine, make_session_factory, session_scope
+from tracker.demo.accounts import create_demo
 from tracker.schema import upgrade_database
-from tracker.services.demo import create_demo
 from tracker.settings import Settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

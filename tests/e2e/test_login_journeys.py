@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.services.demo import DEMO_PASSWORD, DEMO_USERS
+from tracker.demo.accounts import DEMO_PASSWORD, DEMO_USERS
 
 pytestmark = pytest.mark.browser
 

@@ -12,8 +12,8 @@ from PIL import Image
 
 from tests.reporting import PATENTS, PER_YEAR, PLATFORM, REVENUE, STRENGTH, reporting_project
 from tracker.db import session_scope
+from tracker.demo.accounts import DEMO_PASSWORD
 from tracker.exports import report_xlsx
-from tracker.services.demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
 

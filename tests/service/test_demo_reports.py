@@ -1,4 +1,4 @@
-"""The demo's report histories (imports/demo_reports.py): every story exists, everything went through the report
+"""The demo's report histories (tracker/demo/reports.py): every story exists, everything went through the report
 service (hashes, audit rows, evidence checks), progress counts accepted versions only, and two fresh databases
 get the same histories."""
 
@@ -10,13 +10,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from imports.demo_data import load_demo_guidelines, load_demo_projects
-from imports.demo_reports import load_demo_reports, patent_application_number, summary_line
+from indicators.assessment.progress import TargetSpec
 from indicators.evidence_ids import check_identifier
-from indicators.progress import TargetSpec
 from tracker import clock
 from tracker.db import make_engine, make_session_factory
-from tracker.evidence_files import EvidenceStore
+from tracker.demo.accounts import create_demo
+from tracker.demo.projects import load_demo_guidelines, load_demo_projects
+from tracker.demo.reports import load_demo_reports, patent_application_number, summary_line
+from tracker.files.store import EvidenceStore
 from tracker.models import (
     AuditEntry,
     EvidenceFile,
@@ -31,7 +32,6 @@ from tracker.models import (
 from tracker.schema import upgrade_database
 from tracker.services import audit
 from tracker.services import reports as service
-from tracker.services.demo import create_demo
 from tracker.services.work_calendar import seed_demo_calendar
 
 # Enough projects for every story (the round of stories needs about ten reporting projects), few enough for a

@@ -12,7 +12,7 @@ from imports.guidelines import GuidelineReadError
 from tracker.models import GuidelineClause, GuidelineDocument, GuidelineNode, Programme
 from tracker.services.audit import Actor
 
-SAMPLES = Path(__file__).resolve().parents[2] / "imports" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "samples"
 SEED_004 = SAMPLES / "004_a88be7aaa3e07232.txt"
 SEED_003 = SAMPLES / "003_66db897801e56ec6.txt"
 SYSTEM = Actor.system("test")

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from imports.guideline_loader import load_file
-from indicators.target_edit import check_target
+from indicators.reading.target_edit import check_target
 from tracker.models import AuditEntry, GuidelineClause, GuidelineNode
 from tracker.services import indicator_review as review
 from tracker.services.accounts import AccountError, assign_programmes
 from tracker.services.audit import Actor
 
-SEED_004 = Path(__file__).resolve().parents[2] / "imports" / "samples" / "004_a88be7aaa3e07232.txt"
+SEED_004 = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "samples" / "004_a88be7aaa3e07232.txt"
 SYSTEM = Actor.system("test")
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from imports.guideline_loader import load_file
-from tracker.identifiers import uscc_check_char
+from indicators.identifiers import uscc_check_char
 from tracker.services.accounts import AccountError
 from tracker.services.audit import Actor
 from tracker.services.project_changes import changes_of, extend, terminate
 from tracker.services.projects import ProjectInput, import_projects
 
-SAMPLES = Path(__file__).resolve().parents[2] / "imports" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "samples"
 SYSTEM = Actor.system("test")
 
 

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import func, select
 
 from imports.guideline_loader import load_file
-from tracker.identifiers import uscc_check_char
+from indicators.identifiers import uscc_check_char
 from tracker.models import Organisation, Project, ProjectTarget, User
 from tracker.services import indicator_review
 from tracker.services.audit import Actor
 from tracker.services.projects import ProjectInput, import_projects
 
-SAMPLES = Path(__file__).resolve().parents[2] / "imports" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "samples"
 SYSTEM = Actor.system("test")
 
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.reporting import NOW, PATENTS, TODAY, reporting_project
-from tracker.evidence_files import EvidenceStore
+from tracker.files.store import EvidenceStore
 from tracker.models import ReportStatus
 from tracker.services import reports as service
 from tracker.services.audit import Actor

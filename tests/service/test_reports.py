@@ -22,7 +22,7 @@ from tests.reporting import (
     TODAY,
     reporting_project,
 )
-from tracker.evidence_files import EvidenceStore
+from tracker.files.store import EvidenceStore
 from tracker.models import (
     Report,
     ReportEvidence,

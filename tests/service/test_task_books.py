@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from imports.guideline_loader import load_file
-from tracker.identifiers import uscc_check_char
+from indicators.identifiers import uscc_check_char
 from tracker.services.audit import Actor
 from tracker.services.projects import ProjectInput, import_projects
 from tracker.services.task_books import TargetChange, TaskBookProblems, confirm_task_book, confirmed_set
 
-SAMPLES = Path(__file__).resolve().parents[2] / "imports" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "samples"
 SYSTEM = Actor.system("test")
 
 

@@ -8,11 +8,11 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from indicators.workdays import reporting_periods
 from tracker.models import AuditEntry, WorkCalendarDay, WorkCalendarYear
 from tracker.services import work_calendar as wc
 from tracker.services.accounts import AccountError
 from tracker.services.audit import Actor
-from tracker.workdays import reporting_periods
 
 SYSTEM = Actor.system("test")
 

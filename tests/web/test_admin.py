@@ -7,8 +7,8 @@ import re
 
 from sqlalchemy import func, select
 
+from indicators.identifiers import uscc_check_char
 from tests.conftest import csrf_from, login
-from tracker.identifiers import uscc_check_char
 from tracker.models import AuditEntry, Organisation, Programme, User
 
 

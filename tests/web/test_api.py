@@ -14,9 +14,9 @@ from litestar.testing import TestClient
 from sqlalchemy import event
 
 from imports.guideline_loader import load_file
+from indicators.identifiers import uscc_check_char
 from tests.conftest import TEST_SECRET, login
 from tracker import clock
-from tracker.identifiers import uscc_check_char
 from tracker.models import GuidelineNode
 from tracker.services import accounts, indicator_review, sessions
 from tracker.services.accounts import assign_programmes
@@ -25,7 +25,7 @@ from tracker.services.guidelines import ClauseInput, DocumentInput, NodeInput, s
 from tracker.services.projects import ProjectInput, import_projects
 from tracker.services.task_books import TargetChange, confirm_task_book
 
-SAMPLES = Path(__file__).resolve().parents[2] / "imports" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "samples"
 SYSTEM = Actor.system("test")
 DIRECTIONS = ["智能视频位移监测装备研发与应用", "光电混合集成封装关键技术研发", "稀土金属电解绿色低碳制备技术研发及应用"]
 OTHER_USCC = "91450100MA5L00XX0" + uscc_check_char("91450100MA5L00XX0")

@@ -9,8 +9,8 @@ import time_machine
 from sqlalchemy import func, select
 
 from tests.conftest import csrf_from, login
+from tracker.demo.accounts import DEMO_USERS
 from tracker.models import AuthSession
-from tracker.services.demo import DEMO_USERS
 
 
 def session_cookie(client) -> str:

@@ -19,7 +19,7 @@ from tracker.models import GuidelineClause, GuidelineDocument, GuidelineNode, Pr
 from tracker.services import accounts
 from tracker.services.audit import Actor
 
-SAMPLES = PROJECT_ROOT / "imports" / "samples"
+SAMPLES = PROJECT_ROOT / "tracker" / "demo" / "samples"
 SEED_002 = SAMPLES / "002_5acc37a79164e4dd.txt"
 SEED_003 = SAMPLES / "003_66db897801e56ec6.txt"
 SEED_004 = SAMPLES / "004_a88be7aaa3e07232.txt"

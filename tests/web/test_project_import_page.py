@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 
 from imports.awards import read_award_list
 from imports.guideline_loader import load_file
+from indicators.identifiers import uscc_check_char
 from tests.conftest import csrf_from, login
 from tracker import clock
-from tracker.identifiers import uscc_check_char
 from tracker.models import AuditEntry, Organisation, Project, ProjectTarget, Role, TargetSet, User
 from tracker.services import accounts
 from tracker.services.accounts import assign_programmes
@@ -29,7 +29,7 @@ from tracker.services.guidelines import ClauseInput, DocumentInput, NodeInput, s
 from tracker.services.projects import ProjectInput, import_projects
 from tracker.web.controllers.project_import import save_award_upload
 
-SAMPLES = Path(__file__).resolve().parents[2] / "imports" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "samples"
 SYSTEM = Actor.system("test")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import event
 
 from imports.guideline_loader import load_file
+from indicators.identifiers import uscc_check_char
 from tests.conftest import csrf_from, login
-from tracker.identifiers import uscc_check_char
 from tracker.services.accounts import assign_programmes
 from tracker.services.audit import Actor
 from tracker.services.projects import ProjectInput, import_projects
 
-SAMPLES = Path(__file__).resolve().parents[2] / "imports" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "samples"
 SYSTEM = Actor.system("test")
 DIRECTIONS = ["智能视频位移监测装备研发与应用", "光电混合集成封装关键技术研发", "稀土金属电解绿色低碳制备技术研发及应用"]
 

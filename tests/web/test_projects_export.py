@@ -14,11 +14,11 @@ from openpyxl import load_workbook
 from sqlalchemy import event, select
 
 from imports.guideline_loader import load_file
+from indicators.identifiers import uscc_check_char
 from tests.conftest import login
 from tests.reporting import NOW, PATENTS, PER_YEAR, PLATFORM, QUALITATIVE, REVENUE, STRENGTH, TODAY, reporting_project
-from tracker.evidence_files import EvidenceStore
 from tracker.exports.projects_xlsx import COLUMNS, load_projects, projects_workbook
-from tracker.identifiers import uscc_check_char
+from tracker.files.store import EvidenceStore
 from tracker.models import Project
 from tracker.services import reports as report_service
 from tracker.services.accounts import assign_programmes
@@ -27,7 +27,7 @@ from tracker.services.projects import ProjectInput, import_projects
 from tracker.services.reports import EvidenceInput, ReportInput, ValueInput
 from tracker.services.task_books import confirm_task_book
 
-SAMPLES = Path(__file__).resolve().parents[2] / "imports" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "samples"
 SYSTEM = Actor.system("test")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DIRECTIONS = ["智能视频位移监测装备研发与应用", "光电混合集成封装关键技术研发", "稀土金属电解绿色低碳制备技术研发及应用"]

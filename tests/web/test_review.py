@@ -13,7 +13,7 @@ from tracker.models import ClauseCorrection, GuidelineClause, GuidelineNode, Rul
 from tracker.services.accounts import assign_programmes
 from tracker.services.audit import Actor
 
-SEED_002 = Path(__file__).resolve().parents[2] / "imports" / "samples" / "002_5acc37a79164e4dd.txt"
+SEED_002 = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "samples" / "002_5acc37a79164e4dd.txt"
 SYSTEM = Actor.system("test")
 
 

@@ -21,9 +21,10 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from indicators.identifiers import uscc_check_char
 from tracker import access, clock
-from tracker.evidence_files import EvidenceStore, check_evidence_file
-from tracker.identifiers import uscc_check_char
+from tracker.files.evidence import check_evidence_file
+from tracker.files.store import EvidenceStore
 from tracker.models import AuditEntry, EvidenceFile, Organisation, Role, User
 from tracker.services import accounts, sessions
 from tracker.services.audit import Actor

@@ -23,7 +23,7 @@ The report columns match report values to targets by position (positions survive
   one, accepted, waiting for review or returned — what the grantee last said. 最新填报值 is the cumulative
   total or the measured value, the current project year's value for per-year targets (unit …/年), 已完成 or
   未完成 for deliverables (empty when unanswered) and the note for qualitative targets.
-- 最新审核通过值: the progress from accepted versions only (`indicators.progress.progress`, computed here
+- 最新审核通过值: the progress from accepted versions only (`indicators.assessment.progress.progress`, computed here
   from the loaded rows): the latest accepted total of a cumulative target, the best accepted measurement of
   a level target, the latest accepted year's value of a per-year target, 已完成 once an accepted report says
   so (else 未完成), the latest accepted note of a qualitative target; empty while no accepted report answers
@@ -50,9 +50,11 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from indicators import progress as progress_model
-from indicators.categories import CATEGORIES
-from indicators.target_edit import KIND_LABELS, OP_LABELS
+from indicators.assessment import progress as progress_model
+from indicators.reading.categories import CATEGORIES
+from indicators.reading.target_edit import KIND_LABELS, OP_LABELS
+from indicators.regions import city_name
+from indicators.workdays import quarter_label
 from tracker.clock import local
 from tracker.exports.xlsx_safety import set_safe_value
 from tracker.models import (
@@ -69,10 +71,8 @@ from tracker.models import (
     User,
 )
 from tracker.models.reports import REPORT_STATUS_LABELS
-from tracker.regions import city_name
 from tracker.services.reports import target_specs
 from tracker.services.task_books import confirmed_set
-from tracker.workdays import quarter_label
 
 SHEET_TARGETS = "项目指标"
 SHEET_NOTES = "说明"

@@ -39,14 +39,14 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from indicators.categories import CATEGORIES
+from indicators.assessment.progress import is_per_year
 from indicators.evidence_ids import EVIDENCE_KINDS
-from indicators.progress import is_per_year
-from indicators.target_edit import KIND_LABELS
+from indicators.reading.categories import CATEGORIES
+from indicators.reading.target_edit import KIND_LABELS
+from indicators.workdays import ReportingPeriod
 from tracker.exports.xlsx_safety import set_safe_value
 from tracker.models import Project, ProjectTarget, ReportEvidence, ReportVersion, TargetSet
 from tracker.services.reports import FUND_FIELDS, FUND_LABELS, MAX_TEXT, TEXT_FIELDS, may_be_negative
-from tracker.workdays import ReportingPeriod
 
 SHEET_HELP = "填报说明"
 SHEET_TARGETS = "考核指标"

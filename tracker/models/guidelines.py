@@ -72,7 +72,7 @@ class GuidelineNode(Base):
     content_items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     selection_texts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    # Parsed rules of the direction (indicators.selection / funding / period), JSON-friendly dicts.
+    # Parsed rules of the direction (indicators.rules.selection / funding / period), JSON-friendly dicts.
     selection_rule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     funding_rule: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     period_rule: Mapped[dict[str, Any] | None] = mapped_column(JSON)

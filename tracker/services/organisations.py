@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.identifiers import uscc_division_code, uscc_problem
+from indicators.identifiers import uscc_division_code, uscc_problem
 from tracker.models import Organisation, OrganisationKind
 from tracker.services import audit
 from tracker.services.accounts import AccountError, StaleEdit

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from indicators.period import add_period
+from indicators.rules.period import add_period
 from tracker.models import Project, ProjectChange, ProjectStatus
 from tracker.services import audit
 from tracker.services.accounts import AccountError

@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from indicators.period import PeriodError, add_period, project_end
-from indicators.period import from_dict as period_from_dict
+from indicators.rules.period import PeriodError, add_period, project_end
+from indicators.rules.period import from_dict as period_from_dict
 from tracker.models import (
     GuidelineDocument,
     GuidelineNode,

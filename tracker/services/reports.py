@@ -25,12 +25,14 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from indicators import progress as progress_model
+from indicators.assessment import progress as progress_model
+from indicators.assessment.report_values import read_value
 from indicators.evidence_ids import EVIDENCE_KINDS, check_identifier
-from indicators.numbers import to_plain
-from indicators.report_values import read_value
+from indicators.reading.numbers import to_plain
+from indicators.workdays import ReportingPeriod, reporting_periods, years_needed
 from tracker import clock
-from tracker.evidence_files import CheckedFile, EvidenceStore
+from tracker.files.evidence import CheckedFile
+from tracker.files.store import EvidenceStore
 from tracker.models import (
     EvidenceFile,
     Project,
@@ -50,7 +52,6 @@ from tracker.services import audit
 from tracker.services.audit import Actor
 from tracker.services.projects import current_targets, scoped_projects
 from tracker.services.work_calendar import load_calendar
-from tracker.workdays import ReportingPeriod, reporting_periods, years_needed
 
 # Statuses in which a project still reports (the final report is due before the acceptance application is
 # decided; a terminated or accepted project reports no more).

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from indicators.categories import KINDS
-from indicators.numbers import parse_number
-from indicators.target_edit import check_target
+from indicators.reading.categories import KINDS
+from indicators.reading.numbers import parse_number
+from indicators.reading.target_edit import check_target
 from tracker.models import Milestone, Project, ProjectTarget, TargetSet
 from tracker.services import audit
 from tracker.services.audit import Actor

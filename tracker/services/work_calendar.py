@@ -25,11 +25,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
 
+from indicators.workdays import WorkCalendar, is_weekday
 from tracker.models import CalendarSource, User, WorkCalendarDay, WorkCalendarYear
 from tracker.services import audit
 from tracker.services.accounts import AccountError
 from tracker.services.audit import Actor
-from tracker.workdays import WorkCalendar, is_weekday
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_RANGE_DAYS = 31

@@ -1,4 +1,4 @@
-"""Fixtures for the guideline parser tests: the five seed documents in imports/samples and the labelled
+"""Fixtures for the guideline parser tests: the five seed documents in tracker/demo/samples and the labelled
 clause sample tests/data/indicators-dev.jsonl."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from imports.guidelines import ParsedGuideline, SourceText, parse_guideline, read_source
 
 ROOT = Path(__file__).resolve().parents[3]
-SAMPLES = ROOT / "imports" / "samples"
+SAMPLES = ROOT / "tracker" / "demo" / "samples"
 LABELLED = ROOT / "tests" / "data" / "indicators-dev.jsonl"
 SEED_PREFIXES = ("000", "001", "002", "003", "004")
 

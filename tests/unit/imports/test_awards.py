@@ -33,7 +33,7 @@ from imports.awards import (
     parse_period,
     read_award_list,
 )
-from tracker.identifiers import uscc_check_char
+from indicators.identifiers import uscc_check_char
 
 HEADERS = ["项目编号", "项目名称", "方向", "承担单位", "统一社会信用代码", "项目负责人", "任务书签订日期", "财政资助"]
 CJK = re.compile(r"[\u4e00-\u9fff]")

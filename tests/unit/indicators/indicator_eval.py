@@ -9,11 +9,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from indicators import interpret_clause
+from indicators.reading import interpret_clause
 
 ROOT = Path(__file__).resolve().parents[3]
 LABELS = ROOT / "tests" / "data" / "indicators-dev.jsonl"
-SEEDS = ROOT / "imports" / "samples"
+SEEDS = ROOT / "tracker" / "demo" / "samples"
 
 
 def load_jsonl(path: Path) -> list[dict]:

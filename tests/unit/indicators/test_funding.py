@@ -1,4 +1,4 @@
-"""Funding rules (indicators/funding.py): every funding form of the seeds, disbursement arithmetic, round trips."""
+"""Funding rules (indicators/rules/funding.py): every funding form of the seeds, disbursement arithmetic, round trips."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indicators.funding import (
+from indicators.rules.funding import (
     BASES,
     Bounds,
     FundingMode,
@@ -31,7 +31,7 @@ from indicators.funding import (
     to_dict,
 )
 
-SAMPLES = Path(__file__).resolve().parents[3] / "imports" / "samples"
+SAMPLES = Path(__file__).resolve().parents[3] / "tracker" / "demo" / "samples"
 BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")
 D = Decimal
 

@@ -2,13 +2,13 @@
 
 Each labelled clause text is interpreted (the records of one (seed, line, label) that S3 split out of one
 clause are joined back into that clause first, so the split is tested too) and the readings are scored
-by the official definition (`indicators.scoring`). Run with `-s` to see the figures.
+by the official definition (`tests.unit.indicators.scoring`). Run with `-s` to see the figures.
 """
 
 from __future__ import annotations
 
-from indicators.scoring import score
 from tests.unit.indicators.indicator_eval import LABELS, direction_split, load_jsonl, predict_from_gold
+from tests.unit.indicators.scoring import score
 
 MIN_F1 = 0.90
 

@@ -11,8 +11,8 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from indicators import interpret_clause
-from indicators.targets import analyse
+from indicators.reading import interpret_clause
+from indicators.reading.targets import analyse
 from tests.unit.indicators.indicator_eval import seed_clauses
 
 _ALPHABET = (

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from indicators import ClauseReading, Target, interpret_clause
-from indicators.comparators import find_prefix, find_suffix
-from indicators.numbers import normalize_width
-from indicators.units import read_unit
+from indicators.reading import ClauseReading, Target, interpret_clause
+from indicators.reading.comparators import find_prefix, find_suffix
+from indicators.reading.numbers import normalize_width
+from indicators.reading.units import read_unit
 
 
 def _keys(text: str) -> list[tuple]:

@@ -1,4 +1,4 @@
-"""`indicators.scoring` follows the official scorer (`shared/tools/score_indicators.py`) exactly.
+"""`tests.unit.indicators.scoring` follows the official scorer (`shared/tools/score_indicators.py`) exactly.
 
 Two small fixtures exercise its rules: de-duplication of predicted records by (seed, line, text, label),
 the seed's file name taken from a path, a line number given as a string, values compared at 6
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from indicators.scoring import CategoryCounts, score
+from tests.unit.indicators.scoring import CategoryCounts, score
 
 _GOLD_A = [
     {"seed": "000_x.txt", "line": 10, "label": "（1）", "text": "研发管控平台1套",

@@ -1,4 +1,4 @@
-"""Implementation periods (indicators/period.py): the seeds' forms, end dates, the task-book checks."""
+"""Implementation periods (indicators/rules/period.py): the seeds' forms, end dates, the task-book checks."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from indicators.period import (
+from indicators.rules.period import (
     PeriodError,
     PeriodKind,
     PeriodOverride,
@@ -25,7 +25,7 @@ from indicators.period import (
     to_dict,
 )
 
-SAMPLES = Path(__file__).resolve().parents[3] / "imports" / "samples"
+SAMPLES = Path(__file__).resolve().parents[3] / "tracker" / "demo" / "samples"
 
 
 @cache

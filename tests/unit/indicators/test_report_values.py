@@ -1,4 +1,4 @@
-"""Reported values (indicators/report_values.py): numbers as grantees write them, read into the target's unit."""
+"""Reported values (indicators/assessment/report_values.py): numbers as grantees write them, read into the target's unit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from indicators.report_values import ReportedValue, convert, read_value
+from indicators.assessment.report_values import ReportedValue, convert, read_value
 
 D = Decimal
 

@@ -1,4 +1,4 @@
-"""Requirement expressions (indicators/selection.py): the seeds' selection forms, evaluation, round trips."""
+"""Requirement expressions (indicators/rules/selection.py): the seeds' selection forms, evaluation, round trips."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indicators.selection import (
+from indicators.rules.selection import (
     AllOf,
     AnyOf,
     AtLeast,
@@ -33,7 +33,7 @@ from indicators.selection import (
     to_dict,
 )
 
-SAMPLES = Path(__file__).resolve().parents[3] / "imports" / "samples"
+SAMPLES = Path(__file__).resolve().parents[3] / "tracker" / "demo" / "samples"
 BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")
 
 

@@ -16,6 +16,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.rich_text import CellRichText
 
 from imports.awards import header_field, read_award_list
+from indicators.identifiers import uscc_check_char
 from tracker.exports.award_template import (
     COLUMNS,
     SHEET_CHOICES,
@@ -26,7 +27,6 @@ from tracker.exports.award_template import (
     header_text,
 )
 from tracker.exports.xlsx_safety import FORMULA_TRIGGERS, is_risky_text, safe_cell_value, set_safe_value
-from tracker.identifiers import uscc_check_char
 
 # Long enough that an inline list ("a,b,c", at most 255 characters) could not hold them.
 DIRECTIONS = [f"专题{n // 10 + 1} / 面向重点产业的关键核心技术攻关方向{n}" for n in range(60)]

@@ -23,8 +23,9 @@ from imports.report_xlsx import (
     read_report_sheet,
     read_report_workbook,
 )
+from indicators.assessment.report_values import read_value
 from indicators.evidence_ids import EVIDENCE_KINDS
-from indicators.report_values import read_value
+from indicators.workdays import ReportingPeriod
 from tracker.exports.report_xlsx import (
     EVIDENCE_EMPTY_ROWS,
     EVIDENCE_HEADERS,
@@ -49,7 +50,6 @@ from tracker.models import (
     TargetSet,
 )
 from tracker.services.reports import EvidenceInput, ReportInput, ValueInput
-from tracker.workdays import ReportingPeriod
 
 FORMULA = '=HYPERLINK("http://evil.example/","点击")'
 

@@ -13,9 +13,9 @@ from litestar.response import Redirect
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from indicators.regions import city_name
 from tracker import clock
 from tracker.models import AuditEntry, Organisation, OrganisationKind, Programme, Role, User
-from tracker.regions import city_name
 from tracker.services import accounts, organisations, programmes
 from tracker.services.accounts import AccountError, StaleEdit
 from tracker.web import forms

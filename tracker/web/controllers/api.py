@@ -34,6 +34,7 @@ from litestar.serialization import encode_json
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from indicators.regions import city_name
 from tracker.models import (
     GuidelineClause,
     GuidelineDocument,
@@ -46,7 +47,6 @@ from tracker.models import (
     TargetSet,
     User,
 )
-from tracker.regions import city_name
 from tracker.services import guidelines as catalogue
 from tracker.services import indicator_review
 from tracker.services import projects as project_service

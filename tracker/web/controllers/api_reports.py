@@ -18,6 +18,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from sqlalchemy.orm import Session
 
+from indicators.workdays import ReportingPeriod
 from tracker import access, clock
 from tracker.models import Project, Report, ReportVersion
 from tracker.services import projects as project_service
@@ -26,7 +27,6 @@ from tracker.services.reports import EvidenceInput, ReportInput, ReportProblems,
 from tracker.web.context import json_body_of, state_of
 from tracker.web.controllers.api import API_PREFIX, _decimal_text, _errors, _iso, _not_found, _project_or_404
 from tracker.web.controllers.reports import evidence_store
-from tracker.workdays import ReportingPeriod
 
 REPORT_PATH = f"{API_PREFIX}/projects/{{project_id:int}}/reports/{{period:int}}"
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from imports.guideline_loader import Preview, prepare, store_preview
 from imports.guidelines import MAX_SOURCE_BYTES, GuidelineReadError
-from indicators.categories import CATEGORIES
+from indicators.reading.categories import CATEGORIES
 from tracker import access, clock
 from tracker.models import GuidelineDocument, GuidelineNode, User
 from tracker.services import audit, indicator_review
@@ -61,7 +61,7 @@ FIELD_KINDS = (
 )
 
 # Flag kinds in Chinese: the parser's doubts about the structure (imports.guideline_model.FlagKind) and the
-# clause interpreter's doubts about a reading (indicators.targets.FLAG_KINDS). Unknown kinds show as they are.
+# clause interpreter's doubts about a reading (indicators.reading.targets.FLAG_KINDS). Unknown kinds show as they are.
 STRUCTURE_FLAGS = {
     "lost_heading": "标题缺失",
     "no_indicator_block": "缺少考核指标",

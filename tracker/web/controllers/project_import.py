@@ -40,11 +40,11 @@ from sqlalchemy.orm import Session
 from imports.award_loader import load_award_list
 from imports.awards import AwardRow, AwardSheet, header_field, read_award_list
 from imports.xlsx_guard import MAX_FILE_BYTES
+from indicators.regions import CITIES, city_name
 from tracker import clock
 from tracker.exports.award_template import award_template
 from tracker.exports.projects_xlsx import load_projects, projects_workbook
 from tracker.models import GuidelineDocument, Organisation, ProjectStatus, User
-from tracker.regions import CITIES, city_name
 from tracker.services import audit
 from tracker.services import guidelines as catalogue
 from tracker.services import projects as project_service

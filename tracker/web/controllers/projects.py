@@ -12,11 +12,11 @@ from litestar.response import Redirect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from indicators.categories import CATEGORIES
-from indicators.target_edit import KIND_LABELS, OP_LABELS, OPS
+from indicators.reading.categories import CATEGORIES
+from indicators.reading.target_edit import KIND_LABELS, OP_LABELS, OPS
+from indicators.regions import city_name
 from tracker import access, clock
 from tracker.models import GuidelineNode, Organisation, Project, ProjectStatus, TargetSet, User
-from tracker.regions import city_name
 from tracker.services import project_changes
 from tracker.services import projects as project_service
 from tracker.services import reports as report_service
@@ -93,7 +93,7 @@ def _filter_options(db: Session, user: User, filters: project_service.ProjectFil
 
 
 def _city_options() -> list[tuple[str, str]]:
-    from tracker.regions import CITIES
+    from indicators.regions import CITIES
 
     return [(code[:4], name) for code, name in CITIES.items()]
 

@@ -18,13 +18,14 @@ from litestar.response import Redirect
 from sqlalchemy.orm import Session
 
 from imports.report_xlsx import locate, read_report_sheet
-from indicators.categories import CATEGORIES
+from indicators.assessment.progress import is_per_year
 from indicators.evidence_ids import EVIDENCE_KINDS
-from indicators.progress import is_per_year
-from indicators.target_edit import KIND_LABELS
+from indicators.reading.categories import CATEGORIES
+from indicators.reading.target_edit import KIND_LABELS
 from tracker import access, clock
-from tracker.evidence_files import MAX_EVIDENCE_BYTES, EvidenceFileRejected, EvidenceStore, check_evidence_file
 from tracker.exports.report_xlsx import report_workbook
+from tracker.files.evidence import MAX_EVIDENCE_BYTES, EvidenceFileRejected, check_evidence_file
+from tracker.files.store import EvidenceStore
 from tracker.models import Project, Report, User
 from tracker.services import projects as project_service
 from tracker.services import reports as service

@@ -12,9 +12,9 @@ from litestar.response import Redirect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from indicators import funding, period, selection
-from indicators.categories import CATEGORIES
-from indicators.target_edit import KIND_LABELS, OP_LABELS, OPS, check_target
+from indicators.reading.categories import CATEGORIES
+from indicators.reading.target_edit import KIND_LABELS, OP_LABELS, OPS, check_target
+from indicators.rules import funding, period, selection
 from tracker import clock
 from tracker.models import GuidelineClause, GuidelineNode
 from tracker.services import guidelines as catalogue

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from indicators.categories import CATEGORIES, KINDS
-from indicators.numbers import normalize_width, parse_number, to_plain
-from indicators.units import read_unit
+from indicators.reading.categories import CATEGORIES, KINDS
+from indicators.reading.numbers import normalize_width, parse_number, to_plain
+from indicators.reading.units import read_unit
 
 OPS = (">=", ">", "<=", "<", "==")
 OP_LABELS = {">=": "不少于（≥）", ">": "超过（>）", "<=": "不超过（≤）", "<": "低于（<）", "==": "等于（=）"}

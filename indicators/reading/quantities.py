@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from indicators import units as u
-from indicators.comparators import Comparator, find_prefix, find_suffix
-from indicators.numbers import parse_cn_integer
-from indicators.spans import quoted
+from indicators.reading import units as u
+from indicators.reading.comparators import Comparator, find_prefix, find_suffix
+from indicators.reading.numbers import parse_cn_integer
+from indicators.reading.spans import quoted
 
 _ARABIC = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|\d+(?:\.\d+)?")
 # `1×10-3`, `1×10^-12`: scientific notation as the seeds write it (001 L104).

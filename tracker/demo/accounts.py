@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from tracker.identifiers import uscc_check_char
+from indicators.identifiers import uscc_check_char
 from tracker.models import Organisation, Role
 from tracker.services.accounts import create_user, get_user_by_username
 from tracker.services.audit import Actor

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from indicators import units as u
-from indicators.numbers import normalize_width, parse_cn_integer, parse_decimal
-from indicators.target_edit import MAX_VALUE, normalize_unit
+from indicators.reading import units as u
+from indicators.reading.numbers import normalize_width, parse_cn_integer, parse_decimal
+from indicators.reading.target_edit import MAX_VALUE, normalize_unit
 
 
 @dataclass(frozen=True)

@@ -27,16 +27,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from tracker import evidence_files as ef
-from tracker.evidence_files import (
+from tracker.files import evidence as ef
+from tracker.files import store as es
+from tracker.files.evidence import (
     ALLOWED_LABEL,
     MAX_EVIDENCE_BYTES,
     CheckedFile,
     EvidenceFileRejected,
-    EvidenceStore,
     check_evidence_file,
     safe_display_name,
 )
+from tracker.files.store import STORED_EXTENSIONS, EvidenceStore
 
 # Pillow warns about the garbage TIFFs of the corpus and the fuzzer before refusing them.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin")
@@ -738,7 +739,7 @@ def test_long_name_keeps_the_extension():
 
 
 @settings(max_examples=300, deadline=None)
-@given(raw=st.text(), extension=st.sampled_from(sorted(ef.STORED_EXTENSIONS)))
+@given(raw=st.text(), extension=st.sampled_from(sorted(STORED_EXTENSIONS)))
 def test_display_name_property(raw: str, extension: str):
     name = safe_display_name(raw, extension)
     assert name.endswith(extension) and len(name) <= 100
@@ -762,7 +763,7 @@ def _outcome(name: str, data: bytes) -> None:
     except EvidenceFileRejected as exc:
         assert CJK.search(str(exc))
         return
-    assert isinstance(checked, CheckedFile) and checked.extension in ef.STORED_EXTENSIONS
+    assert isinstance(checked, CheckedFile) and checked.extension in STORED_EXTENSIONS
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -829,8 +830,8 @@ def test_put_draws_again_when_the_name_is_taken(tmp_path: Path, monkeypatch: pyt
     checked = check_evidence_file("报告.pdf", pdf())
     taken = store.put(checked)
     draws = iter([taken[:32], "ab" * 16])
-    real = ef.secrets.token_hex
-    monkeypatch.setattr(ef.secrets, "token_hex", lambda n=16: next(draws) if n == 16 else real(n))
+    real = es.secrets.token_hex
+    monkeypatch.setattr(es.secrets, "token_hex", lambda n=16: next(draws) if n == 16 else real(n))
     assert store.put(checked) == "ab" * 16 + ".pdf"
     assert store.read(taken) == checked.data
 
@@ -841,7 +842,7 @@ def test_a_crash_while_writing_leaves_nothing_under_a_final_name(tmp_path: Path,
     def failing_fsync(fd: int) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(ef.os, "fsync", failing_fsync)
+    monkeypatch.setattr(es.os, "fsync", failing_fsync)
     with pytest.raises(OSError, match="disk full"):
         store.put(check_evidence_file("报告.pdf", pdf()))
     assert _walk(tmp_path) == []

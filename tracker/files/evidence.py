@@ -1,4 +1,5 @@
-"""Evidence files attached to quarterly progress reports: what may be stored, and the store (reliability G15).
+"""Evidence files attached to quarterly progress reports: what may be stored (reliability G15). Pure: bytes in,
+a checked file or a refusal out; `tracker.files.store` keeps what passes.
 
 Grantees upload whatever their machines hold: scans, phone photos, Word and Excel files, and sometimes something
 else with a reassuring name. An officer later opens these files on an intranet machine, so the type is decided
@@ -12,8 +13,7 @@ without running anything are kept:
 - Office Open XML documents (.docx/.xlsx/.pptx) without macros, ActiveX controls, OLE objects, external links
   or DDE fields, and small enough to inflate safely.
 
-Everything else is refused with one Chinese sentence naming the file. Stored files get random names chosen
-here, are written once (never overwritten) and are read back only through names this module produced.
+Everything else is refused with one Chinese sentence naming the file.
 """
 
 from __future__ import annotations
@@ -22,15 +22,12 @@ import contextlib
 import hashlib
 import html
 import io
-import os
 import re
-import secrets
 import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NoReturn
 from xml.etree import ElementTree
 
@@ -52,7 +49,6 @@ MAX_PDF_OPEN_ACTIONS = 32
 
 DISPLAY_NAME_MAX = 100
 DEFAULT_STEM = "佐证材料"
-STORAGE_NAME_RE = re.compile(r"[0-9a-f]{32}\.[a-z]{3,4}")
 
 PDF_TYPE = "application/pdf"
 PNG_TYPE = "image/png"
@@ -60,7 +56,6 @@ JPEG_TYPE = "image/jpeg"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PPTX_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
-STORED_EXTENSIONS = frozenset({".pdf", ".png", ".jpg", ".docx", ".xlsx", ".pptx"})
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # compound file: .doc/.xls/.ppt, WPS, and any password-protected Office file
 ZIP_MAGIC = b"PK\x03\x04"
@@ -715,72 +710,3 @@ def _has_dde_field(xml: bytes) -> bool:
         if words and words[0].upper() in ("DDE", "DDEAUTO"):
             return True
     return False
-
-
-# -- the store -------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EvidenceStore:
-    """Checked files under `root/ab/<32 hex>.<ext>`: random names, written once, mode 0440.
-
-    No part of a path on disk comes from the uploader: the name shown to users lives in the database.
-    """
-
-    root: Path
-
-    def put(self, checked: CheckedFile) -> str:
-        """Store the bytes under a new random name and return it; a crash never leaves a partial file under it."""
-        if checked.extension not in STORED_EXTENSIONS:
-            raise ValueError(f"not a stored extension: {checked.extension!r}")
-        while True:
-            name = secrets.token_hex(16) + checked.extension
-            folder = self.root / name[:2]
-            folder.mkdir(mode=0o750, parents=True, exist_ok=True)
-            temp = folder / f".{secrets.token_hex(8)}.part"  # never matches STORAGE_NAME_RE
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o440)
-            try:
-                try:
-                    os.fchmod(fd, 0o440)  # whatever the umask
-                    view = memoryview(checked.data)
-                    while view:
-                        view = view[os.write(fd, view):]
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-                try:
-                    os.link(temp, folder / name)  # fails rather than replace an existing file
-                except FileExistsError:
-                    continue  # 128 random bits collided: draw again
-            finally:
-                temp.unlink(missing_ok=True)
-            _fsync_folder(folder)
-            return name
-
-    def path_of(self, storage_name: str) -> Path:
-        """Where a stored file lives; ValueError for any name this store did not produce."""
-        if not isinstance(storage_name, str) or not STORAGE_NAME_RE.fullmatch(storage_name):
-            raise ValueError("not an evidence storage name")
-        if storage_name[32:] not in STORED_EXTENSIONS:
-            raise ValueError("not an evidence storage name")
-        root = self.root.resolve()
-        path = (root / storage_name[:2] / storage_name).resolve()
-        if not path.is_relative_to(root) or path.parent.parent != root:
-            raise ValueError("evidence path outside the store")
-        return path
-
-    def read(self, storage_name: str) -> bytes:
-        return self.path_of(storage_name).read_bytes()
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the new directory entry durable (the file's own data is already synced)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from indicators.spans import strip_brackets
+from indicators.reading.spans import strip_brackets
 
 NON_BINDING = re.compile(
     r"鼓励|积极(?!作用)|倡导|提倡|注重|可以包含|也可|可选择|为主$|等形式为主|(?:的|和)(?:作用|影响)$|原则上"

@@ -30,8 +30,8 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from indicators.flags import Flag
-from indicators.numbers import normalize_width, parse_cn_integer, strip_chars
+from indicators.reading.flags import Flag
+from indicators.reading.numbers import normalize_width, parse_cn_integer, strip_chars
 
 
 class PeriodKind(StrEnum):

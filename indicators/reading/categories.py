@@ -27,9 +27,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from indicators import units as u
-from indicators.comparators import GE, GT, LE, LT
-from indicators.spans import strip_brackets
+from indicators.reading import units as u
+from indicators.reading.comparators import GE, GT, LE, LT
+from indicators.reading.spans import strip_brackets
 
 #: The 23 keys with a short Chinese label (for tables and messages).
 CATEGORIES: dict[str, str] = {

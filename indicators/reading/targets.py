@@ -32,12 +32,12 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from indicators import categories as cat
-from indicators import units as u
-from indicators.comparators import EQ, GE, LE, LT, has_improvement
-from indicators.flags import Flag
-from indicators.numbers import normalize_width, to_plain
-from indicators.qualitative import (
+from indicators.reading import categories as cat
+from indicators.reading import units as u
+from indicators.reading.comparators import EQ, GE, LE, LT, has_improvement
+from indicators.reading.flags import Flag
+from indicators.reading.numbers import normalize_width, to_plain
+from indicators.reading.qualitative import (
     Requirement,
     head_object,
     implied_one,
@@ -45,8 +45,8 @@ from indicators.qualitative import (
     is_non_binding,
     predicates,
 )
-from indicators.quantities import Quantity, attach_prefix, scan
-from indicators.spans import (
+from indicators.reading.quantities import Quantity, attach_prefix, scan
+from indicators.reading.spans import (
     CLOSING,
     COMMAS,
     OPENING,

@@ -54,7 +54,7 @@ _STATUS_CYCLE = ("active", "active", "active", "extended", "acceptance_applied",
 
 
 def _demo_uscc(body: str) -> str:
-    from tracker.identifiers import uscc_check_char
+    from indicators.identifiers import uscc_check_char
 
     return body + uscc_check_char(body)
 

@@ -1,4 +1,4 @@
-"""The reporting calendar (tracker/workdays.py): working days, provisional years, quarterly periods and due dates."""
+"""The reporting calendar (indicators/workdays.py): working days, provisional years, quarterly periods and due dates."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.workdays import (
+from indicators.workdays import (
     MAX_SEARCH_DAYS,
     WorkCalendar,
     due_date,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.identifiers import uscc_check_char, uscc_division_code, uscc_problem
+from indicators.identifiers import uscc_check_char, uscc_division_code, uscc_problem
 
 
 @pytest.mark.parametrize("code", ["91350100M000100Y43", "91110000600037341L", "12100000400000624D"])

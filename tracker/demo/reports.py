@@ -35,9 +35,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from indicators.progress import is_per_year, project_year
+from indicators.assessment.progress import is_per_year, project_year
+from indicators.workdays import ReportingPeriod
 from tracker import clock
-from tracker.evidence_files import EvidenceStore, check_evidence_file
+from tracker.files.evidence import check_evidence_file
+from tracker.files.store import EvidenceStore
 from tracker.models import (
     EvidenceFile,
     Project,
@@ -53,7 +55,6 @@ from tracker.models import (
 from tracker.services import reports as service
 from tracker.services.audit import Actor
 from tracker.services.reports import EvidenceInput, ReportInput, ValueInput
-from tracker.workdays import ReportingPeriod
 
 MAX_PROJECTS = 300
 # Projects that no longer report but did: their histories run up to the last period due.

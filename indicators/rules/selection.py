@@ -13,7 +13,7 @@ A guideline's indicator block is a menu; a *selection rule* says which items of 
 
 The tree is immutable and JSON-serialisable (`to_dict`/`from_dict`); `evaluate` gives readiness on the latest
 values (DESIGN §2 Acceptance): True/False/None plus a score and the unmet items of the closest alternative.
-Pure: stdlib and `indicators.numbers` only.
+Pure: stdlib and `indicators.reading.numbers` only.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Union
 
-from indicators.flags import Flag
-from indicators.numbers import normalize_width, parse_cn_integer
+from indicators.reading.flags import Flag
+from indicators.reading.numbers import normalize_width, parse_cn_integer
 
 # ------------------------------------------------------------------------------------------------
 # Markers

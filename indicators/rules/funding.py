@@ -28,8 +28,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from indicators.flags import Flag
-from indicators.numbers import normalize_width, parse_cn_integer, parse_number, strip_chars
+from indicators.reading.flags import Flag
+from indicators.reading.numbers import normalize_width, parse_cn_integer, parse_number, strip_chars
 
 
 class FundingMode(StrEnum):

@@ -11,10 +11,10 @@ check characters, Excel dates, amounts in 万元, 实施期限 matching the guid
 Timed (time.perf_counter):
   (a) the baseline: `load_workbook(read_only=True, data_only=True)` + `iter_rows(values_only=True)` over the list
       sheet; median of K repetitions;
-  (c) the dry run: `load_award_list(..., dry_run=True)` (read and check every row against the database, write
+  (c) the preview: `preview_award_list` (read the file once and check every row against the database, write
       nothing), then a rollback; median of M repetitions;
-  (b) the import: `load_award_list` + commit, in one transaction, once (it fills the database; a second run would
-      only find the projects already there).
+  (b) the import: `preview_award_list` + `import_award_list` + commit, in one transaction, once (the command
+      line's path; it fills the database, so a second run would only find the projects already there).
 Times are printed next to the baseline of the same run, as ratios (DESIGN §5). G17 asks for ≤ 30 s.
 """
 
@@ -28,12 +28,12 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from imports.award_loader import find_guideline, load_award_list
+from imports.award_loader import find_guideline, import_award_list, preview_award_list
 from imports.guideline_loader import load_file
 from indicators.identifiers import uscc_check_char
 from tracker.db import make_engine, make_session_factory, session_scope
@@ -42,7 +42,7 @@ from tracker.models import Organisation, Project, Role
 from tracker.schema import upgrade_database
 from tracker.services.accounts import create_user
 from tracker.services.audit import Actor
-from tracker.services.projects import ImportResult, leaf_index
+from tracker.services.projects import leaf_index
 
 T = TypeVar("T")
 SAMPLE = Path(__file__).resolve().parents[1] / "tracker" / "demo" / "samples" / "000_01a6d56b3cde02ef.txt"
@@ -94,7 +94,7 @@ def build(rows: int, directions: list[str]) -> bytes:
     return buffer.getvalue()
 
 
-def _problems(result: ImportResult) -> list[tuple[int | None, str | None, str]]:
+def _problems(result: Any) -> list[tuple[int | None, str | None, str]]:
     return [(p.row, p.column, p.message) for p in result.problems[:5]]
 
 
@@ -154,8 +154,8 @@ def main() -> None:
                 try:
                     document = find_guideline(db, guideline)
                     assert document is not None
-                    elapsed, result = _timed(lambda d=db, doc=document: load_award_list(
-                        d, "awards.xlsx", data, doc, actor=actor, now=datetime.now(UTC), dry_run=True))
+                    elapsed, result = _timed(lambda d=db, doc=document: preview_award_list(
+                        d, "awards.xlsx", data, doc, actor=actor, now=datetime.now(UTC)))
                     db.rollback()
                 finally:
                     db.close()
@@ -169,7 +169,10 @@ def main() -> None:
                 document = find_guideline(db, guideline)
                 assert document is not None
                 start = time.perf_counter()
-                result = load_award_list(db, "awards.xlsx", data, document, actor=actor, now=datetime.now(UTC))
+                preview = preview_award_list(db, "awards.xlsx", data, document, actor=actor, now=datetime.now(UTC))
+                if preview.problems:
+                    raise SystemExit(f"unexpected problems: {_problems(preview)}")
+                result = import_award_list(db, preview, document, actor=actor, now=datetime.now(UTC))
                 if result.problems:
                     db.rollback()
                     raise SystemExit(f"unexpected problems: {_problems(result)}")
@@ -189,7 +192,7 @@ def main() -> None:
     print(f"created: {created} projects on {nodes} directions, {len(result.new_organisations)} new organisations "
           f"(database: {projects} projects, {organisations} organisations)")
     print(f"{f'(a) openpyxl iterating ({args.repeat}x, median)':<40}{base * 1000:10.1f} ms    1.0x")
-    print(f"{f'(c) dry run ({args.dry_runs}x, median)':<40}{dry * 1000:10.1f} ms  {dry / base:5.1f}x the baseline"
+    print(f"{f'(c) preview ({args.dry_runs}x, median)':<40}{dry * 1000:10.1f} ms  {dry / base:5.1f}x the baseline"
           f"   {args.rows / dry:7.0f} rows/s")
     print(f"{'(b) import + commit (once)':<40}{full * 1000:10.1f} ms  {full / base:5.1f}x the baseline"
           f"   {created / full:7.0f} projects/s")

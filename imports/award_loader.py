@@ -1,17 +1,28 @@
-"""Award lists (立项清单) into projects: read the Excel file, then import all rows or none."""
+"""Award lists (立项清单) into projects, in the two steps that the import page and `tracker projects import` share.
+
+1. `preview_award_list` reads the file once and checks every row: the sheet's own problems and the problems found
+   against the database alike, each with its cell, so that one upload names them all. It lists the projects to
+   create, the rows already imported unchanged and the organisations the import will create. Nothing is written.
+2. `import_award_list` writes the preview's projects in the caller's transaction, all or nothing, after checking
+   them again against the database as it is then (another import may have landed since the preview), and records
+   the import in the audit log (`award_list_imported`) whoever runs it.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from imports.awards import AwardRow, read_award_list
+from imports.awards import AwardRow, AwardSheet, header_field, read_award_list
+from indicators.regions import city_name
 from tracker.models import GuidelineDocument, Programme
+from tracker.services import audit
 from tracker.services.audit import Actor
-from tracker.services.projects import ImportProblem, ImportResult, ProjectInput, import_projects
+from tracker.services.projects import ImportProblem, ImportResult, PlannedProject, ProjectInput, import_projects
 
 
 def find_guideline(db: Session, name: str) -> GuidelineDocument | None:
@@ -35,20 +46,83 @@ def to_input(row: AwardRow) -> ProjectInput:
     )
 
 
-def load_award_list(db: Session, name: str, data: bytes, document: GuidelineDocument, *, actor: Actor,
-                    now: datetime, dry_run: bool = False) -> ImportResult:
-    """Read and import; any problem in the file or against the database means nothing is written."""
-    sheet = read_award_list(name, data)
-    if sheet.errors:
-        problems = [ImportProblem(e.row, e.column, e.message) for e in sheet.errors]
-        # The rows that did read are checked against the database too, so one upload shows every problem.
-        bad_rows = {e.row for e in sheet.errors}
-        readable = [to_input(r) for r in sheet.checked_rows if r.row not in bad_rows]
-        if readable:
-            checked = import_projects(db, readable, document, actor=actor, now=now, dry_run=True)
-            problems += checked.problems
-        problems.sort(key=lambda p: (p.row is not None, p.row or 0))
-        return ImportResult(problems=problems)
-    batch = hashlib.sha256(data).hexdigest()
-    return import_projects(db, [to_input(r) for r in sheet.rows], document, actor=actor, now=now, batch=batch,
-                           dry_run=dry_run)
+@dataclass(frozen=True)
+class NewOrganisation:
+    """An organisation the import will create, with the grantee account named after its code."""
+
+    name: str
+    uscc: str
+    city: str
+    username: str
+
+
+@dataclass(frozen=True)
+class AwardListPreview:
+    file_name: str
+    document_id: int
+    batch: str  # the file's SHA-256: the projects remember which list created them
+    sheet: AwardSheet
+    problems: tuple[ImportProblem, ...]  # every problem of the file, in row order, each with its cell if known
+    creating: tuple[PlannedProject, ...]
+    unchanged: tuple[AwardRow, ...]  # already imported with the same content: importing again changes nothing
+    new_organisations: tuple[NewOrganisation, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def preview_award_list(db: Session, file_name: str, data: bytes, document: GuidelineDocument, *, actor: Actor,
+                       now: datetime) -> AwardListPreview:
+    """Read the file once and check every row against the database as it is now; writes nothing."""
+    sheet = read_award_list(file_name, data)
+    bad_rows = {e.row for e in sheet.errors}
+    # The rows that did read are checked against the database too, even when others did not.
+    readable = [to_input(r) for r in sheet.checked_rows if r.row not in bad_rows]
+    checked = import_projects(db, readable, document, actor=actor, now=now, dry_run=True)
+    problems = [ImportProblem(e.row, e.column, e.message, e.cell or "") for e in sheet.errors]
+    problems += _located(checked.problems, sheet)
+    problems.sort(key=lambda p: (p.row is not None, p.row or 0))
+    unchanged = set(checked.unchanged)
+    creating = tuple(checked.planned) if not problems else ()
+    organisations: dict[str, NewOrganisation] = {}
+    for plan in creating:
+        row = plan.row
+        if plan.new_organisation and row.uscc not in organisations:
+            organisations[row.uscc] = NewOrganisation(row.organisation_name, row.uscc, city_name(row.uscc[2:8]),
+                                                      row.uscc.lower())
+    return AwardListPreview(
+        file_name=file_name, document_id=document.id, batch=hashlib.sha256(data).hexdigest(), sheet=sheet,
+        problems=tuple(problems), creating=creating,
+        unchanged=tuple(r for r in sheet.rows if r.project_code in unchanged),
+        new_organisations=tuple(organisations.values()),
+    )
+
+
+def import_award_list(db: Session, preview: AwardListPreview, document: GuidelineDocument, *, actor: Actor,
+                      now: datetime) -> ImportResult:
+    """Create the previewed projects, or nothing when a row no longer fits the database (the result's problems)."""
+    if not preview.ok or preview.document_id != document.id:
+        raise ValueError("only a clean preview of this guideline can be imported")
+    result = import_projects(db, [to_input(r) for r in preview.sheet.rows], document, actor=actor, now=now,
+                             batch=preview.batch)
+    if result.problems:
+        result.problems = _located(result.problems, preview.sheet)
+        return result
+    if result.created:
+        audit.record(db, actor, "award_list_imported", now=now, object_type="guideline_document",
+                     object_id=document.id, after={
+                         "file": preview.file_name, "created": len(result.created),
+                         "unchanged": len(result.unchanged), "organisations": len(result.new_organisations)})
+    return result
+
+
+def _located(problems: list[ImportProblem], sheet: AwardSheet) -> list[ImportProblem]:
+    """Problems found against the database name a row and a field: give them the cell the reader found it in."""
+    located = []
+    for problem in problems:
+        key = header_field(problem.column) if problem.column else None
+        letter = sheet.column_letters.get(key or "")
+        cell = f"{letter}{problem.row}" if letter and problem.row is not None and not problem.cell else problem.cell
+        located.append(replace(problem, cell=cell))
+    return located

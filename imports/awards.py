@@ -118,6 +118,8 @@ class AwardSheet:
     # The rows that read cleanly even when others did not, so that the loader can also check them against the
     # database and report every problem of the file at once.
     checked_rows: tuple[AwardRow, ...] = ()
+    # Field → column letter of the header found, so that a problem found later names its cell.
+    column_letters: dict[str, str] = field(default_factory=dict)
 
 
 # --- fields and header aliases -------------------------------------------------------------------------------
@@ -490,8 +492,9 @@ def _read_workbook(data: bytes, *, has_formulas: bool) -> AwardSheet:
                                   units, workbook.epoch)
     finally:
         workbook.close()
+    letters = {key: get_column_letter(column.index + 1) for key, column in header.columns.items()}
     return AwardSheet(rows=() if errors else rows, errors=errors, sheet_name=header.sheet, header_row=header.row,
-                      checked_rows=rows)
+                      checked_rows=rows, column_letters=letters)
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,16 @@
 
 The reading and parsing are pure (`imports.guidelines`, `indicators`); this module turns their results into the
 plain inputs of `tracker.services.guidelines` and calls it in the caller's transaction.
+
+An upload (the catalogue page) is two steps: `preview_upload` reads the file once and says what storing it would do
+and whether this user may; `store_upload` stores it after planning again against the database as it is then.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,11 +20,20 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from imports.guideline_model import FieldKind, Node, ParsedGuideline, SourceText
-from imports.guidelines import clause_records, parse_guideline, read_source_bytes
+from imports.guidelines import GuidelineReadError, clause_records, parse_guideline, read_source_bytes
 from indicators.reading import interpret_clause
 from indicators.rules import funding, period, selection
+from tracker.models import User
+from tracker.services import guidelines as catalogue
 from tracker.services.audit import Actor
-from tracker.services.guidelines import ClauseInput, DocumentInput, NodeInput, StoreResult, store_guideline
+from tracker.services.guidelines import (
+    ClauseInput,
+    DocumentInput,
+    NodeInput,
+    StorePlan,
+    StoreResult,
+    store_guideline,
+)
 from tracker.services.indicator_review import carry_over
 from tracker.services.twins import flag_twin_conflicts
 
@@ -172,4 +186,60 @@ def store_preview(db: Session, preview: Preview, *, actor: Actor, now: datetime,
     return result
 
 
-__all__ = ["FieldKind", "LoadOutcome", "Preview", "interpret", "load_file", "prepare", "store_preview"]
+# --- an upload in two steps --------------------------------------------------------------------------------------
+
+log = logging.getLogger("tracker.imports")
+
+
+class StoreRefused(Exception):
+    """This user may not store this guideline; str(exc) says why, in Chinese."""
+
+
+@dataclass(frozen=True)
+class UploadPreview:
+    parsed: Preview
+    programme_name: str  # as typed by the uploader ("" = the document's own title)
+    plan: StorePlan
+    refusal: str  # why the uploader may not store it; "" when they may
+    size: int  # bytes
+
+    @property
+    def needs_confirming(self) -> bool:
+        """A file already imported has nothing to store."""
+        return self.plan.status != "duplicate" and not self.refusal
+
+
+def preview_upload(db: Session, name: str, data: bytes, *, user: User | None, programme_name: str = ""
+                   ) -> UploadPreview:
+    """Read and parse the file once and plan its storing; nothing is written. Raises GuidelineReadError with a
+    Chinese message for a file that cannot be read, whatever went wrong in the reader (never a 500)."""
+    try:
+        parsed = prepare(name, data)
+    except GuidelineReadError:
+        raise
+    except Exception as exc:
+        incident = secrets.token_hex(6)
+        log.exception("guideline parser failed on an upload, incident %s", incident)
+        raise GuidelineReadError(f"文件“{name}”无法解析（事件编号：{incident}），请检查文件内容，"
+                                 "或把文件和事件编号交给管理员") from exc
+    plan = catalogue.plan_store(db, parsed.document, programme_name or None)
+    return UploadPreview(parsed, programme_name, plan, catalogue.store_refusal(db, user, plan), len(data))
+
+
+def store_upload(db: Session, upload: UploadPreview, *, user: User | None, actor: Actor, now: datetime
+                 ) -> StoreResult:
+    """Store the previewed file in the caller's transaction. The plan is made again first: the programmes may have
+    changed since the preview (StoreRefused when the user may no longer store it). An officer who starts a new
+    programme is assigned to it."""
+    plan = catalogue.plan_store(db, upload.parsed.document, upload.programme_name or None)
+    refusal = catalogue.store_refusal(db, user, plan)
+    if refusal:
+        raise StoreRefused(refusal)
+    result = store_preview(db, upload.parsed, actor=actor, now=now, programme_name=upload.programme_name or None)
+    if user is not None and result.created:
+        catalogue.assign_uploader(db, user, result.document.programme, actor=actor, now=now)
+    return result
+
+
+__all__ = ["FieldKind", "LoadOutcome", "Preview", "StoreRefused", "UploadPreview", "interpret", "load_file",
+           "prepare", "preview_upload", "store_preview", "store_upload"]

@@ -257,31 +257,31 @@ class Progress:
 
 
 def cmd_guidelines_import(args: argparse.Namespace, settings: Settings) -> None:
-    from imports.guideline_loader import prepare, store_preview
+    from imports.guideline_loader import preview_upload, store_upload
     from imports.guidelines import GuidelineReadError
     from tracker.services.audit import Actor
 
     if args.programme and len(args.files) > 1:
         raise CommandError("--programme 只能与一个文件一起使用")
-    progress = Progress(len(args.files) * 2, "导入指南")
-    previews = []
+    files = []
     for path in args.files:
         try:
-            previews.append((path, prepare(Path(path).name, Path(path).read_bytes())))
-        except GuidelineReadError as exc:
-            progress.close()
-            raise CommandError(f"{path}：{exc}（未写入任何数据）") from exc
+            files.append((path, Path(path).read_bytes()))
         except OSError as exc:
-            progress.close()
             raise CommandError(f"无法读取 {path}：{exc.strerror or exc}（未写入任何数据）") from exc
-        progress.step(Path(path).name)
     engine = _upgrade(settings)
+    progress = Progress(len(files) * 2, "导入指南")
     lines = []
-    # One transaction for all files: either every file is stored or none.
+    # The upload page's use case, as the system; one transaction for all files: every file is stored or none.
     with session_scope(make_session_factory(engine)) as db:
-        for path, preview in previews:
-            result = store_preview(db, preview, actor=Actor.system("cli"), now=clock.now(),
-                                   programme_name=args.programme)
+        for path, data in files:
+            try:
+                upload = preview_upload(db, Path(path).name, data, user=None, programme_name=args.programme or "")
+            except GuidelineReadError as exc:
+                progress.close()
+                raise CommandError(f"{path}：{exc}（未写入任何数据）") from exc
+            progress.step(Path(path).name)
+            result = store_upload(db, upload, user=None, actor=Actor.system("cli"), now=clock.now())
             doc = result.document
             if result.created:
                 state = f"v{doc.version}"
@@ -322,7 +322,7 @@ def cmd_guidelines_parse(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_projects_import(args: argparse.Namespace, settings: Settings) -> None:
-    from imports.award_loader import find_guideline, load_award_list
+    from imports.award_loader import find_guideline, import_award_list, preview_award_list
     from tracker.services.audit import Actor
 
     path = Path(args.file)
@@ -335,15 +335,18 @@ def cmd_projects_import(args: argparse.Namespace, settings: Settings) -> None:
         document = find_guideline(db, args.guideline)
         if document is None:
             raise CommandError(f"找不到指南“{args.guideline}”（请使用指南标题、项目计划名称或导入时的文件名）")
-        result = load_award_list(db, path.name, data, document, actor=Actor.system("cli"), now=clock.now(),
-                                 dry_run=args.dry_run)
-        if result.problems:
-            db.rollback()
-            lines = "\n".join(str(p) for p in result.problems)
-            raise CommandError(f"立项清单有 {len(result.problems)} 处错误，未写入任何数据：\n{lines}")
+        actor = Actor.system("cli")
+        preview = preview_award_list(db, path.name, data, document, actor=actor, now=clock.now())
+        problems = preview.problems
+        if not problems and not args.dry_run:
+            result = import_award_list(db, preview, document, actor=actor, now=clock.now())
+            problems = tuple(result.problems)
+        if problems:
+            # CommandError leaves session_scope by rolling back: nothing is written.
+            lines = "\n".join(str(p) for p in problems)
+            raise CommandError(f"立项清单有 {len(problems)} 处错误，未写入任何数据：\n{lines}")
         if args.dry_run:
-            db.rollback()
-            print(f"检查通过（未写入）：{len(result.unchanged)} 个项目已存在且一致，其余可导入")
+            print(f"检查通过（未写入）：将新建 {len(preview.creating)} 个项目，{len(preview.unchanged)} 个已存在且一致")
             return
         print(f"导入完成：新建 {len(result.created)} 个项目，{len(result.unchanged)} 个已存在且一致，"
               f"新建单位 {len(result.new_organisations)} 个")

@@ -177,7 +177,7 @@ def test_one_upload_reports_file_errors_and_database_errors_together(db, now, gu
 
     import openpyxl
 
-    from imports.award_loader import load_award_list
+    from imports.award_loader import preview_award_list
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active
@@ -186,6 +186,6 @@ def test_one_upload_reports_file_errors_and_database_errors_together(db, now, gu
     sheet.append(["A-2", "坏方向", "没有这个方向", "某公司", row().uscc, "王", "2025/3/1", "10"])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    result = load_award_list(db, "x.xlsx", buffer.getvalue(), guideline, actor=SYSTEM, now=now)
-    assert [(p.row, p.column) for p in result.problems] == [(2, "财政资助（万元）"), (3, "方向")]
+    preview = preview_award_list(db, "x.xlsx", buffer.getvalue(), guideline, actor=SYSTEM, now=now)
+    assert [(p.row, p.column, p.cell) for p in preview.problems] == [(2, "财政资助（万元）", "H2"), (3, "方向", "C3")]
     assert db.scalar(select(func.count()).select_from(Project)) == 0

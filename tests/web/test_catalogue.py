@@ -286,7 +286,7 @@ def confirm(client, preview_html: str):
 
 
 def uploads_dir(app) -> Path:
-    return Path(app.state.settings.data_dir) / "uploads"
+    return Path(app.state.settings.data_dir) / "uploads" / "guideline"
 
 
 def test_upload_preview_confirm_and_reupload(app, client, db, demo_users):

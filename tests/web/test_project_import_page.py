@@ -5,6 +5,7 @@ the scope of guidelines and pending uploads (DESIGN §1, §4, §5; G17)."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import secrets
 import zipfile
@@ -413,3 +414,90 @@ def test_a_file_over_the_size_limit_is_refused_in_chinese(client, world, db):
     response = upload(client, world["doc"].id, b"PK\x03\x04" + b"\x00" * (MAX_FILE_BYTES + 128 * 1024))
     assert response.status_code == 413 and "过大" in response.text
     assert counts(db) == before
+
+
+# --- one use case for the page and the command line ----------------------------------------------
+
+
+def test_four_bad_rows_found_at_different_stages_are_all_named_at_once(client, world, db):
+    """The reader's problems (a check character, a date) and the database's (a direction, an officer) together:
+    fixing three rows never reveals a fourth."""
+    login(client, "officer")
+    headers = ["项目编号", "项目名称", "方向", "承担单位", "统一社会信用代码", "项目负责人", "项目管理专员", "任务书签订日期",
+               "财政资助"]
+    rows = [["V1", "项目", VIDEO, "某公司", wrong_check(NEW_ORG), "张三", None, "2025-03-01", 100],
+            ["V2", "项目", VIDEO, "某公司", NEW_ORG, "张三", None, "2025年2月30日", 100],
+            ["V3", "项目", "没有这个方向", "某公司", NEW_ORG, "张三", None, "2025-03-01", 100],
+            ["V4", "项目", VIDEO, "某公司", NEW_ORG, "张三", "nobody", "2025-03-01", 100],
+            ["V5", "项目", VIDEO, "某公司", NEW_ORG, "张三", None, "2025-03-01", 100]]
+    before = counts(db)
+    response = upload(client, world["doc"].id, simple_list(*rows, headers=headers))
+    assert response.status_code == 400
+    assert [(r, c, cell) for r, c, cell, _m in problem_rows(response.text)] == [
+        ("2", "统一社会信用代码", "E2"), ("3", "任务书签订日期", "H3"), ("4", "方向", "C4"), ("5", "项目管理专员", "G5")]
+    assert "有 4 处问题" in response.text
+    assert counts(db) == before
+
+
+def _snapshot(db, document_id: int, after_audit_id: int) -> dict:
+    """What an award-list import leaves, without the ids and secrets that differ between two databases."""
+    projects = db.scalars(select(Project).where(Project.document_id == document_id).order_by(Project.code)).all()
+    rows = [(p.code, p.title, tuple(p.node.path), p.organisation.uscc, p.organisation.name, p.start_date, p.end_date,
+             p.period_months, p.fiscal_funding, p.self_funding, p.funding_mode, p.officer.username, p.status,
+             p.imported_batch, [(t.position, t.metric, t.op, t.value, t.unit, t.kind)
+                                for t in p.target_sets[-1].targets]) for p in projects]
+    grantees = sorted((u.username, u.role, u.organisation.uscc, u.is_active, u.password_hash is None)
+                      for u in db.scalars(select(User).where(User.role == "grantee", User.username != "grantee")))
+    trail = []
+    for entry in db.scalars(select(AuditEntry).where(AuditEntry.id > after_audit_id).order_by(AuditEntry.id)):
+        after = {k: v for k, v in json.loads(entry.after or "{}").items()
+                 if k not in ("document", "id", "organisation_id", "created_at")}
+        trail.append((entry.action, entry.object_type, entry.result, after))
+    return {"projects": rows, "grantees": grantees, "audit": trail}
+
+
+def test_a_web_import_and_a_cli_import_leave_the_same_rows_and_audit_trail(client, world, db, tmp_path, monkeypatch,
+                                                                          capsys):
+    from tracker import cli
+    from tracker.db import make_engine, make_session_factory, session_scope
+    from tracker.settings import get_settings
+
+    headers = ["项目编号", "项目名称", "方向", "承担单位", "统一社会信用代码", "项目负责人", "项目管理专员", "任务书签订日期",
+               "财政资助"]
+    data = simple_list(["W1", "位移监测", VIDEO, "桂林某光电有限公司", NEW_ORG, "李工", "officer", "2025-03-01", 120],
+                       ["W2", "光电封装", PHOTONICS, "南宁某研究院", OTHER_ORG, "赵工", "officer", "2025-04-01", 85.5],
+                       headers=headers)
+    programme = world["doc"].programme.name
+
+    # The page: upload, preview, confirm (the rows written by the confirmation).
+    login(client, "officer")
+    preview = upload(client, world["doc"].id, data, name="清单.xlsx")
+    assert preview.status_code == 200, problem_rows(preview.text)
+    mark = db.scalar(select(func.max(AuditEntry.id)))
+    assert confirm(client, TOKEN_IN_FORM.search(preview.text).group(1)).status_code == 200
+    web = _snapshot(db, world["doc"].id, mark)
+
+    # The command line, on a database of its own holding the same guideline and officer.
+    list_path = tmp_path / "清单.xlsx"
+    list_path.write_bytes(data)
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["guidelines", "import", str(SAMPLES / "000_01a6d56b3cde02ef.txt")]) == 0
+        factory = make_session_factory(make_engine(url))
+        with session_scope(factory) as other:
+            accounts.create_user(other, username="officer", password=None, role=Role.OFFICER, now=clock.now(),
+                                 actor=SYSTEM)
+            mark = other.scalar(select(func.max(AuditEntry.id)))
+        assert cli.main(["projects", "import", str(list_path), "--guideline", programme]) == 0
+        assert "新建 2 个项目" in capsys.readouterr().out
+        with session_scope(factory) as other:
+            document_id = other.scalar(select(Project.document_id).limit(1))
+            command_line = _snapshot(other, document_id, mark)
+    finally:
+        get_settings.cache_clear()
+
+    assert web["projects"] and len(web["projects"]) == 2
+    assert command_line == web
+    assert [a for a, *_ in web["audit"]].count("award_list_imported") == 1

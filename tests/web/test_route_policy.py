@@ -31,7 +31,7 @@ from tracker.services.audit import Actor
 from tracker.services.guidelines import ClauseInput, DocumentInput, NodeInput, store_guideline
 from tracker.services.projects import ProjectInput, import_projects
 from tracker.settings import Settings
-from tracker.web.controllers.catalogue import guideline_uploads
+from tracker.web.controllers.catalogue import GUIDELINE_UPLOAD
 from tracker.web.controllers.project_import import save_award_upload
 
 OK, LOGIN, FORBIDDEN, NOT_FOUND = "ok", "login", "forbidden", "not_found"
@@ -274,7 +274,7 @@ class World:
         """A pending guideline upload of the acting user (own), or a token that is nobody's."""
         if not own or actor is None or self.settings is None:
             return secrets.token_urlsafe(24)
-        return guideline_uploads(self.settings).save(user_id=actor.id, file_name="matrix.txt",
+        return GUIDELINE_UPLOAD.store(self.settings).save(user_id=actor.id, file_name="matrix.txt",
                            programme_name="", data=TINY_GUIDELINE, now=self.now)
 
     def import_token(self, actor: User | None, own: bool) -> str:

@@ -177,6 +177,13 @@ def node_for(db: Session, user: User, node_id: int) -> GuidelineNode | None:
     return node
 
 
+def clause_for(db: Session, user: User, clause_id: int) -> GuidelineClause | None:
+    clause = db.get(GuidelineClause, clause_id)
+    if clause is None or node_for(db, user, clause.node_id) is None:
+        return None
+    return clause
+
+
 def search_nodes(db: Session, user: User, words: str, *, limit: int = 100) -> list[GuidelineNode]:
     terms = [w for w in words.replace("　", " ").split() if w][:5]
     if not terms:
@@ -306,6 +313,37 @@ def plan_store(db: Session, doc: DocumentInput, programme_name: str | None = Non
     version = (db.scalar(select(func.max(GuidelineDocument.version))
                          .where(GuidelineDocument.programme_id == programme.id)) or 0) + 1
     return StorePlan("new_version", name, programme=programme, current=current, version=version)
+
+
+def store_refusal(db: Session, user: User | None, plan: StorePlan) -> str:
+    """Why this user may not store the planned document ("" when they may). An officer may start a new programme
+    or add a version to one assigned to them; an admin, or the system (command line), may store any."""
+    if user is None or user.role != "officer" or plan.status != "new_version" or plan.programme is None:
+        return ""
+    if plan.programme.id in (visible_programme_ids(db, user) or set()):
+        return ""
+    return (f"项目计划“{plan.programme_name}”已存在，但没有分配给您：这份指南会成为它的第{plan.version}版，"
+            "只有负责该计划的项目管理专员或管理员可以导入。请联系管理员分配该计划，或填写另一个项目计划名称。")
+
+
+def plan_visible(db: Session, user: User, plan: StorePlan) -> bool:
+    """Whether the user may see the programme the document would join (a preview names it only then)."""
+    if plan.programme is None:
+        return True
+    ids = visible_programme_ids(db, user)
+    return ids is None or plan.programme.id in ids
+
+
+def assign_uploader(db: Session, user: User, programme: Programme, *, actor: Actor, now: datetime) -> None:
+    """An officer who imports a new programme manages it. Unlike accounts.assign_programmes this adds one programme
+    and keeps the officer's sessions: their rights only grow."""
+    if user.role != "officer" or programme in user.programmes:
+        return
+    before = sorted(p.id for p in user.programmes)
+    user.programmes.append(programme)
+    audit.record(db, actor, "programmes_assigned", now=now, object_type="user", object_id=user.id,
+                 before={"programmes": before}, after={"programmes": sorted([*before, programme.id]),
+                                                       "reason": "guideline_upload"})
 
 
 # --- read-only helpers of the JSON API (constant query counts) -------------------------------------

@@ -63,11 +63,23 @@ class ImportProblem:
     row: int | None
     column: str | None
     message: str
+    cell: str = ""  # "E8" when the reader knows it, for the preview's table
 
     def __str__(self) -> str:
         if self.row is None:
             return self.message
         return f"第{self.row}行 {self.column}：{self.message}" if self.column else f"第{self.row}行 {self.message}"
+
+
+@dataclass(frozen=True)
+class PlannedProject:
+    """A row that passed every check: what importing it will create."""
+
+    row: ProjectInput
+    direction: tuple[str, ...]  # the leaf's path in the guideline
+    end_date: date
+    period_months: int | None
+    new_organisation: bool  # no organisation has this 统一社会信用代码 yet
 
 
 @dataclass
@@ -78,6 +90,7 @@ class ImportResult:
     new_organisations: list[Organisation] = field(default_factory=list)
     # Activation links of new grantee accounts, shown to the officer until mail exists: (username, token).
     activations: list[tuple[str, str]] = field(default_factory=list)
+    planned: list[PlannedProject] = field(default_factory=list)  # the rows to create, also in a dry run
 
     @property
     def ok(self) -> bool:
@@ -238,6 +251,7 @@ def import_projects(db: Session, rows: list[ProjectInput], document: GuidelineDo
             result.problems.append(ImportProblem(row.row, "统一社会信用代码", f"单位“{organisation.name}”已停用"))
             continue
         plans.append((row, node, end, months, officer, period_rule))
+        result.planned.append(PlannedProject(row, tuple(node.path), end, months, organisation is None))
     if result.problems or dry_run:
         return result
     for row, node, end, months, officer, period_rule in plans:

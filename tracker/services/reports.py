@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -459,22 +460,43 @@ def save_draft(db: Session, project: Project, period: ReportingPeriod, data: Rep
         target_set = report.latest.target_set
     # Everything is checked before the first row is added, so a refusal leaves the session untouched.
     clean = _check(db, project, target_set, period.index, data, today)
-    if report is None:
-        report = _new_report(db, project, period, now)
-        version = _new_version(db, report, target_set, 1, actor, now)
-    else:
-        version = report.latest
-    before = _summary(version) if version.id else None
-    try:
+    before = _summary(report.latest) if report is not None else None
+    with _one_step(db, {"lock": CONFLICT}):  # another editor may have saved (or opened this period) first
+        if report is None:
+            report = _new_report(db, project, period, now)
+            version = _new_version(db, report, target_set, 1, actor, now)
+        else:
+            version = report.latest
         _write(db, project, version, target_set, clean, data, actor=actor, now=now, store=store)
         version.channel = channel
         report.updated_at = now
-        db.flush()
-    except (StaleDataError, IntegrityError) as exc:  # another editor saved (or opened this period) first
-        raise ReportProblems({"lock": CONFLICT}) from exc
     audit.record(db, actor, "report_save", now=now, object_type="report", object_id=report.id, before=before,
                  after=_summary(version))
     return report
+
+
+def save_and_submit(db: Session, project: Project, period: ReportingPeriod, data: ReportInput, *, actor: Actor,
+                    now: datetime, today: date, open_days: int, store: EvidenceStore, channel: str = "form"
+                    ) -> Report:
+    """Save the draft and submit it in one step: when the submission is refused (the draft is incomplete), the
+    save is undone too, so the grantee's click changes nothing and the form comes back with their input."""
+    with db.begin_nested():
+        report = save_draft(db, project, period, data, actor=actor, now=now, today=today, open_days=open_days,
+                            store=store, channel=channel)
+        return submit(db, project, period, edit_lock=report.latest.edit_lock, actor=actor, now=now, today=today,
+                      open_days=open_days)
+
+
+@contextmanager
+def _one_step(db: Session, conflict: dict[str, str]) -> Iterator[None]:
+    """The changes made inside are one SAVEPOINT. A refusal raised inside, or a lost race found when they are
+    flushed (a stale lock or a duplicate row: another editor got there first, refused as `conflict`), undoes
+    them and leaves the caller's transaction usable, so the page that shows the refusal reads what is stored."""
+    try:
+        with db.begin_nested():
+            yield
+    except (StaleDataError, IntegrityError) as exc:
+        raise ReportProblems(conflict) from exc
 
 
 def _not_editable(report: Report) -> str:
@@ -531,17 +553,14 @@ def submit(db: Session, project: Project, period: ReportingPeriod, *, edit_lock:
     missing = _completeness(version)
     if missing:
         raise ReportProblems(missing)
-    version.content_sha256 = content_hash(version)
-    version.submitted_at = now
-    version.submitted_by_id = actor.user_id
-    report.status = ReportStatus.SUBMITTED
-    report.first_submitted_at = report.first_submitted_at or now
-    report.last_submitted_at = now
-    report.updated_at = now
-    try:
-        db.flush()
-    except StaleDataError as exc:
-        raise ReportProblems({"lock": CONFLICT}) from exc
+    with _one_step(db, {"lock": CONFLICT}):
+        version.content_sha256 = content_hash(version)
+        version.submitted_at = now
+        version.submitted_by_id = actor.user_id
+        report.status = ReportStatus.SUBMITTED
+        report.first_submitted_at = report.first_submitted_at or now
+        report.last_submitted_at = now
+        report.updated_at = now
     audit.record(db, actor, "report_submit", now=now, object_type="report", object_id=report.id,
                  after={"version": version.number, "sha256": version.content_sha256})
     return report
@@ -565,17 +584,14 @@ def review(db: Session, report: Report, *, decision: str, comment: str, lock: in
     if errors:
         raise ReportProblems(errors)
     version = report.latest
-    row = ReportReview(report=report, version=version, decision=decision, comment=comment,
-                       decided_by_id=actor.user_id, decided_at=now)
-    db.add(row)
-    report.status = decision
-    if decision == ReviewDecision.ACCEPTED:
-        report.accepted_number = version.number
-    report.updated_at = now
-    try:
-        db.flush()
-    except StaleDataError as exc:
-        raise ReportProblems({"lock": "该报告已被他人处理，请刷新页面"}) from exc
+    with _one_step(db, {"lock": "该报告已被他人处理，请刷新页面"}):
+        row = ReportReview(report=report, version=version, decision=decision, comment=comment,
+                           decided_by_id=actor.user_id, decided_at=now)
+        db.add(row)
+        report.status = decision
+        if decision == ReviewDecision.ACCEPTED:
+            report.accepted_number = version.number
+        report.updated_at = now
     audit.record(db, actor, f"report_{decision}", now=now, object_type="report", object_id=report.id,
                  after={"version": version.number, "comment": comment[:200]})
     return row
@@ -594,25 +610,23 @@ def start_revision(db: Session, project: Project, report: Report, *, lock: int |
     load_versions(db, [latest])
     target_set = current_targets(project)
     by_position = {t.position: t for t in target_set.targets}
-    version = _new_version(db, report, target_set, latest.number + 1, actor, now)
-    # Values follow their target by position into the current task book (a raised target keeps its value).
-    for old in latest.values:
-        target = by_position.get(old.target.position)
-        if target is not None:
-            version.values.append(ReportValue(target=target, value=old.value, year_value=old.year_value,
-                                              done=old.done, explanation=old.explanation, note=old.note))
-    for old in latest.evidence:
-        target = by_position.get(old.target.position) if old.target is not None else None
-        version.evidence.append(ReportEvidence(position=old.position, kind=old.kind, identifier=old.identifier,
-                                               description=old.description, target=target, file_id=old.file_id))
-    for name in (*FUND_FIELDS, *TEXT_FIELDS):
-        setattr(version, name, getattr(latest, name))
-    report.status = ReportStatus.DRAFT
-    report.updated_at = now
-    try:
-        db.flush()
-    except StaleDataError as exc:
-        raise ReportProblems({"lock": "该报告已有新的变化，请刷新页面"}) from exc
+    with _one_step(db, {"lock": "该报告已有新的变化，请刷新页面"}):
+        version = _new_version(db, report, target_set, latest.number + 1, actor, now)
+        # Values follow their target by position into the current task book (a raised target keeps its value).
+        for old in latest.values:
+            target = by_position.get(old.target.position)
+            if target is not None:
+                version.values.append(ReportValue(target=target, value=old.value, year_value=old.year_value,
+                                                  done=old.done, explanation=old.explanation, note=old.note))
+        for old in latest.evidence:
+            target = by_position.get(old.target.position) if old.target is not None else None
+            version.evidence.append(ReportEvidence(position=old.position, kind=old.kind, identifier=old.identifier,
+                                                   description=old.description, target=target,
+                                                   file_id=old.file_id))
+        for name in (*FUND_FIELDS, *TEXT_FIELDS):
+            setattr(version, name, getattr(latest, name))
+        report.status = ReportStatus.DRAFT
+        report.updated_at = now
     audit.record(db, actor, "report_revise", now=now, object_type="report", object_id=report.id,
                  after={"version": version.number, "from": latest.number})
     return version

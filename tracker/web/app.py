@@ -30,92 +30,17 @@ from tracker.web.controllers import (
     reports,
     review,
 )
+from tracker.web.deps import DEPENDENCIES
 from tracker.web.security import make_security_headers_hook
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-ROUTES = [
-    auth.login_form,
-    auth.login_submit,
-    auth.logout,
-    home.home,
-    home.language,
-    home.health,
-    account.account,
-    account.change_password,
-    account.create_token,
-    account.revoke_token,
-    account.activate_form,
-    account.activate_submit,
-    admin.users,
-    admin.user_new,
-    admin.user_create,
-    admin.user_detail,
-    admin.user_update,
-    admin.user_active,
-    admin.user_activation,
-    admin.user_programmes,
-    admin.organisation_list,
-    admin.organisation_new,
-    admin.organisation_create,
-    admin.organisation_detail,
-    admin.organisation_update,
-    admin.organisation_active,
-    admin.programme_list,
-    admin.programme_create,
-    admin.audit_log,
-    calendar_admin.calendar_page,
-    calendar_admin.calendar_enter,
-    calendar_admin.calendar_seed,
-    catalogue.catalogue_index,
-    catalogue.search,
-    catalogue.upload_form,
-    catalogue.upload,
-    catalogue.upload_confirm,
-    catalogue.document_page,
-    catalogue.flags_page,
-    catalogue.direction_page,
-    projects.project_list,
-    projects.project_detail,
-    projects.task_book,
-    projects.task_book_confirm,
-    projects.project_extend,
-    projects.project_terminate,
-    project_import.import_form,
-    project_import.import_template,
-    project_import.import_upload,
-    project_import.import_confirm,
-    project_import.projects_export,
-    reports.report_page,
-    reports.report_save,
-    reports.report_revise,
-    reports.report_excel,
-    reports.report_excel_upload,
-    reports.report_review,
-    reports.report_queue,
-    reports.evidence_file,
-    review.queue,
-    review.clause_detail,
-    review.clause_correct,
-    review.clause_mark,
-    review.rules_detail,
-    review.rule_correct,
-    # The JSON API (read-only this round). Its handlers say include_in_schema=True, which wins over the
-    # router's False below: the OpenAPI document lists /api/v1 and nothing else.
-    api.api_programmes,
-    api.api_directions,
-    api.api_direction,
-    api.api_projects,
-    api.api_project,
-    api.api_project_targets,
-    api_reports.api_project_progress,
-    api_reports.api_reports,
-    api_reports.api_report,
-    api_reports.api_report_save,
-    api_reports.api_report_submit,
-]
-# Admins only, and not registered at all in production (DESIGN §4: off in production, the path is a 404).
-OPENAPI_ROUTES = [api.openapi_json]
+# Each controller module exports its Router. No two modules share a path: Litestar 2.25, when a second handler
+# joins a path already registered by another router, registers the first handler again and wraps a
+# sync_to_thread handler twice (it then answers with a coroutine; tests/web/test_routes.py checks every route).
+PAGES = [auth.router, home.router, account.router, admin.router, calendar_admin.router, catalogue.router,
+         projects.router, project_import.router, reports.router, review.router]
+API = [api.router, api_reports.router]
 
 
 def create_app(
@@ -126,15 +51,14 @@ def create_app(
         session_factory = make_session_factory(make_engine(settings.database_url))
     logging.getLogger("tracker").setLevel(logging.INFO)
     openapi = not settings.is_production
-    routes = [*ROUTES, *(OPENAPI_ROUTES if openapi else [])]
+    # The OpenAPI document: admins only, and not registered at all in production (DESIGN §4: the path is a 404).
+    schema = [Router(path="/", route_handlers=[api.openapi_json], include_in_schema=False)] if openapi else []
     static = create_static_files_router(
         path="/static", directories=[STATIC_DIR], name="static", cache_control=None, send_as_attachment=False
     )
     return Litestar(
-        # One Router for all pages: registered one by one, a second handler on the same path makes Litestar
-        # 2.25 register the first again and wrap a sync_to_thread handler twice (it then returns a coroutine).
-        # include_in_schema=False here keeps the pages out of the OpenAPI document in one place.
-        route_handlers=[Router(path="/", route_handlers=routes, include_in_schema=False), static],
+        route_handlers=[*PAGES, *API, *schema, static],
+        dependencies=DEPENDENCIES,
         middleware=[
             DefineMiddleware(RequestContextMiddleware, settings=settings, session_factory=session_factory)
         ],

@@ -11,7 +11,6 @@ import hmac
 import logging
 import secrets
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 import anyio
 from litestar import Request
@@ -30,6 +29,8 @@ from tracker import access, clock
 from tracker.db import mark_for_writing
 from tracker.services import accounts, audit, sessions
 from tracker.services.audit import Actor
+from tracker.web.common import CSRF_FIELD, CSRF_HEADER, UNSAFE_METHODS, CsrfRejected, LoginRequired
+from tracker.web.errors import http_exception_handler
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -39,18 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tracker.web")
 
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-CSRF_FIELD = "_csrf_token"
-CSRF_HEADER = "x-csrftoken"
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
-
-
-class CsrfRejected(PermissionDeniedException):
-    """403 for a missing or foreign CSRF token."""
-
-
-class LoginRequired(NotAuthorizedException):
-    """401 turned into a redirect to the login page by the error handler."""
 
 
 def cookie_names(settings: Settings) -> dict[str, str]:
@@ -105,8 +95,6 @@ class RequestContextMiddleware:
             except HTTPException as exc:
                 # Render the error page now, while the signed-in user is still loaded, then leave the audit
                 # row of the refusal and nothing else.
-                from tracker.web.errors import http_exception_handler
-
                 response = await anyio.to_thread.run_sync(http_exception_handler, request, exc)
                 if request.method in UNSAFE_METHODS:
                     await anyio.to_thread.run_sync(self._audit_refusal, db, scope, state, exc.status_code)
@@ -259,10 +247,6 @@ class RequestContextMiddleware:
     @property
     def _csrf_name(self) -> str:
         return self.names["csrf"]
-
-
-def login_redirect_target(path: str) -> str:
-    return "/login?next=" + quote(path, safe="/")
 
 
 def json_body_of(request: Request[Any, Any, Any]) -> bytes:

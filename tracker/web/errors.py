@@ -12,7 +12,7 @@ from litestar.enums import MediaType
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect
 
-from tracker.web.context import LoginRequired, login_redirect_target
+from tracker.web.common import LoginRequired, login_redirect_target
 from tracker.web.render import page
 
 log = logging.getLogger("tracker.web")

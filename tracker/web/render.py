@@ -9,7 +9,7 @@ from litestar.enums import MediaType
 
 from tracker import access, i18n
 from tracker.templating import render
-from tracker.web.context import CSRF_FIELD
+from tracker.web.common import CSRF_FIELD
 
 # The navigation: an entry shows only when the policy lets the user's role open its route.
 NAVIGATION = (

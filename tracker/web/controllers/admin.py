@@ -6,8 +6,7 @@ import math
 from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post
-from litestar.exceptions import NotFoundException
+from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
 from sqlalchemy import func, or_, select
@@ -19,17 +18,15 @@ from tracker.models import AuditEntry, Organisation, OrganisationKind, Programme
 from tracker.services import accounts, organisations, programmes
 from tracker.services.accounts import AccountError, StaleEdit
 from tracker.web import forms
-from tracker.web.context import form_of, state_of
+from tracker.web.deps import DbSession, RequestActor, SubmittedForm
+from tracker.web.lookups import row_or_404
 from tracker.web.render import page
 
 PAGE_SIZE = 50
 PageNo = Annotated[int, QueryParameter(name="page")]
+UserFilter = Annotated[str, QueryParameter(name="user")]  # `user` is the signed-in user (tracker.web.deps)
 ROLE_OPTIONS = [(r.value, r.label) for r in Role]
 KIND_OPTIONS = [(k.value, label) for k, label in organisations.KIND_LABELS.items()]
-
-
-def _db(request: Request[Any, Any, Any]) -> Session:
-    return state_of(request)["db"]
 
 
 def _paginate(db: Session, query, page_no: int):
@@ -40,20 +37,12 @@ def _paginate(db: Session, query, page_no: int):
     return rows, page_no, pages, total
 
 
-def _get_or_404(db: Session, model, object_id: int):
-    obj = db.get(model, object_id)
-    if obj is None:
-        raise NotFoundException()
-    return obj
-
-
 # --- users ---------------------------------------------------------------------------------------
 
 
 @get("/admin/users", name="admin_users", sync_to_thread=True)
-def users(request: Request[Any, Any, Any], q: FromQuery[str] = "", role: FromQuery[str] = "",
+def users(request: Request[Any, Any, Any], db: DbSession, q: FromQuery[str] = "", role: FromQuery[str] = "",
           page_no: PageNo = 1) -> Response[Any]:
-    db = _db(request)
     query = select(User).order_by(User.username)
     if q.strip():
         like = f"%{q.strip()[:64]}%"
@@ -70,9 +59,8 @@ def _org_options(db: Session) -> list[tuple[int, str]]:
     return [(o.id, f"{o.name}（{o.uscc}）") for o in orgs]
 
 
-def _user_form(request: Request[Any, Any, Any], *, target: User | None, values: dict[str, Any],
+def _user_form(request: Request[Any, Any, Any], db: Session, *, target: User | None, values: dict[str, Any],
                errors: dict[str, str], status_code: int = 200, activation_link: str | None = None) -> Response[Any]:
-    db = _db(request)
     all_programmes = db.scalars(select(Programme).order_by(Programme.name)).all()
     return page(request, "admin/user_form.html", status_code=status_code, target=target, values=values,
                 errors=errors, roles=ROLE_OPTIONS, organisations=_org_options(db), programmes=all_programmes,
@@ -93,8 +81,8 @@ def _field_error(exc: AccountError, default: str = "form") -> dict[str, str]:
 
 
 @get("/admin/users/new", name="admin_user_new", sync_to_thread=True)
-def user_new(request: Request[Any, Any, Any]) -> Response[Any]:
-    return _user_form(request, target=None, values={"role": "grantee"}, errors={})
+def user_new(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
+    return _user_form(request, db, target=None, values={"role": "grantee"}, errors={})
 
 
 def _organisation_of(db: Session, form) -> Organisation | None:
@@ -110,24 +98,23 @@ def _role_of(form) -> Role | None:
 
 
 @post("/admin/users/new", name="admin_user_create", sync_to_thread=True)
-def user_create(request: Request[Any, Any, Any]) -> Response[Any]:
-    state = state_of(request)
-    db, form = state["db"], form_of(request)
+def user_create(request: Request[Any, Any, Any], db: DbSession, actor: RequestActor, form: SubmittedForm
+                ) -> Response[Any]:
     values = forms.values(form, USER_FORM_FIELDS)
     role = _role_of(form)
     if role is None:
-        return _user_form(request, target=None, values=values, errors={"role": "请选择角色"}, status_code=400)
+        return _user_form(request, db, target=None, values=values, errors={"role": "请选择角色"}, status_code=400)
     try:
         user = accounts.create_user(
             db, username=values["username"], password=None, role=role, now=clock.now(),
             display_name=values["display_name"], organisation=_organisation_of(db, form),
-            email=values["email"], phone=values["phone"], actor=state["actor"],
+            email=values["email"], phone=values["phone"], actor=actor,
         )
-        token = accounts.issue_activation(db, user, actor=state["actor"], now=clock.now())
+        token = accounts.issue_activation(db, user, actor=actor, now=clock.now())
     except AccountError as exc:
-        return _user_form(request, target=None, values=values, errors=_field_error(exc, "username"),
+        return _user_form(request, db, target=None, values=values, errors=_field_error(exc, "username"),
                           status_code=400)
-    return _user_form(request, target=user, values=_user_values(user), errors={},
+    return _user_form(request, db, target=user, values=_user_values(user), errors={},
                       activation_link=_activation_link(request, token))
 
 
@@ -138,70 +125,63 @@ def _user_values(user: User) -> dict[str, Any]:
 
 
 @get("/admin/users/{user_id:int}", name="admin_user", sync_to_thread=True)
-def user_detail(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Response[Any]:
-    user = _get_or_404(_db(request), User, user_id)
-    return _user_form(request, target=user, values=_user_values(user), errors={})
+def user_detail(request: Request[Any, Any, Any], db: DbSession, user_id: FromPath[int]) -> Response[Any]:
+    user = row_or_404(db, User, user_id)
+    return _user_form(request, db, target=user, values=_user_values(user), errors={})
 
 
 @post("/admin/users/{user_id:int}", name="admin_user_update", sync_to_thread=True)
-def user_update(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Response[Any]:
-    state = state_of(request)
-    db, form = state["db"], form_of(request)
-    user = _get_or_404(db, User, user_id)
+def user_update(request: Request[Any, Any, Any], db: DbSession, actor: RequestActor, form: SubmittedForm,
+                user_id: FromPath[int]) -> Response[Any]:
+    user = row_or_404(db, User, user_id)
     values = forms.values(form, USER_FORM_FIELDS)
     values["username"] = user.username
     role = _role_of(form)
     if role is None:
-        return _user_form(request, target=user, values=values, errors={"role": "请选择角色"}, status_code=400)
+        return _user_form(request, db, target=user, values=values, errors={"role": "请选择角色"}, status_code=400)
     try:
         accounts.update_user(db, user, version=forms.integer(form, "version") or 0,
                              display_name=values["display_name"], role=role,
                              organisation=_organisation_of(db, form), email=values["email"], phone=values["phone"],
-                             actor=state["actor"], now=clock.now())
-    except StaleEdit as exc:
-        db.rollback()
-        return _user_form(request, target=db.get(User, user_id), values=values, errors={"form": str(exc)},
-                          status_code=409)
+                             actor=actor, now=clock.now())
+    except StaleEdit as exc:  # refused before anything changed: `user` is the stored one, shown with the input
+        return _user_form(request, db, target=user, values=values, errors={"form": str(exc)}, status_code=409)
     except AccountError as exc:
-        return _user_form(request, target=user, values=values, errors=_field_error(exc), status_code=400)
+        return _user_form(request, db, target=user, values=values, errors=_field_error(exc), status_code=400)
     return Redirect(f"/admin/users/{user.id}", status_code=303)
 
 
 @post("/admin/users/{user_id:int}/active", name="admin_user_active", sync_to_thread=True)
-def user_active(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Response[Any]:
-    state = state_of(request)
-    db = state["db"]
-    user = _get_or_404(db, User, user_id)
+def user_active(request: Request[Any, Any, Any], db: DbSession, actor: RequestActor, form: SubmittedForm,
+                user_id: FromPath[int]) -> Response[Any]:
+    user = row_or_404(db, User, user_id)
     try:
-        accounts.set_user_active(db, user, forms.text(form_of(request), "active", 5) == "1", actor=state["actor"],
-                                 now=clock.now())
+        accounts.set_user_active(db, user, forms.text(form, "active", 5) == "1", actor=actor, now=clock.now())
     except AccountError as exc:
-        return _user_form(request, target=user, values=_user_values(user), errors={"form": str(exc)},
+        return _user_form(request, db, target=user, values=_user_values(user), errors={"form": str(exc)},
                           status_code=400)
     return Redirect(f"/admin/users/{user.id}", status_code=303)
 
 
 @post("/admin/users/{user_id:int}/activation", name="admin_user_activation", sync_to_thread=True)
-def user_activation(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Response[Any]:
-    state = state_of(request)
-    db = state["db"]
-    user = _get_or_404(db, User, user_id)
-    token = accounts.issue_activation(db, user, actor=state["actor"], now=clock.now())
-    return _user_form(request, target=user, values=_user_values(user), errors={},
+def user_activation(request: Request[Any, Any, Any], db: DbSession, actor: RequestActor, user_id: FromPath[int]
+                    ) -> Response[Any]:
+    user = row_or_404(db, User, user_id)
+    token = accounts.issue_activation(db, user, actor=actor, now=clock.now())
+    return _user_form(request, db, target=user, values=_user_values(user), errors={},
                       activation_link=_activation_link(request, token))
 
 
 @post("/admin/users/{user_id:int}/programmes", name="admin_user_programmes", sync_to_thread=True)
-def user_programmes(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Response[Any]:
-    state = state_of(request)
-    db = state["db"]
-    user = _get_or_404(db, User, user_id)
-    ids = forms.integers(form_of(request), "programme_id")
+def user_programmes(request: Request[Any, Any, Any], db: DbSession, actor: RequestActor, form: SubmittedForm,
+                    user_id: FromPath[int]) -> Response[Any]:
+    user = row_or_404(db, User, user_id)
+    ids = forms.integers(form, "programme_id")
     chosen = list(db.scalars(select(Programme).where(Programme.id.in_(ids)))) if ids else []
     try:
-        accounts.assign_programmes(db, user, chosen, actor=state["actor"], now=clock.now())
+        accounts.assign_programmes(db, user, chosen, actor=actor, now=clock.now())
     except AccountError as exc:
-        return _user_form(request, target=user, values=_user_values(user), errors={"programmes": str(exc)},
+        return _user_form(request, db, target=user, values=_user_values(user), errors={"programmes": str(exc)},
                           status_code=400)
     return Redirect(f"/admin/users/{user.id}", status_code=303)
 
@@ -212,9 +192,8 @@ ORG_FORM_FIELDS = ("uscc", "name", "kind", "contact_name", "contact_phone", "ver
 
 
 @get("/admin/organisations", name="admin_organisations", sync_to_thread=True)
-def organisation_list(request: Request[Any, Any, Any], q: FromQuery[str] = "", page_no: PageNo = 1
+def organisation_list(request: Request[Any, Any, Any], db: DbSession, q: FromQuery[str] = "", page_no: PageNo = 1
                       ) -> Response[Any]:
-    db = _db(request)
     query = select(Organisation).order_by(Organisation.name)
     if q.strip():
         like = f"%{q.strip()[:64]}%"
@@ -241,14 +220,13 @@ def organisation_new(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @post("/admin/organisations/new", name="admin_organisation_create", sync_to_thread=True)
-def organisation_create(request: Request[Any, Any, Any]) -> Response[Any]:
-    state = state_of(request)
-    values = forms.values(form_of(request), ORG_FORM_FIELDS)
+def organisation_create(request: Request[Any, Any, Any], db: DbSession, actor: RequestActor, form: SubmittedForm
+                        ) -> Response[Any]:
+    values = forms.values(form, ORG_FORM_FIELDS)
     try:
         org = organisations.create_organisation(
-            state["db"], uscc=values["uscc"], name=values["name"], kind=values["kind"],
-            contact_name=values["contact_name"], contact_phone=values["contact_phone"], actor=state["actor"],
-            now=clock.now(),
+            db, uscc=values["uscc"], name=values["name"], kind=values["kind"], contact_name=values["contact_name"],
+            contact_phone=values["contact_phone"], actor=actor, now=clock.now(),
         )
     except AccountError as exc:
         return _org_form(request, target=None, values=values, errors={exc.field or "form": str(exc)},
@@ -257,28 +235,24 @@ def organisation_create(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @get("/admin/organisations/{org_id:int}", name="admin_organisation", sync_to_thread=True)
-def organisation_detail(request: Request[Any, Any, Any], org_id: FromPath[int]) -> Response[Any]:
-    org = _get_or_404(_db(request), Organisation, org_id)
+def organisation_detail(request: Request[Any, Any, Any], db: DbSession, org_id: FromPath[int]) -> Response[Any]:
+    org = row_or_404(db, Organisation, org_id)
     return _org_form(request, target=org, values=_org_values(org), errors={})
 
 
 @post("/admin/organisations/{org_id:int}", name="admin_organisation_update", sync_to_thread=True)
-def organisation_update(request: Request[Any, Any, Any], org_id: FromPath[int]) -> Response[Any]:
-    state = state_of(request)
-    db = state["db"]
-    org = _get_or_404(db, Organisation, org_id)
-    form = form_of(request)
+def organisation_update(request: Request[Any, Any, Any], db: DbSession, actor: RequestActor, form: SubmittedForm,
+                        org_id: FromPath[int]) -> Response[Any]:
+    org = row_or_404(db, Organisation, org_id)
     values = forms.values(form, ORG_FORM_FIELDS)
     try:
         organisations.update_organisation(
             db, org, version=forms.integer(form, "version") or 0, uscc=values["uscc"], name=values["name"],
             kind=values["kind"], contact_name=values["contact_name"], contact_phone=values["contact_phone"],
-            actor=state["actor"], now=clock.now(),
+            actor=actor, now=clock.now(),
         )
-    except StaleEdit as exc:
-        db.rollback()
-        return _org_form(request, target=db.get(Organisation, org_id), values=values, errors={"form": str(exc)},
-                         status_code=409)
+    except StaleEdit as exc:  # refused before anything changed: `org` is the stored one, shown with the input
+        return _org_form(request, target=org, values=values, errors={"form": str(exc)}, status_code=409)
     except AccountError as exc:
         return _org_form(request, target=org, values=values, errors={exc.field or "form": str(exc)},
                          status_code=400)
@@ -286,11 +260,11 @@ def organisation_update(request: Request[Any, Any, Any], org_id: FromPath[int]) 
 
 
 @post("/admin/organisations/{org_id:int}/active", name="admin_organisation_active", sync_to_thread=True)
-def organisation_active(request: Request[Any, Any, Any], org_id: FromPath[int]) -> Response[Any]:
-    state = state_of(request)
-    org = _get_or_404(state["db"], Organisation, org_id)
-    organisations.set_organisation_active(state["db"], org, forms.text(form_of(request), "active", 5) == "1",
-                                          actor=state["actor"], now=clock.now())
+def organisation_active(db: DbSession, actor: RequestActor, form: SubmittedForm, org_id: FromPath[int]
+                        ) -> Response[Any]:
+    org = row_or_404(db, Organisation, org_id)
+    organisations.set_organisation_active(db, org, forms.text(form, "active", 5) == "1", actor=actor,
+                                          now=clock.now())
     return Redirect(f"/admin/organisations/{org.id}", status_code=303)
 
 
@@ -298,26 +272,26 @@ def organisation_active(request: Request[Any, Any, Any], org_id: FromPath[int]) 
 
 
 @get("/admin/programmes", name="admin_programmes", sync_to_thread=True)
-def programme_list(request: Request[Any, Any, Any]) -> Response[Any]:
-    return _programmes_page(request, values={}, errors={})
+def programme_list(request: Request[Any, Any, Any], db: DbSession) -> Response[Any]:
+    return _programmes_page(request, db, values={}, errors={})
 
 
-def _programmes_page(request: Request[Any, Any, Any], *, values: dict[str, Any], errors: dict[str, str],
+def _programmes_page(request: Request[Any, Any, Any], db: Session, *, values: dict[str, Any], errors: dict[str, str],
                      status_code: int = 200) -> Response[Any]:
-    rows = _db(request).scalars(select(Programme).order_by(Programme.name)).all()
+    rows = db.scalars(select(Programme).order_by(Programme.name)).all()
     return page(request, "admin/programmes.html", status_code=status_code, programmes=rows, values=values,
                 errors=errors)
 
 
 @post("/admin/programmes", name="admin_programme_create", sync_to_thread=True)
-def programme_create(request: Request[Any, Any, Any]) -> Response[Any]:
-    state = state_of(request)
-    values = forms.values(form_of(request), ("name", "description"), 2000)
+def programme_create(request: Request[Any, Any, Any], db: DbSession, actor: RequestActor, form: SubmittedForm
+                     ) -> Response[Any]:
+    values = forms.values(form, ("name", "description"), 2000)
     try:
-        programmes.create_programme(state["db"], name=values["name"], description=values["description"],
-                                    actor=state["actor"], now=clock.now())
+        programmes.create_programme(db, name=values["name"], description=values["description"], actor=actor,
+                                    now=clock.now())
     except AccountError as exc:
-        return _programmes_page(request, values=values, errors={exc.field or "name": str(exc)}, status_code=400)
+        return _programmes_page(request, db, values=values, errors={exc.field or "name": str(exc)}, status_code=400)
     return Redirect("/admin/programmes", status_code=303)
 
 
@@ -334,14 +308,13 @@ def _local_day(text: str) -> datetime | None:
 
 
 @get("/admin/audit", name="admin_audit", sync_to_thread=True)
-def audit_log(request: Request[Any, Any, Any], user: FromQuery[str] = "", action: FromQuery[str] = "",
+def audit_log(request: Request[Any, Any, Any], db: DbSession, username: UserFilter = "", action: FromQuery[str] = "",
               object_type: FromQuery[str] = "", object_id: FromQuery[str] = "", date_from: FromQuery[str] = "",
               date_to: FromQuery[str] = "", page_no: PageNo = 1) -> Response[Any]:
-    db = _db(request)
     query = select(AuditEntry).order_by(AuditEntry.id.desc())
     errors = {}
-    if user.strip():
-        query = query.where(AuditEntry.username == user.strip()[:64])
+    if username.strip():
+        query = query.where(AuditEntry.username == username.strip()[:64])
     if action.strip():
         query = query.where(AuditEntry.action == action.strip()[:80])
     if object_type.strip():
@@ -359,7 +332,14 @@ def audit_log(request: Request[Any, Any, Any], user: FromQuery[str] = "", action
                 query = query.where(AuditEntry.at >= moment)
     rows, page_no, pages, total = _paginate(db, query, page_no)
     actions = db.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
-    filters = {"user": user, "action": action, "object_type": object_type, "object_id": object_id,
+    filters = {"user": username, "action": action, "object_type": object_type, "object_id": object_id,
                "date_from": date_from, "date_to": date_to}
     return page(request, "admin/audit.html", status_code=400 if errors else 200, entries=rows, filters=filters,
                 errors=errors, actions=actions, page=page_no, pages=pages, total=total)
+
+
+router = Router(path="/", include_in_schema=False, route_handlers=[
+    users, user_new, user_create, user_detail, user_update, user_active, user_activation, user_programmes,
+    organisation_list, organisation_new, organisation_create, organisation_detail, organisation_update,
+    organisation_active, programme_list, programme_create, audit_log,
+])

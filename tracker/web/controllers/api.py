@@ -1,5 +1,5 @@
-"""The JSON API under /api/v1/ (DESIGN §4), read-only this round: programmes, directions with their targets,
-projects and a project's targets.
+"""The JSON API under /api/v1/ (DESIGN §4): programmes, directions with their targets, projects and a project's
+targets (the reports are in api_reports).
 
 The same permission policy as the pages: the middleware resolves the user from the session cookie or from a
 personal API token (`Authorization: Bearer …`) and checks the route's POLICY entry by the handler's `name`
@@ -52,14 +52,13 @@ from tracker.services import indicator_review
 from tracker.services import projects as project_service
 from tracker.services.programmes import visible_programmes
 from tracker.services.task_books import confirmed_set
-from tracker.web.context import state_of
+from tracker.web.deps import CurrentUser, DbSession
+from tracker.web.lookups import direction_or_404, or_404, project_or_404
 
 API_PREFIX = "/api/v1"
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
 WAN = Decimal(10_000)
-# Path ids beyond a 64-bit integer cannot name a row, and SQLite raises OverflowError on them: a 404, not a 500.
-MAX_ID = 2**63 - 1
 RULE_KINDS = ("selection", "funding", "period")
 
 
@@ -278,14 +277,6 @@ class ProjectDetail(ProjectOut):
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _db(request: Request[Any, Any, Any]) -> Session:
-    return state_of(request)["db"]
-
-
-def _user(request: Request[Any, Any, Any]) -> User:
-    return state_of(request)["user"]
-
-
 def _iso(value: date | datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
@@ -312,11 +303,6 @@ def _yuan(value: Decimal) -> str:
 
 def _wan(value: Decimal) -> str:
     return _decimal_text(value / WAN) or "0"
-
-
-def _not_found(what: str) -> NotFoundException:
-    # The same answer for a missing object and for one outside the user's scope.
-    return NotFoundException(detail=f"{what}不存在，或您无权查看")
 
 
 def _bad(name: str, message: str) -> ClientException:
@@ -395,31 +381,23 @@ def _direction(node: GuidelineNode, programme_id: int, corrections: dict[int, An
 
 @get(f"{API_PREFIX}/programmes", name="api_programmes", sync_to_thread=True, include_in_schema=True,
      tags=["guidelines"], responses=_errors(401, 403))
-def api_programmes(request: Request[Any, Any, Any]) -> ProgrammeList:
+def api_programmes(db: DbSession, user: CurrentUser) -> ProgrammeList:
     """The programmes the user may see, each with its current guideline version (null before any import)."""
-    db, user = _db(request), _user(request)
     documents = {d.programme_id: d for d in catalogue.catalogue_documents(db, user)}
     return {"items": [_programme(p, documents.get(p.id)) for p in visible_programmes(db, user)]}
 
 
 def _visible_programme(db: Session, user: User, programme_id: int) -> Programme:
-    if not 0 < programme_id <= MAX_ID:
-        raise _not_found("项目计划")
     ids = catalogue.visible_programme_ids(db, user)
-    if ids is not None and programme_id not in ids:
-        raise _not_found("项目计划")
-    programme = db.get(Programme, programme_id)
-    if programme is None:
-        raise _not_found("项目计划")
-    return programme
+    visible = ids is None or programme_id in ids
+    return or_404(db.get(Programme, programme_id) if visible else None, "项目计划")
 
 
 @get(f"{API_PREFIX}/programmes/{{programme_id:int}}/directions", name="api_directions", sync_to_thread=True,
      include_in_schema=True, tags=["guidelines"], responses=_errors(400, 401, 403, 404))
-def api_directions(request: Request[Any, Any, Any], programme_id: FromPath[int]) -> DirectionList:
+def api_directions(db: DbSession, user: CurrentUser, programme_id: FromPath[int]) -> DirectionList:
     """The leaf directions of the programme's current guideline, with their indicator clauses, effective
     targets (officers' corrections applied) and selection / funding / period rules."""
-    db, user = _db(request), _user(request)
     programme = _visible_programme(db, user, programme_id)
     document = catalogue.current_document_of(db, programme.id)
     if document is None:
@@ -433,13 +411,10 @@ def api_directions(request: Request[Any, Any, Any], programme_id: FromPath[int])
 
 @get(f"{API_PREFIX}/directions/{{node_id:int}}", name="api_direction", sync_to_thread=True,
      include_in_schema=True, tags=["guidelines"], responses=_errors(400, 401, 403, 404))
-def api_direction(request: Request[Any, Any, Any], node_id: FromPath[int]) -> DirectionDetail:
+def api_direction(db: DbSession, user: CurrentUser, node_id: FromPath[int]) -> DirectionDetail:
     """One direction (a leaf of any guideline version the user may see; a project's direction stays reachable
     after a new version is imported), in the shape of the list, with its document."""
-    db, user = _db(request), _user(request)
-    node = catalogue.node_for(db, user, node_id) if 0 < node_id <= MAX_ID else None
-    if node is None or not node.is_leaf:
-        raise _not_found("方向")
+    node = direction_or_404(db, user, node_id, "方向")
     document = node.document
     corrections = indicator_review.latest_corrections(db, [c.id for c in node.clauses])
     rule_corrections = catalogue.latest_rule_corrections(db, [node.id])
@@ -481,7 +456,8 @@ def _project(project: Project) -> ProjectOut:
 @get(f"{API_PREFIX}/projects", name="api_projects", sync_to_thread=True, include_in_schema=True, tags=["projects"],
      responses=_errors(400, 401))
 def api_projects(
-    request: Request[Any, Any, Any],
+    db: DbSession,
+    user: CurrentUser,
     page: Annotated[str, QueryParameter(description="页码，从1开始；超过末页时返回空列表")] = "",
     per_page: Annotated[str, QueryParameter(description=f"每页条数，默认{DEFAULT_PER_PAGE}，最多{MAX_PER_PAGE}")] = "",
     programme: Annotated[str, QueryParameter(description="项目计划 id")] = "",
@@ -490,7 +466,6 @@ def api_projects(
 ) -> ProjectList:
     """The projects in the user's scope (grantee: own organisation; officer: assigned programmes; admin and
     finance: all; expert: their acceptance cases), by project code, paginated."""
-    db, user = _db(request), _user(request)
     page_no = _positive_int("page", page, 1)
     size = min(_positive_int("per_page", per_page, DEFAULT_PER_PAGE), MAX_PER_PAGE)
     programme_id = _positive_int("programme", programme, 0) or None
@@ -509,14 +484,6 @@ def api_projects(
     ).limit(size).offset((page_no - 1) * size)).all()
     return {"items": [_project(p) for p in rows], "page": page_no, "per_page": size, "total": total,
             "pages": max(1, math.ceil(total / size))}
-
-
-def _project_or_404(request: Request[Any, Any, Any], project_id: int) -> Project:
-    project = project_service.project_for(_db(request), _user(request), project_id) if 0 < project_id <= MAX_ID \
-        else None
-    if project is None:
-        raise _not_found("项目")
-    return project
 
 
 def _target(target: ProjectTarget) -> ProjectTargetOut:
@@ -545,10 +512,9 @@ def _targets(db: Session, project: Project) -> ProjectTargets:
 
 @get(f"{API_PREFIX}/projects/{{project_id:int}}", name="api_project", sync_to_thread=True, include_in_schema=True,
      tags=["projects"], responses=_errors(400, 401, 404))
-def api_project(request: Request[Any, Any, Any], project_id: FromPath[int]) -> ProjectDetail:
+def api_project(db: DbSession, user: CurrentUser, project_id: FromPath[int]) -> ProjectDetail:
     """One project of the user's scope, with its rules as awarded and its current targets."""
-    db = _db(request)
-    project = _project_or_404(request, project_id)
+    project = project_or_404(db, user, project_id, "项目")
     selection = project.selection_rule or {}
     block = selection.get("block") if isinstance(selection.get("block"), dict) else {}
     rules: RuleDescriptions = {
@@ -563,10 +529,10 @@ def api_project(request: Request[Any, Any, Any], project_id: FromPath[int]) -> P
 
 @get(f"{API_PREFIX}/projects/{{project_id:int}}/targets", name="api_project_targets", sync_to_thread=True,
      include_in_schema=True, tags=["projects"], responses=_errors(400, 401, 404))
-def api_project_targets(request: Request[Any, Any, Any], project_id: FromPath[int]) -> ProjectTargets:
+def api_project_targets(db: DbSession, user: CurrentUser, project_id: FromPath[int]) -> ProjectTargets:
     """The project's current target set (the confirmed task book, or the draft inherited from the guideline)
     with every target, and a summary of each older version, newest first."""
-    return _targets(_db(request), _project_or_404(request, project_id))
+    return _targets(db, project_or_404(db, user, project_id, "项目"))
 
 
 # --- the OpenAPI document -------------------------------------------------------------------------
@@ -607,3 +573,9 @@ def openapi_config(*, enabled: bool) -> OpenAPIConfig | None:
         }),
         security=[{"apiToken": []}],
     )
+
+
+# Handlers say include_in_schema=True: the OpenAPI document lists /api/v1 and nothing else.
+router = Router(path="/", route_handlers=[
+    api_programmes, api_directions, api_direction, api_projects, api_project, api_project_targets,
+])

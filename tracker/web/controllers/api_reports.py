@@ -14,19 +14,22 @@ from __future__ import annotations
 import json
 from typing import Any, TypedDict
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 from sqlalchemy.orm import Session
 
 from indicators.workdays import ReportingPeriod
 from tracker import access, clock
-from tracker.models import Project, Report, ReportVersion
+from tracker.models import Project, Report, ReportVersion, User
 from tracker.services import projects as project_service
 from tracker.services import reports as service
 from tracker.services.reports import EvidenceInput, ReportInput, ReportProblems, ValueInput
-from tracker.web.context import json_body_of, state_of
-from tracker.web.controllers.api import API_PREFIX, _decimal_text, _errors, _iso, _not_found, _project_or_404
+from tracker.settings import Settings
+from tracker.web.context import json_body_of
+from tracker.web.controllers.api import API_PREFIX, _decimal_text, _errors, _iso
 from tracker.web.controllers.reports import evidence_store
+from tracker.web.deps import AppSettings, CurrentUser, DbSession, RequestActor
+from tracker.web.lookups import period_or_404, project_or_404
 
 REPORT_PATH = f"{API_PREFIX}/projects/{{project_id:int}}/reports/{{period:int}}"
 
@@ -127,15 +130,10 @@ class ProgressOut(TypedDict):
     targets: list[TargetProgressOut]
 
 
-def _db(request: Request[Any, Any, Any]) -> Session:
-    return state_of(request)["db"]
-
-
-def _period(request: Request[Any, Any, Any], project: Project, index: int) -> ReportingPeriod:
-    found = service.period_of(_db(request), project, index, request.app.state.settings.report_due_days)
-    if found is None:
-        raise _not_found("报告期")
-    return found
+def _project_and_period(db: Session, user: User, settings: Settings, project_id: int, index: int
+                        ) -> tuple[Project, ReportingPeriod]:
+    project = project_or_404(db, user, project_id, "项目")
+    return project, period_or_404(db, project, index, settings.report_due_days, "报告期")
 
 
 def _period_out(p: ReportingPeriod) -> PeriodOut:
@@ -170,20 +168,14 @@ def _version(version: ReportVersion) -> VersionOut:
     }
 
 
-def _row(request: Request[Any, Any, Any], project: Project, period: ReportingPeriod) -> service.PeriodRow:
-    settings = request.app.state.settings
-    rows = service.schedule(_db(request), project, [period], today=clock.today_local(),
-                            open_days=settings.report_open_days)
-    return rows[0]
-
-
-def _report_out(request: Request[Any, Any, Any], project: Project, period: ReportingPeriod) -> ReportOut:
-    row = _row(request, project, period)
+def _report_out(db: Session, user: User, settings: Settings, project: Project, period: ReportingPeriod
+                ) -> ReportOut:
+    row = service.schedule(db, project, [period], today=clock.today_local(), open_days=settings.report_open_days)[0]
     report: Report | None = row.report
     # Drafts are the grantee's work in progress: other roles read submitted versions only.
-    grantee = access.may_access("api_report_save", state_of(request)["user"].role)
+    grantee = access.may_access("api_report_save", user.role)
     versions = [v for v in (report.versions if report else []) if grantee or not v.is_draft]
-    service.load_versions(_db(request), versions)
+    service.load_versions(db, versions)
     return {**_summary(row), "project_id": project.id, "report_lock": report.lock if report else None,
             "version_list": [_version(v) for v in versions],
             "reviews": [{"version": r.version.number, "decision": r.decision, "comment": r.comment,
@@ -192,30 +184,29 @@ def _report_out(request: Request[Any, Any, Any], project: Project, period: Repor
 
 @get(f"{API_PREFIX}/projects/{{project_id:int}}/reports", name="api_reports", sync_to_thread=True,
      include_in_schema=True, tags=["reports"], responses=_errors(400, 401, 404))
-def api_reports(request: Request[Any, Any, Any], project_id: FromPath[int]) -> ReportList:
+def api_reports(db: DbSession, user: CurrentUser, settings: AppSettings, project_id: FromPath[int]) -> ReportList:
     """Every reporting period of the project with its report's status (on time, overdue, accepted version)."""
-    project = _project_or_404(request, project_id)
-    settings = request.app.state.settings
-    periods = service.project_periods(_db(request), project, settings.report_due_days)
-    rows = service.schedule(_db(request), project, periods, today=clock.today_local(),
-                            open_days=settings.report_open_days)
+    project = project_or_404(db, user, project_id, "项目")
+    periods = service.project_periods(db, project, settings.report_due_days)
+    rows = service.schedule(db, project, periods, today=clock.today_local(), open_days=settings.report_open_days)
     return {"project_id": project.id, "reports": [_summary(r) for r in rows]}
 
 
 @get(REPORT_PATH, name="api_report", sync_to_thread=True, include_in_schema=True, tags=["reports"],
      responses=_errors(400, 401, 404))
-def api_report(request: Request[Any, Any, Any], project_id: FromPath[int], period: FromPath[int]) -> ReportOut:
+def api_report(db: DbSession, user: CurrentUser, settings: AppSettings, project_id: FromPath[int], period: FromPath[int]
+               ) -> ReportOut:
     """One period's report: every version (values, evidence, funds in yuan, texts) and every review decision."""
-    project = _project_or_404(request, project_id)
-    return _report_out(request, project, _period(request, project, period))
+    project, found = _project_and_period(db, user, settings, project_id, period)
+    return _report_out(db, user, settings, project, found)
 
 
 @get(f"{API_PREFIX}/projects/{{project_id:int}}/progress", name="api_project_progress", sync_to_thread=True,
      include_in_schema=True, tags=["reports"], responses=_errors(400, 401, 404))
-def api_project_progress(request: Request[Any, Any, Any], project_id: FromPath[int]) -> ProgressOut:
+def api_project_progress(db: DbSession, user: CurrentUser, project_id: FromPath[int]) -> ProgressOut:
     """Progress of each target from the accepted report versions only."""
-    project = _project_or_404(request, project_id)
-    progress = service.project_progress(_db(request), project)
+    project = project_or_404(db, user, project_id, "项目")
+    progress = service.project_progress(db, project)
     target_set = project_service.current_targets(project)
     specs = {s.id: s for s in service.target_specs(target_set)}
     out: list[TargetProgressOut] = []
@@ -295,32 +286,28 @@ def input_from_json(body: Any) -> ReportInput:
 
 @post(REPORT_PATH, name="api_report_save", sync_to_thread=True, include_in_schema=True, tags=["reports"],
       status_code=200, responses=_errors(400, 401, 403, 404))
-def api_report_save(request: Request[Any, Any, Any], project_id: FromPath[int], period: FromPath[int]
-                    ) -> Response[Any]:
+def api_report_save(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
+                    settings: AppSettings, project_id: FromPath[int], period: FromPath[int]) -> Response[Any]:
     """Create or replace the period's draft (all of it: omitted values and evidence are emptied)."""
-    project = _project_or_404(request, project_id)
-    found = _period(request, project, period)
+    project, found = _project_and_period(db, user, settings, project_id, period)
     try:
         parsed = input_from_json(_json(json_body_of(request)))
     except (ValueError, TypeError) as exc:
         return _bad_body(str(exc))
-    settings = request.app.state.settings
     try:
-        service.save_draft(_db(request), project, found, parsed, actor=state_of(request)["actor"], now=clock.now(),
-                           today=clock.today_local(), open_days=settings.report_open_days,
-                           store=evidence_store(settings), channel="api")
+        service.save_draft(db, project, found, parsed, actor=actor, now=clock.now(), today=clock.today_local(),
+                           open_days=settings.report_open_days, store=evidence_store(settings), channel="api")
     except ReportProblems as problems:
         return _problems(problems)
-    return Response(_report_out(request, project, found))
+    return Response(_report_out(db, user, settings, project, found))
 
 
 @post(f"{REPORT_PATH}/submit", name="api_report_submit", sync_to_thread=True, include_in_schema=True,
       tags=["reports"], status_code=200, responses=_errors(400, 401, 403, 404))
-def api_report_submit(request: Request[Any, Any, Any], project_id: FromPath[int], period: FromPath[int]
-                      ) -> Response[Any]:
+def api_report_submit(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
+                      settings: AppSettings, project_id: FromPath[int], period: FromPath[int]) -> Response[Any]:
     """Submit the draft: `{"edit_lock": n}` from the last read. A second submit of the same version is a 400."""
-    project = _project_or_404(request, project_id)
-    found = _period(request, project, period)
+    project, found = _project_and_period(db, user, settings, project_id, period)
     try:
         body = _json(json_body_of(request))
     except ValueError as exc:
@@ -328,10 +315,14 @@ def api_report_submit(request: Request[Any, Any, Any], project_id: FromPath[int]
     lock = body.get("edit_lock") if isinstance(body, dict) else None
     if lock is not None and (not isinstance(lock, int) or isinstance(lock, bool)):
         return _bad_body("edit_lock 应为整数")
-    settings = request.app.state.settings
     try:
-        service.submit(_db(request), project, found, edit_lock=lock, actor=state_of(request)["actor"],
-                       now=clock.now(), today=clock.today_local(), open_days=settings.report_open_days)
+        service.submit(db, project, found, edit_lock=lock, actor=actor, now=clock.now(), today=clock.today_local(),
+                       open_days=settings.report_open_days)
     except ReportProblems as problems:
         return _problems(problems)
-    return Response(_report_out(request, project, found))
+    return Response(_report_out(db, user, settings, project, found))
+
+
+router = Router(path="/", route_handlers=[
+    api_project_progress, api_reports, api_report, api_report_save, api_report_submit,
+])

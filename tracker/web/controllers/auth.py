@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
 from tracker import clock
 from tracker.services import accounts, sessions
-from tracker.web.context import client_ip, cookie_names, form_of, keep_changes_on_error, make_cookie, state_of
+from tracker.web.context import client_ip, cookie_names, keep_changes_on_error, make_cookie, state_of
+from tracker.web.deps import AppSettings, DbSession, OptionalUser, SubmittedForm
 from tracker.web.render import page
 
 LOGIN_FAILED = "用户名或密码错误，或账号已停用"  # the same words whatever was wrong (G7)
@@ -33,20 +34,19 @@ def safe_next(target: str | None) -> str:
 
 
 @get("/login", name="login", sync_to_thread=False)
-def login_form(request: Request[Any, Any, Any], next: FromQuery[str] = "/") -> Response[Any]:  # noqa: A002
-    if request.scope["state"].get("user") is not None:
+def login_form(request: Request[Any, Any, Any], user: OptionalUser,
+               next: FromQuery[str] = "/") -> Response[Any]:  # noqa: A002
+    if user is not None:
         return Redirect(safe_next(next), status_code=303)
     return page(request, "auth/login.html", next=safe_next(next), error=None, username="")
 
 
 @post("/login", name="login_submit", sync_to_thread=True)
-def login_submit(request: Request[Any, Any, Any]) -> Response[Any]:
-    state = state_of(request)
-    form = form_of(request)
+def login_submit(request: Request[Any, Any, Any], db: DbSession, settings: AppSettings, form: SubmittedForm
+                 ) -> Response[Any]:
     username = str(form.get("username", ""))[:64].strip()
     password = str(form.get("password", ""))[:1024]
     target = safe_next(str(form.get("next", "/")))
-    db = state["db"]
     if not username or not password:
         return page(request, "auth/login.html", status_code=400, next=target, error="请填写用户名和密码",
                     username=username)
@@ -56,10 +56,10 @@ def login_submit(request: Request[Any, Any, Any]) -> Response[Any]:
         keep_changes_on_error(request)
         status, message = REFUSALS[outcome.refusal or "invalid"]
         return page(request, "auth/login.html", status_code=status, next=target, error=message, username=username)
-    if state.get("session_token"):
-        sessions.end_session(db, state["session_token"])
+    previous = state_of(request).get("session_token")
+    if previous:
+        sessions.end_session(db, previous)
     token = sessions.start_session(db, outcome.user, now=clock.now(), ip=client_ip(request))
-    settings = request.app.state.settings
     names = cookie_names(settings)
     response = Redirect(target, status_code=303)
     response.set_cookie(make_cookie(settings, names["session"], token))
@@ -67,10 +67,11 @@ def login_submit(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @post("/logout", name="logout", sync_to_thread=True)
-def logout(request: Request[Any, Any, Any]) -> Response[Any]:
-    state = request.scope["state"]
-    sessions.end_session(state["db"], state["session_token"])
-    settings = request.app.state.settings
+def logout(request: Request[Any, Any, Any], db: DbSession, settings: AppSettings) -> Response[Any]:
+    sessions.end_session(db, state_of(request)["session_token"])
     response = Redirect("/login", status_code=303)
     response.delete_cookie(cookie_names(settings)["session"], path="/")
     return response
+
+
+router = Router(path="/", route_handlers=[login_form, login_submit, logout], include_in_schema=False)

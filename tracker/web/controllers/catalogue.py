@@ -6,44 +6,37 @@ do not browse the catalogue (policy). Uploading is for officers and admins only:
 An officer uploading a guideline of a new programme is assigned to it; a file that would become a new version
 of a programme not assigned to the officer is refused.
 
-The upload is two requests. The first parses the file and shows a preview, storing nothing in the database;
-the bytes wait in a server-side folder (`data_dir/uploads`) under a random token bound to the uploader, with
-their SHA-256. The confirm form sends only that token; the second request reads the bytes back, parses them
-again, stores them and deletes the temporary file. Unknown, foreign or expired tokens answer 404.
+The upload is two requests (tracker.web.uploads.UploadFlow, the use case in imports.guideline_loader): the
+first parses the file and shows a preview, storing nothing in the database; the confirm parses the kept bytes
+again, plans again against the database as it is then and stores them. Unknown, foreign or expired tokens
+answer 404.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from litestar import Request, Response, get, post
-from litestar.exceptions import NotFoundException
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import FormMultiDict
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy.orm import Session
 
-from imports.guideline_loader import Preview, prepare, store_preview
+from imports.guideline_loader import Preview, StoreRefused, UploadPreview, preview_upload, store_upload
 from imports.guidelines import MAX_SOURCE_BYTES, GuidelineReadError
 from indicators.reading.categories import CATEGORIES
 from tracker import access, clock
 from tracker.models import GuidelineDocument, GuidelineNode, User
-from tracker.services import audit, indicator_review
 from tracker.services import guidelines as catalogue
-from tracker.services.audit import Actor
-from tracker.services.guidelines import StorePlan
+from tracker.services import indicator_review
 from tracker.web import forms
-from tracker.web.context import form_of, state_of
+from tracker.web.deps import AppSettings, CurrentUser, DbSession, RequestActor, SubmittedForm
+from tracker.web.lookups import document_or_404, or_404
 from tracker.web.render import page
-from tracker.web.uploads import PendingStore, clean_file_name, is_file, read_upload
-
-log = logging.getLogger("tracker.web")
+from tracker.web.uploads import Call, Refused, UploadFlow
 
 # The upload body: the reader's own limit plus room for the multipart envelope and the other fields, so a
 # file just under the limit is not refused by the transport (the reader then checks the file itself).
@@ -100,23 +93,7 @@ OPS = {">=": "≥", "<=": "≤", ">": "＞", "<": "＜", "==": "＝"}
 COMBINE = {"all": "全部满足", "any": "满足其一"}
 
 
-def _db(request: Request[Any, Any, Any]) -> Session:
-    return state_of(request)["db"]
-
-
-def _user(request: Request[Any, Any, Any]) -> User:
-    return state_of(request)["user"]
-
-
-def _document_or_404(request: Request[Any, Any, Any], document_id: int) -> GuidelineDocument:
-    document = catalogue.document_for(_db(request), _user(request), document_id)
-    if document is None:
-        raise NotFoundException()
-    return document
-
-
-def _common(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    user = _user(request)
+def _common(user: User) -> dict[str, Any]:
     return {"may_upload": access.may_access("guideline_upload_form", user.role), "flag_labels": FLAG_LABELS}
 
 
@@ -254,11 +231,10 @@ def _preview_tree(preview: Preview) -> list[TreeRow]:
 
 
 @get("/guidelines", name="guidelines", sync_to_thread=True)
-def catalogue_index(request: Request[Any, Any, Any]) -> Response[Any]:
-    db = _db(request)
-    documents = catalogue.catalogue_documents(db, _user(request))
+def catalogue_index(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser) -> Response[Any]:
+    documents = catalogue.catalogue_documents(db, user)
     readings = _reading_counts(db, {d.id for d in documents})
-    return page(request, "catalogue/index.html", documents=documents, readings=readings, q="", **_common(request))
+    return page(request, "catalogue/index.html", documents=documents, readings=readings, q="", **_common(user))
 
 
 def _terms(q: str) -> list[str]:
@@ -299,11 +275,10 @@ def _excerpt(text: str, pattern: re.Pattern[str], width: int = 60) -> list[tuple
 
 
 @get("/guidelines/search", name="guideline_search", sync_to_thread=True)
-def search(request: Request[Any, Any, Any], q: FromQuery[str] = "") -> Response[Any]:
-    db = _db(request)
+def search(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, q: FromQuery[str] = "") -> Response[Any]:
     q = q.strip()[:200]
     terms = _terms(q)
-    nodes = catalogue.search_nodes(db, _user(request), q, limit=SEARCH_LIMIT) if terms else []
+    nodes = catalogue.search_nodes(db, user, q, limit=SEARCH_LIMIT) if terms else []
     documents = catalogue.documents_by_id(db, {n.document_id for n in nodes})
     # The content fields only: the title is shown on its own line.
     pattern = _pattern(terms) if terms else None
@@ -311,27 +286,26 @@ def search(request: Request[Any, Any, Any], q: FromQuery[str] = "") -> Response[
                 "excerpt": _excerpt(" ".join(str(f.get("text", "")) for f in n.fields or []), pattern)}
                for n in nodes] if pattern else []
     return page(request, "catalogue/search.html", q=q, terms=terms, results=results,
-                limited=len(nodes) >= SEARCH_LIMIT, limit=SEARCH_LIMIT, **_common(request))
+                limited=len(nodes) >= SEARCH_LIMIT, limit=SEARCH_LIMIT, **_common(user))
 
 
 @get("/guidelines/{document_id:int}", name="guideline_document", sync_to_thread=True)
-def document_page(request: Request[Any, Any, Any], document_id: FromPath[int]) -> Response[Any]:
-    db = _db(request)
-    document = _document_or_404(request, document_id)
+def document_page(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, document_id: FromPath[int]
+                  ) -> Response[Any]:
+    document = document_or_404(db, user, document_id)
     nodes = catalogue.document_nodes(db, document.id)
     tree = _stored_tree(document, nodes, catalogue.clause_counts(db, document.id))
     versions = catalogue.programme_versions(db, document.programme_id)
     importer = db.get(User, document.imported_by_id) if document.imported_by_id else None
     current = next((v for v in versions if v.is_current), None)
     return page(request, "catalogue/document.html", document=document, tree=tree, versions=versions,
-                current=current, importer=importer, node_count=len(nodes), **_common(request))
+                current=current, importer=importer, node_count=len(nodes), **_common(user))
 
 
 @get("/guidelines/{document_id:int}/flags", name="guideline_flags", sync_to_thread=True)
-def flags_page(request: Request[Any, Any, Any], document_id: FromPath[int], kind: FromQuery[str] = ""
-               ) -> Response[Any]:
-    db = _db(request)
-    document = _document_or_404(request, document_id)
+def flags_page(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, document_id: FromPath[int],
+               kind: FromQuery[str] = "") -> Response[Any]:
+    document = document_or_404(db, user, document_id)
     nodes = catalogue.document_nodes(db, document.id)
     rows = _flag_rows(list(document.flags or []), _stored_node_refs(db, document, nodes), document.lines)
     kinds = Counter(r.kind for r in rows)
@@ -339,15 +313,13 @@ def flags_page(request: Request[Any, Any, Any], document_id: FromPath[int], kind
     shown = [r for r in rows if r.kind == kind] if kind else rows
     kind_options = sorted(kinds.items(), key=lambda item: (item[0] not in STRUCTURE_FLAGS, item[0]))
     return page(request, "catalogue/flags.html", document=document, rows=shown, total=len(rows), kind=kind,
-                kinds=kind_options, **_common(request))
+                kinds=kind_options, **_common(user))
 
 
 @get("/guidelines/directions/{node_id:int}", name="guideline_direction", sync_to_thread=True)
-def direction_page(request: Request[Any, Any, Any], node_id: FromPath[int]) -> Response[Any]:
-    db = _db(request)
-    node = catalogue.node_for(db, _user(request), node_id)
-    if node is None:
-        raise NotFoundException()
+def direction_page(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, node_id: FromPath[int]
+                   ) -> Response[Any]:
+    node = or_404(catalogue.node_for(db, user, node_id))
     document = node.document
     fields = list(node.fields or [])
     groups = [(kind, label, [f for f in fields if f.get("kind") == kind]) for kind, label in FIELD_KINDS]
@@ -361,37 +333,20 @@ def direction_page(request: Request[Any, Any, Any], node_id: FromPath[int]) -> R
     rules = [(kind, label, getattr(node, f"{kind}_rule"), indicator_review.latest_rule(db, node, kind))
              for kind, label in (("selection", "指标选择规则"), ("funding", "资助规则"), ("period", "实施期限"))]
     return page(request, "catalogue/direction.html", node=node, document=document, corrections=corrections,
-                rules=rules, may_review=access.may_access("review_clause", _user(request).role),
+                rules=rules, may_review=access.may_access("review_clause", user.role),
                 ancestors=catalogue.ancestors_of(db, node), groups=[g for g in groups if g[2]], clauses=clauses,
                 node_flags=[_row(f, "structure", f.get("line"), lines, None) for f in node.flags or []],
                 categories=CATEGORIES, target_kinds=TARGET_KINDS, ops=OPS, combine=COMBINE,
-                first_clause_line=min((c.line for c in clauses), default=None), **_common(request))
+                first_clause_line=min((c.line for c in clauses), default=None), **_common(user))
 
 
-# --- upload: the temporary store -----------------------------------------------------------------
+# --- upload -------------------------------------------------------------------------------------------------------
 
 
-def guideline_uploads(settings: Any) -> PendingStore:
-    """Guideline files waiting for their confirmation (`uploads/` under the settings' data_dir)."""
-    return PendingStore(Path(settings.data_dir) / "uploads", kind="guideline")
-
-
-def _store(request: Request[Any, Any, Any]) -> PendingStore:
-    return guideline_uploads(request.app.state.settings)
-
-
-# --- upload: the pages ---------------------------------------------------------------------------
-
-
-def _upload_form(request: Request[Any, Any, Any], *, error: str = "", programme_name: str = "",
+def _upload_form(request: Request[Any, Any, Any], user: User, *, error: str = "", programme_name: str = "",
                  status_code: int = 200) -> Response[Any]:
     return page(request, "catalogue/upload.html", status_code=status_code, error=error,
-                programme_name=programme_name, max_mb=MAX_SOURCE_BYTES // 1024 // 1024, **_common(request))
-
-
-@get("/guidelines/upload", name="guideline_upload_form", sync_to_thread=True)
-def upload_form(request: Request[Any, Any, Any]) -> Response[Any]:
-    return _upload_form(request)
+                programme_name=programme_name, max_mb=MAX_SOURCE_BYTES // 1024 // 1024, **_common(user))
 
 
 def _suffix_problem(name: str) -> str:
@@ -405,123 +360,93 @@ def _suffix_problem(name: str) -> str:
     return f"文件“{name}”不是.txt或.docx格式，只能上传.txt或.docx格式的指南"
 
 
-def _parse(name: str, data: bytes) -> Preview:
-    """prepare(), with any failure of the reader turned into a message for the uploader (never a 500)."""
-    try:
-        return prepare(name, data)
-    except GuidelineReadError:
-        raise
-    except Exception as exc:
-        incident = secrets.token_hex(6)
-        log.exception("guideline parser failed on an upload, incident %s", incident)
-        raise GuidelineReadError(f"文件“{name}”无法解析（事件编号：{incident}），请检查文件内容，"
-                                 "或把文件和事件编号交给管理员") from exc
+class GuidelineUpload(UploadFlow[UploadPreview]):
+    kind = "guideline"
+    max_bytes = MAX_SOURCE_BYTES
+    default_name = "upload.txt"
+    no_file = "请选择要上传的指南文件（.txt 或 .docx）"
+    gone = "上传的文件不存在或已过期（有效期1小时），请重新上传"
+    taken = "上传的文件已被确认导入或已过期，请刷新目录查看"
+
+    def fields(self, call: Call, form: FormMultiDict) -> dict[str, Any]:
+        return {"programme_name": forms.text(form, "programme_name", 300)}
+
+    def form_page(self, call: Call, fields: dict[str, Any], *, error: str, status_code: int) -> Response[Any]:
+        return _upload_form(call.request, call.user, error=error, status_code=status_code,
+                            programme_name=str(fields.get("programme_name") or ""))
+
+    def preview(self, call: Call, name: str, data: bytes, fields: dict[str, Any], *, confirming: bool
+                ) -> UploadPreview:
+        problem = _suffix_problem(name)
+        if problem:
+            raise Refused(self.form_page(call, fields, error=problem, status_code=400))
+        try:
+            upload = preview_upload(call.db, name, data, user=call.user,
+                                    programme_name=str(fields.get("programme_name") or ""))
+        except GuidelineReadError as exc:
+            raise Refused(self.form_page(call, fields, error=str(exc), status_code=400)) from exc
+        if upload.refusal:
+            # At the confirmation the programmes have changed since the preview: show it again with the reason.
+            refusal = self._page(call, upload, "", error=upload.refusal, status_code=403) if confirming \
+                else self.form_page(call, fields, error=upload.refusal, status_code=403)
+            raise Refused(refusal)
+        return upload
+
+    def needs_confirming(self, preview: UploadPreview) -> bool:
+        return preview.needs_confirming
+
+    def preview_page(self, call: Call, preview: UploadPreview, token: str) -> Response[Any]:
+        return self._page(call, preview, token)
+
+    def nothing_to_do(self, call: Call, preview: UploadPreview) -> Response[Any]:
+        """The same file was imported meanwhile: go to it (when the user may see it)."""
+        existing = preview.plan.existing
+        visible = existing is not None and catalogue.plan_visible(call.db, call.user, preview.plan)
+        return Redirect(f"/guidelines/{existing.id}" if visible else "/guidelines", status_code=303)
+
+    def commit(self, call: Call, preview: UploadPreview) -> Response[Any]:
+        try:
+            result = store_upload(call.db, preview, user=call.user, actor=call.actor, now=clock.now())
+        except StoreRefused as exc:
+            raise Refused(self._page(call, preview, "", error=str(exc), status_code=403)) from exc
+        return Redirect(f"/guidelines/{result.document.id}", status_code=303)
+
+    def _page(self, call: Call, upload: UploadPreview, token: str, *, error: str = "", status_code: int = 200
+              ) -> Response[Any]:
+        doc = upload.parsed.document
+        refs = [_NodeRef(_node_title(n.marker, n.title), "", list(n.flags),
+                         [(c.line, list(c.flags)) for c in n.clauses]) for n in doc.nodes]
+        rows = _flag_rows(list(doc.flags), refs, doc.lines)
+        structure = [r for r in rows if r.source == "structure"]
+        readings = Counter(r.kind for r in rows if r.source == "reading")
+        return page(call.request, "catalogue/preview.html", status_code=status_code, doc=doc, plan=upload.plan,
+                    token=token, programme_name=upload.programme_name, size_kb=max(1, round(upload.size / 1024)),
+                    error=error, plan_visible=catalogue.plan_visible(call.db, call.user, upload.plan),
+                    tree=_preview_tree(upload.parsed), structure=structure, readings=sorted(readings.items()),
+                    reading_total=sum(readings.values()), leaves=sum(1 for n in doc.nodes if n.leaf),
+                    clauses=sum(len(n.clauses) for n in doc.nodes), **_common(call.user))
 
 
-def _refusal(db: Session, user: User, plan: StorePlan) -> str:
-    """Why this user may not store this document (empty: they may). Admins may store any programme."""
-    if user.role != "officer" or plan.status != "new_version" or plan.programme is None:
-        return ""
-    ids = catalogue.visible_programme_ids(db, user)
-    if ids is None or plan.programme.id in ids:
-        return ""
-    return (f"项目计划“{plan.programme_name}”已存在，但没有分配给您：这份指南会成为它的第{plan.version}版，"
-            "只有负责该计划的项目管理专员或管理员可以导入。请联系管理员分配该计划，或填写另一个项目计划名称。")
+GUIDELINE_UPLOAD = GuidelineUpload()
 
 
-def _plan_visible(db: Session, user: User, plan: StorePlan) -> bool:
-    if plan.programme is None:
-        return True
-    ids = catalogue.visible_programme_ids(db, user)
-    return ids is None or plan.programme.id in ids
-
-
-def _preview_page(request: Request[Any, Any, Any], *, preview: Preview, plan: StorePlan, token: str,
-                  programme_name: str, size: int, error: str = "", status_code: int = 200) -> Response[Any]:
-    db, user = _db(request), _user(request)
-    doc = preview.document
-    refs = [_NodeRef(_node_title(n.marker, n.title), "", list(n.flags), [(c.line, list(c.flags)) for c in n.clauses])
-            for n in doc.nodes]
-    rows = _flag_rows(list(doc.flags), refs, doc.lines)
-    structure = [r for r in rows if r.source == "structure"]
-    readings = Counter(r.kind for r in rows if r.source == "reading")
-    return page(request, "catalogue/preview.html", status_code=status_code, doc=doc, plan=plan, token=token,
-                programme_name=programme_name, size_kb=max(1, round(size / 1024)), error=error,
-                plan_visible=_plan_visible(db, user, plan), tree=_preview_tree(preview), structure=structure,
-                readings=sorted(readings.items()), reading_total=sum(readings.values()),
-                leaves=sum(1 for n in doc.nodes if n.leaf), clauses=sum(len(n.clauses) for n in doc.nodes),
-                **_common(request))
+@get("/guidelines/upload", name="guideline_upload_form", sync_to_thread=True)
+def upload_form(request: Request[Any, Any, Any], user: CurrentUser) -> Response[Any]:
+    return _upload_form(request, user)
 
 
 @post("/guidelines/upload", name="guideline_upload", sync_to_thread=True, request_max_body_size=UPLOAD_BODY_LIMIT)
-def upload(request: Request[Any, Any, Any]) -> Response[Any]:
-    state = state_of(request)
-    db, user = state["db"], state["user"]
-    form = form_of(request)
-    programme_name = forms.text(form, "programme_name", 300)
-    upload_file = form.get("file")
-    if not is_file(upload_file):
-        return _upload_form(request, error="请选择要上传的指南文件（.txt 或 .docx）", programme_name=programme_name,
-                            status_code=400)
-    name = clean_file_name(str(upload_file.filename), "upload.txt")
-    data = read_upload(upload_file, MAX_SOURCE_BYTES)
-    problem = _suffix_problem(name)
-    if problem:
-        return _upload_form(request, error=problem, programme_name=programme_name, status_code=400)
-    try:
-        preview = _parse(name, data)
-    except GuidelineReadError as exc:
-        return _upload_form(request, error=str(exc), programme_name=programme_name, status_code=400)
-    plan = catalogue.plan_store(db, preview.document, programme_name or None)
-    refusal = _refusal(db, user, plan)
-    if refusal:
-        return _upload_form(request, error=refusal, programme_name=programme_name, status_code=403)
-    token = ""
-    if plan.status != "duplicate":  # an already imported file has nothing to confirm
-        token = _store(request).save(user_id=user.id, file_name=name, data=data, now=clock.now(),
-                                     programme_name=programme_name)
-    return _preview_page(request, preview=preview, plan=plan, token=token, programme_name=programme_name,
-                         size=len(data))
+def upload(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
+           settings: AppSettings, form: SubmittedForm) -> Response[Any]:
+    return GUIDELINE_UPLOAD.upload(Call(request, db, user, actor, settings), form)
 
 
 @post("/guidelines/upload/{upload_token:str}/confirm", name="guideline_upload_confirm", sync_to_thread=True)
-def upload_confirm(request: Request[Any, Any, Any], upload_token: FromPath[str]) -> Response[Any]:
-    state = state_of(request)
-    db, user, actor = state["db"], state["user"], state["actor"]
-    store = _store(request)
-    now = clock.now()
-    pending = store.load(upload_token, user_id=user.id, now=now)
-    if pending is None:
-        raise NotFoundException(detail="上传的文件不存在或已过期（有效期1小时），请重新上传")
-    programme_name = str(pending.extra.get("programme_name") or "")
-    try:
-        preview = _parse(pending.file_name, pending.data)
-    except GuidelineReadError as exc:
-        store.discard(pending.token)
-        return _upload_form(request, error=str(exc), programme_name=programme_name, status_code=400)
-    plan = catalogue.plan_store(db, preview.document, programme_name or None)
-    refusal = _refusal(db, user, plan)  # the programmes may have changed since the preview
-    if refusal:
-        return _preview_page(request, preview=preview, plan=plan, token="", programme_name=programme_name,
-                             size=len(pending.data), error=refusal, status_code=403)
-    if plan.status == "duplicate":
-        store.discard(pending.token)
-        target = plan.existing.id if plan.existing and _plan_visible(db, user, plan) else None
-        return Redirect(f"/guidelines/{target}" if target else "/guidelines", status_code=303)
-    if not store.claim(pending.token):
-        raise NotFoundException(detail="上传的文件已被确认导入或已过期，请刷新目录查看")
-    result = store_preview(db, preview, actor=actor, now=now, programme_name=programme_name or None)
-    programme = result.document.programme
-    if user.role == "officer" and programme not in user.programmes:
-        _assign_uploader(db, user, programme, actor=actor, now=now)
-    return Redirect(f"/guidelines/{result.document.id}", status_code=303)
+def upload_confirm(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
+                   settings: AppSettings, upload_token: FromPath[str]) -> Response[Any]:
+    return GUIDELINE_UPLOAD.confirm(Call(request, db, user, actor, settings), upload_token)
 
 
-def _assign_uploader(db: Session, user: User, programme: Any, *, actor: Actor, now: datetime) -> None:
-    """An officer who imports a new programme manages it. Unlike accounts.assign_programmes this adds one
-    programme and keeps the officer's sessions: their rights only grow."""
-    before = sorted(p.id for p in user.programmes)
-    user.programmes.append(programme)
-    audit.record(db, actor, "programmes_assigned", now=now, object_type="user", object_id=user.id,
-                 before={"programmes": before}, after={"programmes": sorted([*before, programme.id]),
-                                                       "reason": "guideline_upload"})
+router = Router(path="/", include_in_schema=False, route_handlers=[
+    catalogue_index, search, upload_form, upload, upload_confirm, document_page, flags_page, direction_page,
+])

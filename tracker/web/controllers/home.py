@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Request, Response, Router, get
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy import text
@@ -14,6 +14,7 @@ from tracker.models import Role
 from tracker.services import work_calendar
 from tracker.web.context import cookie_names, make_cookie
 from tracker.web.controllers.auth import safe_next
+from tracker.web.deps import AppSettings, CurrentUser, DbSession
 from tracker.web.render import page
 
 # What each role comes here to do (DESIGN §1), shown on its home page.
@@ -27,26 +28,21 @@ ROLE_TASKS = {
 
 
 @get("/", name="home", sync_to_thread=True)
-def home(request: Request[Any, Any, Any]) -> Response[Any]:
-    state = request.scope["state"]
-    user = state["user"]
+def home(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser) -> Response[Any]:
     role = Role(user.role)
     # The admin's reminder to enter next year's holiday arrangement (from 1 November, DESIGN §2).
     warnings = []
     if role is Role.ADMIN:
         today = clock.today_local()
         for check in (work_calendar.missing_current_year_warning, work_calendar.missing_next_year_warning):
-            calendar_warning = check(state["db"], today)
+            calendar_warning = check(db, today)
             if calendar_warning:
                 warnings.append((calendar_warning, "/admin/calendar"))
     return page(request, "home.html", role_label=role.label, tasks=ROLE_TASKS[role], warnings=warnings)
 
 
 @get("/lang/{code:str}", name="language", sync_to_thread=False)
-def language(
-    request: Request[Any, Any, Any], code: FromPath[str], next: FromQuery[str] = "/"  # noqa: A002
-) -> Response[Any]:
-    settings = request.app.state.settings
+def language(settings: AppSettings, code: FromPath[str], next: FromQuery[str] = "/") -> Response[Any]:  # noqa: A002
     response = Redirect(safe_next(next), status_code=303)
     response.set_cookie(make_cookie(settings, cookie_names(settings)["lang"], i18n.normalize(code),
                                     max_age=365 * 24 * 3600))
@@ -54,6 +50,9 @@ def language(
 
 
 @get("/healthz", name="health", sync_to_thread=True)
-def health(request: Request[Any, Any, Any]) -> dict[str, str]:
-    request.scope["state"]["db"].execute(text("SELECT 1"))
+def health(db: DbSession) -> dict[str, str]:
+    db.execute(text("SELECT 1"))
     return {"status": "ok"}
+
+
+router = Router(path="/", route_handlers=[home, language, health], include_in_schema=False)

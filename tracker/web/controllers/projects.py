@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post
-from litestar.exceptions import NotFoundException
+from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
 from sqlalchemy import func, select
@@ -23,21 +22,15 @@ from tracker.services import reports as report_service
 from tracker.services.accounts import AccountError
 from tracker.services.programmes import visible_programmes
 from tracker.services.task_books import MilestoneInput, TargetChange, TaskBookProblems, confirm_task_book
+from tracker.settings import Settings
 from tracker.web import forms
-from tracker.web.context import form_of, state_of
+from tracker.web.deps import AppSettings, CurrentUser, DbSession, RequestActor, SubmittedForm
+from tracker.web.lookups import project_or_404
 from tracker.web.render import page
 
 PAGE_SIZE = 50
 PageNo = Annotated[int, QueryParameter(name="page")]
 NEW_ROWS = 3
-
-
-def _db(request: Request[Any, Any, Any]) -> Session:
-    return state_of(request)["db"]
-
-
-def _user(request: Request[Any, Any, Any]) -> User:
-    return state_of(request)["user"]
 
 
 def _int(text: str) -> int | None:
@@ -55,11 +48,11 @@ def filters_from_query(programme: str, direction: str, city: str, organisation: 
 
 
 @get("/projects", name="projects", sync_to_thread=True)
-def project_list(request: Request[Any, Any, Any], programme: FromQuery[str] = "", direction: FromQuery[str] = "",
+def project_list(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, programme: FromQuery[str] = "",
+                 direction: FromQuery[str] = "",
                  city: FromQuery[str] = "", organisation: FromQuery[str] = "", officer: FromQuery[str] = "",
                  status: FromQuery[str] = "", q: FromQuery[str] = "", sort: FromQuery[str] = "code",
                  order: FromQuery[str] = "asc", page_no: PageNo = 1) -> Response[Any]:
-    db, user = _db(request), _user(request)
     filters = filters_from_query(programme, direction, city, organisation, officer, status, q, sort, order)
     query = project_service.filtered_projects(user, filters)
     total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
@@ -98,55 +91,52 @@ def _city_options() -> list[tuple[str, str]]:
     return [(code[:4], name) for code, name in CITIES.items()]
 
 
-def _project_or_404(request: Request[Any, Any, Any], project_id: int) -> Project:
-    project = project_service.project_for(_db(request), _user(request), project_id)
-    if project is None:
-        raise NotFoundException()
-    return project
+def _detail_page(request: Request[Any, Any, Any], db: Session, user: User, settings: Settings, project: Project, *,
+                 status_code: int = 200, change_errors: dict[str, str] | None = None,
+                 change_typed: dict[str, str] | None = None) -> Response[Any]:
+    """The project page; with errors, the extension or termination form comes back with what was typed."""
+    periods = report_service.project_periods(db, project, settings.report_due_days)
+    # The reporting calendar with each period's report (DESIGN §2).
+    schedule = report_service.schedule(db, project, periods, today=clock.today_local(),
+                                       open_days=settings.report_open_days)
+    return page(request, "projects/detail.html", status_code=status_code, project=project,
+                current=project.target_sets[-1], categories=CATEGORIES, kinds=KIND_LABELS, ops=OP_LABELS,
+                city_name=city_name, periods=schedule, changes=project_changes.changes_of(db, project),
+                change_errors=change_errors or {}, change_typed=change_typed or {},
+                may_edit_task_book=access.may_access("project_task_book_confirm", user.role),
+                may_change=access.may_access("project_extend", user.role))
 
 
 @get("/projects/{project_id:int}", name="project", sync_to_thread=True)
-def project_detail(request: Request[Any, Any, Any], project_id: FromPath[int]) -> Response[Any]:
-    project = _project_or_404(request, project_id)
-    current = project.target_sets[-1]
-    return page(request, "projects/detail.html", project=project, current=current, categories=CATEGORIES,
-                kinds=KIND_LABELS, ops=OP_LABELS, city_name=city_name, periods=_periods(request, project),
-                changes=project_changes.changes_of(_db(request), project), change_errors={}, change_typed={},
-                may_edit_task_book=access.may_access("project_task_book_confirm", _user(request).role),
-                may_change=access.may_access("project_extend", _user(request).role))
-
-
-def _periods(request: Request[Any, Any, Any], project: Project) -> list[Any]:
-    """The reporting calendar with each period's report (DESIGN §2)."""
-    settings = request.app.state.settings
-    periods = report_service.project_periods(_db(request), project, settings.report_due_days)
-    return report_service.schedule(_db(request), project, periods, today=clock.today_local(),
-                                   open_days=settings.report_open_days)
+def project_detail(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, settings: AppSettings,
+                   project_id: FromPath[int]) -> Response[Any]:
+    return _detail_page(request, db, user, settings, project_or_404(db, user, project_id))
 
 
 def _milestone_rows(project: Project) -> int:
     return len(project.target_sets[-1].milestones) + 2
 
 
-def _task_book_page(request: Request[Any, Any, Any], project: Project, *, status_code: int = 200,
+def _task_book_page(request: Request[Any, Any, Any], user: User, project: Project, *, status_code: int = 200,
                     errors: dict[str, str] | None = None, typed: dict[str, str] | None = None) -> Response[Any]:
     current: TargetSet = project.target_sets[-1]
     return page(request, "projects/task_book.html", status_code=status_code, project=project, current=current,
                 errors=errors or {}, typed=typed or {}, categories=CATEGORIES, kinds=list(KIND_LABELS.items()),
                 ops=[(op, OP_LABELS[op]) for op in OPS], new_rows=range(NEW_ROWS),
                 milestone_rows=range(_milestone_rows(project)),
-                may_edit=access.may_access("project_task_book_confirm", _user(request).role))
+                may_edit=access.may_access("project_task_book_confirm", user.role))
 
 
 @get("/projects/{project_id:int}/task-book", name="project_task_book", sync_to_thread=True)
-def task_book(request: Request[Any, Any, Any], project_id: FromPath[int]) -> Response[Any]:
-    return _task_book_page(request, _project_or_404(request, project_id))
+def task_book(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, project_id: FromPath[int]
+              ) -> Response[Any]:
+    return _task_book_page(request, user, project_or_404(db, user, project_id))
 
 
 @post("/projects/{project_id:int}/task-book", name="project_task_book_confirm", sync_to_thread=True)
-def task_book_confirm(request: Request[Any, Any, Any], project_id: FromPath[int]) -> Response[Any]:
-    project = _project_or_404(request, project_id)
-    form = form_of(request)
+def task_book_confirm(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
+                      form: SubmittedForm, project_id: FromPath[int]) -> Response[Any]:
+    project = project_or_404(db, user, project_id)
     typed = {key: str(form.get(key, ""))[:500] for key in form if key != "_csrf_token"}
     # A target whose fields were not sent keeps its value (an API client may send only what changes).
     changes = [TargetChange(t.position, forms.text(form, f"t{t.position}_value", 40),
@@ -161,14 +151,12 @@ def task_book_confirm(request: Request[Any, Any, Any], project_id: FromPath[int]
         milestones = [MilestoneInput(forms.text(form, f"m{i}_title", 200), forms.text(form, f"m{i}_due_date", 10),
                                      forms.text(form, f"m{i}_amount", 40), forms.text(form, f"m{i}_condition", 2000))
                       for i in range(_milestone_rows(project))]
-    state = state_of(request)
     try:
-        confirm_task_book(_db(request), project, changes, new_targets, reason=forms.text(form, "reason", 2000),
-                          actor=state["actor"], now=clock.now(), milestones=milestones)
+        confirm_task_book(db, project, changes, new_targets, reason=forms.text(form, "reason", 2000), actor=actor,
+                          now=clock.now(), milestones=milestones)
     except TaskBookProblems as problems:
-        return _task_book_page(request, project, status_code=400, errors=problems.errors, typed=typed)
+        return _task_book_page(request, user, project, status_code=400, errors=problems.errors, typed=typed)
     return Redirect(f"/projects/{project.id}", status_code=303)
-
 
 
 # --- extension and termination (officer) ---------------------------------------------------------
@@ -183,50 +171,48 @@ def _parse_day(text: str):
         return None
 
 
-def _change_page(request: Request[Any, Any, Any], project: Project, errors: dict[str, str],
-                 typed: dict[str, str]) -> Response[Any]:
-    current = project.target_sets[-1]
-    return page(request, "projects/detail.html", status_code=400, project=project, current=current,
-                categories=CATEGORIES, kinds=KIND_LABELS, ops=OP_LABELS, city_name=city_name,
-                periods=_periods(request, project), changes=project_changes.changes_of(_db(request), project),
-                change_errors=errors, change_typed=typed,
-                may_edit_task_book=access.may_access("project_task_book_confirm", _user(request).role),
-                may_change=True)
-
-
 @post("/projects/{project_id:int}/extension", name="project_extend", sync_to_thread=True)
-def project_extend(request: Request[Any, Any, Any], project_id: FromPath[int]) -> Response[Any]:
-    project = _project_or_404(request, project_id)
-    form = form_of(request)
+def project_extend(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
+                   settings: AppSettings, form: SubmittedForm, project_id: FromPath[int]) -> Response[Any]:
+    project = project_or_404(db, user, project_id)
     typed = {"requested_on": forms.text(form, "requested_on", 10), "months": forms.text(form, "months", 3),
              "reason": forms.text(form, "reason", 2000), "kind": "extension"}
     requested_on = _parse_day(typed["requested_on"])
     months = forms.integer(form, "months")
+    errors: dict[str, str] = {}
     if requested_on is None:
-        return _change_page(request, project, {"requested_on": "请填写申请日期（YYYY-MM-DD）"}, typed)
-    if months is None:
-        return _change_page(request, project, {"months": "请填写延期月数"}, typed)
-    settings = request.app.state.settings
-    try:
-        project_changes.extend(_db(request), project, requested_on=requested_on, months=months,
-                               reason=typed["reason"], actor=state_of(request)["actor"], now=clock.now(),
-                               notice_months=settings.extension_notice_months,
-                               max_months=settings.extension_max_months)
-    except AccountError as exc:
-        return _change_page(request, project, {exc.field or "reason": str(exc)}, typed)
+        errors = {"requested_on": "请填写申请日期（YYYY-MM-DD）"}
+    elif months is None:
+        errors = {"months": "请填写延期月数"}
+    else:
+        try:
+            project_changes.extend(db, project, requested_on=requested_on, months=months, reason=typed["reason"],
+                                   actor=actor, now=clock.now(), notice_months=settings.extension_notice_months,
+                                   max_months=settings.extension_max_months)
+        except AccountError as exc:
+            errors = {exc.field or "reason": str(exc)}
+    if errors:
+        return _detail_page(request, db, user, settings, project, status_code=400, change_errors=errors,
+                            change_typed=typed)
     return Redirect(f"/projects/{project.id}", status_code=303)
 
 
 @post("/projects/{project_id:int}/termination", name="project_terminate", sync_to_thread=True)
-def project_terminate(request: Request[Any, Any, Any], project_id: FromPath[int]) -> Response[Any]:
-    project = _project_or_404(request, project_id)
-    form = form_of(request)
+def project_terminate(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
+                      settings: AppSettings, form: SubmittedForm, project_id: FromPath[int]) -> Response[Any]:
+    project = project_or_404(db, user, project_id)
     typed = {"requested_on": forms.text(form, "requested_on", 10), "reason": forms.text(form, "reason", 2000),
              "kind": "termination"}
     requested_on = _parse_day(typed["requested_on"]) or clock.today_local()
     try:
-        project_changes.terminate(_db(request), project, requested_on=requested_on, reason=typed["reason"],
-                                  actor=state_of(request)["actor"], now=clock.now())
+        project_changes.terminate(db, project, requested_on=requested_on, reason=typed["reason"], actor=actor,
+                                  now=clock.now())
     except AccountError as exc:
-        return _change_page(request, project, {"t_" + (exc.field or "reason"): str(exc)}, typed)
+        return _detail_page(request, db, user, settings, project, status_code=400,
+                            change_errors={"t_" + (exc.field or "reason"): str(exc)}, change_typed=typed)
     return Redirect(f"/projects/{project.id}", status_code=303)
+
+
+router = Router(path="/", include_in_schema=False, route_handlers=[
+    project_list, project_detail, task_book, task_book_confirm, project_extend, project_terminate,
+])

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
@@ -27,12 +27,12 @@ from tracker.exports.report_xlsx import report_workbook
 from tracker.files.evidence import MAX_EVIDENCE_BYTES, EvidenceFileRejected, check_evidence_file
 from tracker.files.store import EvidenceStore
 from tracker.models import Project, Report, User
-from tracker.services import projects as project_service
 from tracker.services import reports as service
 from tracker.services.reports import EvidenceInput, ReportInput, ReportProblems, ValueInput
 from tracker.settings import Settings
 from tracker.web import forms
-from tracker.web.context import form_of, state_of
+from tracker.web.deps import AppSettings, CurrentUser, DbSession, RequestActor, SubmittedForm
+from tracker.web.lookups import evidence_file_or_404, period_or_404, project_or_404
 from tracker.web.render import page
 from tracker.web.uploads import is_file, read_upload
 
@@ -48,39 +48,22 @@ NO_REPORT = "本期还没有填报报告"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _db(request: Request[Any, Any, Any]) -> Session:
-    return state_of(request)["db"]
-
-
-def _user(request: Request[Any, Any, Any]) -> User:
-    return state_of(request)["user"]
-
-
-def _settings(request: Request[Any, Any, Any]) -> Settings:
-    return request.app.state.settings
-
-
 def evidence_store(settings: Settings) -> EvidenceStore:
     return EvidenceStore(settings.data_dir / "evidence")
 
 
-def _project_and_period(request: Request[Any, Any, Any], project_id: int, period: int):
-    project = project_service.project_for(_db(request), _user(request), project_id)
-    if project is None:
-        raise NotFoundException()
-    found = service.period_of(_db(request), project, period, _settings(request).report_due_days)
-    if found is None:
-        raise NotFoundException()
-    return project, found
+def _project_and_period(db: Session, user: User, settings: Settings, project_id: int, period: int):
+    project = project_or_404(db, user, project_id)
+    return project, period_or_404(db, project, period, settings.report_due_days)
 
 
 # --- the report page ------------------------------------------------------------------------------
 
 
-def _report_page(request: Request[Any, Any, Any], project: Project, period, *, status_code: int = 200,
-                 errors: dict[str, str] | None = None, typed: dict[str, str] | None = None,
-                 excel_errors: list[str] | None = None, notice: str = "") -> Response[Any]:
-    db, user, settings = _db(request), _user(request), _settings(request)
+def _report_page(request: Request[Any, Any, Any], db: Session, user: User, settings: Settings, project: Project,
+                 period, *, status_code: int = 200, errors: dict[str, str] | None = None,
+                 typed: dict[str, str] | None = None, excel_errors: list[str] | None = None, notice: str = ""
+                 ) -> Response[Any]:
     reports = service.reports_of(db, project)
     report = reports.get(period.index)
     may_edit = access.may_access("report_save", user.role)
@@ -109,10 +92,10 @@ def _report_page(request: Request[Any, Any, Any], project: Project, period, *, s
 
 
 @get("/projects/{project_id:int}/reports/{period:int}", name="report", sync_to_thread=True)
-def report_page(request: Request[Any, Any, Any], project_id: FromPath[int], period: FromPath[int],
-                done: FromQuery[str] = "") -> Response[Any]:
-    project, found = _project_and_period(request, project_id, period)
-    return _report_page(request, project, found, notice=NOTICES.get(done, ""))
+def report_page(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, settings: AppSettings,
+                project_id: FromPath[int], period: FromPath[int], done: FromQuery[str] = "") -> Response[Any]:
+    project, found = _project_and_period(db, user, settings, project_id, period)
+    return _report_page(request, db, user, settings, project, found, notice=NOTICES.get(done, ""))
 
 
 def _typed(form: Any) -> dict[str, str]:
@@ -165,50 +148,42 @@ def input_from_form(form: Any, target_set: Any, settings: Settings) -> tuple[Rep
 
 @post("/projects/{project_id:int}/reports/{period:int}", name="report_save", sync_to_thread=True,
       request_max_body_size=REPORT_BODY_LIMIT)
-def report_save(request: Request[Any, Any, Any], project_id: FromPath[int], period: FromPath[int]
+def report_save(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
+                settings: AppSettings, form: SubmittedForm, project_id: FromPath[int], period: FromPath[int]
                 ) -> Response[Any]:
-    project, found = _project_and_period(request, project_id, period)
-    db, settings, actor = _db(request), _settings(request), state_of(request)["actor"]
-    form = form_of(request)
+    project, found = _project_and_period(db, user, settings, project_id, period)
     report = service.reports_of(db, project).get(found.index)
     target_set = service.targets_of(project, report.latest if report else None)
     data, file_errors = input_from_form(form, target_set, settings)
-    today, now = clock.today_local(), clock.now()
+    submitting = forms.text(form, "action", 10) == "submit"
+    save = service.save_and_submit if submitting else service.save_draft
     try:
         if file_errors:
             raise ReportProblems(file_errors)
-        report = service.save_draft(db, project, found, data, actor=actor, now=now, today=today,
-                                    open_days=settings.report_open_days, store=evidence_store(settings))
-        if forms.text(form, "action", 10) == "submit":
-            service.submit(db, project, found, edit_lock=report.latest.edit_lock, actor=actor, now=now, today=today,
-                           open_days=settings.report_open_days)
-            done = "submitted"
-        else:
-            done = "saved"
+        save(db, project, found, data, actor=actor, now=clock.now(), today=clock.today_local(),
+             open_days=settings.report_open_days, store=evidence_store(settings))
     except ReportProblems as problems:
-        db.rollback()
         status = 409 if "lock" in problems.errors else 400
-        return _report_page(request, project, found, status_code=status, errors=problems.errors,
+        return _report_page(request, db, user, settings, project, found, status_code=status, errors=problems.errors,
                             typed=_typed(form))
+    done = "submitted" if submitting else "saved"
     return Redirect(f"/projects/{project.id}/reports/{found.index}?done={done}", status_code=303)
 
 
 @post("/projects/{project_id:int}/reports/{period:int}/revise", name="report_revise", sync_to_thread=True)
-def report_revise(request: Request[Any, Any, Any], project_id: FromPath[int], period: FromPath[int]
+def report_revise(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
+                  settings: AppSettings, form: SubmittedForm, project_id: FromPath[int], period: FromPath[int]
                   ) -> Response[Any]:
-    project, found = _project_and_period(request, project_id, period)
-    db, settings = _db(request), _settings(request)
+    project, found = _project_and_period(db, user, settings, project_id, period)
     report = service.reports_of(db, project).get(found.index)
     if report is None:
-        return _report_page(request, project, found, status_code=400, errors={"form": NO_REPORT})
+        return _report_page(request, db, user, settings, project, found, status_code=400, errors={"form": NO_REPORT})
     try:
-        service.start_revision(db, project, report, lock=_lock(form_of(request), "report_lock"),
-                               actor=state_of(request)["actor"], now=clock.now(), today=clock.today_local(),
-                               open_days=settings.report_open_days)
+        service.start_revision(db, project, report, lock=_lock(form, "report_lock"), actor=actor, now=clock.now(),
+                               today=clock.today_local(), open_days=settings.report_open_days)
     except ReportProblems as problems:
-        db.rollback()
-        return _report_page(request, project, found, status_code=409 if "lock" in problems.errors else 400,
-                            errors=problems.errors)
+        return _report_page(request, db, user, settings, project, found,
+                            status_code=409 if "lock" in problems.errors else 400, errors=problems.errors)
     return Redirect(f"/projects/{project.id}/reports/{found.index}?done=revised", status_code=303)
 
 
@@ -216,13 +191,11 @@ def report_revise(request: Request[Any, Any, Any], project_id: FromPath[int], pe
 
 
 @get("/projects/{project_id:int}/reports/{period:int}/excel", name="report_excel", sync_to_thread=True)
-def report_excel(request: Request[Any, Any, Any], project_id: FromPath[int], period: FromPath[int]
-                 ) -> Response[Any]:
-    project, found = _project_and_period(request, project_id, period)
-    db = _db(request)
+def report_excel(db: DbSession, user: CurrentUser, settings: AppSettings, project_id: FromPath[int],
+                 period: FromPath[int]) -> Response[Any]:
+    project, found = _project_and_period(db, user, settings, project_id, period)
     reports = service.reports_of(db, project)
-    version = service.visible_version(reports.get(found.index),
-                                      drafts=access.may_access("report_save", _user(request).role))
+    version = service.visible_version(reports.get(found.index), drafts=access.may_access("report_save", user.role))
     baseline = service.project_progress(db, project, before=found.index, reports=reports)
     content = report_workbook(project=project, period=found, target_set=service.targets_of(project, version),
                               version=version, last_accepted={p: g.current for p, g in baseline.items()},
@@ -235,13 +208,14 @@ def report_excel(request: Request[Any, Any, Any], project_id: FromPath[int], per
 
 @post("/projects/{project_id:int}/reports/{period:int}/excel", name="report_excel_upload", sync_to_thread=True,
       request_max_body_size=EXCEL_BODY_LIMIT)
-def report_excel_upload(request: Request[Any, Any, Any], project_id: FromPath[int], period: FromPath[int]
+def report_excel_upload(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
+                        settings: AppSettings, form: SubmittedForm, project_id: FromPath[int], period: FromPath[int]
                         ) -> Response[Any]:
-    project, found = _project_and_period(request, project_id, period)
-    db, settings = _db(request), _settings(request)
-    upload = form_of(request).get("file")
+    project, found = _project_and_period(db, user, settings, project_id, period)
+    upload = form.get("file")
     if not is_file(upload):
-        return _report_page(request, project, found, status_code=400, excel_errors=["请选择要上传的 Excel 文件"])
+        return _report_page(request, db, user, settings, project, found, status_code=400,
+                            excel_errors=["请选择要上传的 Excel 文件"])
     data = read_upload(upload, EXCEL_BODY_LIMIT)
     report = service.reports_of(db, project).get(found.index)
     version = report.latest if report else None
@@ -252,16 +226,17 @@ def report_excel_upload(request: Request[Any, Any, Any], project_id: FromPath[in
             for e in (version.evidence if version else []) if e.file_id is not None]
     sheet = read_report_sheet(data, project=project, period=found, target_set=target_set, kept_evidence=kept)
     if sheet.errors or sheet.report is None:
-        return _report_page(request, project, found, status_code=400, excel_errors=[str(e) for e in sheet.errors])
+        return _report_page(request, db, user, settings, project, found, status_code=400,
+                            excel_errors=[str(e) for e in sheet.errors])
     lock = version.edit_lock if version is not None and version.is_draft else None
     try:
-        service.save_draft(db, project, found, replace(sheet.report, edit_lock=lock), actor=state_of(request)["actor"],
-                           now=clock.now(), today=clock.today_local(), open_days=settings.report_open_days,
+        service.save_draft(db, project, found, replace(sheet.report, edit_lock=lock), actor=actor, now=clock.now(),
+                           today=clock.today_local(), open_days=settings.report_open_days,
                            store=evidence_store(settings), channel="excel")
     except ReportProblems as problems:
-        db.rollback()
         located = locate(problems.errors, target_set=target_set, evidence_rows=sheet.evidence_rows)
-        return _report_page(request, project, found, status_code=400, excel_errors=[str(e) for e in located])
+        return _report_page(request, db, user, settings, project, found, status_code=400,
+                            excel_errors=[str(e) for e in located])
     return Redirect(f"/projects/{project.id}/reports/{found.index}?done=excel", status_code=303)
 
 
@@ -269,32 +244,30 @@ def report_excel_upload(request: Request[Any, Any, Any], project_id: FromPath[in
 
 
 @post("/projects/{project_id:int}/reports/{period:int}/review", name="report_review", sync_to_thread=True)
-def report_review(request: Request[Any, Any, Any], project_id: FromPath[int], period: FromPath[int]
+def report_review(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
+                  settings: AppSettings, form: SubmittedForm, project_id: FromPath[int], period: FromPath[int]
                   ) -> Response[Any]:
-    project, found = _project_and_period(request, project_id, period)
-    db = _db(request)
+    project, found = _project_and_period(db, user, settings, project_id, period)
     report = service.reports_of(db, project).get(found.index)
     if report is None:
-        return _report_page(request, project, found, status_code=400, errors={"form": NO_REPORT})
-    form = form_of(request)
+        return _report_page(request, db, user, settings, project, found, status_code=400, errors={"form": NO_REPORT})
     try:
         service.review(db, report, decision=forms.text(form, "decision", 20),
                        comment=forms.text(form, "comment", service.MAX_TEXT + 1),
-                       lock=_lock(form, "report_lock"), actor=state_of(request)["actor"], now=clock.now())
+                       lock=_lock(form, "report_lock"), actor=actor, now=clock.now())
     except ReportProblems as problems:
-        db.rollback()
-        return _report_page(request, project, found, status_code=409 if "lock" in problems.errors else 400,
-                            errors=problems.errors, typed=_typed(form))
+        return _report_page(request, db, user, settings, project, found,
+                            status_code=409 if "lock" in problems.errors else 400, errors=problems.errors,
+                            typed=_typed(form))
     if forms.text(form, "next", 10) == "queue":
         return Redirect("/reports", status_code=303)
     return Redirect(f"/projects/{project.id}/reports/{found.index}?done=reviewed", status_code=303)
 
 
 @get("/reports", name="report_queue", sync_to_thread=True)
-def report_queue(request: Request[Any, Any, Any]) -> Response[Any]:
-    db = _db(request)
-    reports: list[Report] = service.review_queue(db, _user(request))
-    settings = _settings(request)
+def report_queue(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, settings: AppSettings
+                 ) -> Response[Any]:
+    reports: list[Report] = service.review_queue(db, user)
     due = {r.id: service.period_of(db, r.project, r.period_index, settings.report_due_days) for r in reports}
     return page(request, "reports/queue.html", reports=reports, due=due)
 
@@ -303,12 +276,10 @@ def report_queue(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 @get("/evidence/{file_id:int}", name="evidence_file", sync_to_thread=True)
-def evidence_file(request: Request[Any, Any, Any], file_id: FromPath[int]) -> Response[Any]:
-    row = service.evidence_file_for(_db(request), _user(request), file_id)
-    if row is None:
-        raise NotFoundException()
+def evidence_file(db: DbSession, user: CurrentUser, settings: AppSettings, file_id: FromPath[int]) -> Response[Any]:
+    row = evidence_file_or_404(db, user, file_id)
     try:
-        content = evidence_store(_settings(request)).read(row.storage_name)
+        content = evidence_store(settings).read(row.storage_name)
     except (OSError, ValueError) as exc:
         raise NotFoundException() from exc
     return Response(content=content, media_type=row.media_type, headers={
@@ -322,3 +293,9 @@ def _suffix(name: str) -> str:
     dot = name.rfind(".")
     suffix = name[dot:] if dot > 0 else ""
     return suffix if suffix[1:].isascii() and suffix[1:].isalnum() and len(suffix) <= 6 else ""
+
+
+router = Router(path="/", include_in_schema=False, route_handlers=[
+    report_page, report_save, report_revise, report_excel, report_excel_upload, report_review, report_queue,
+    evidence_file,
+])

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, get, post
-from litestar.exceptions import NotFoundException
+from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
 from sqlalchemy import select
@@ -16,12 +15,13 @@ from indicators.reading.categories import CATEGORIES
 from indicators.reading.target_edit import KIND_LABELS, OP_LABELS, OPS, check_target
 from indicators.rules import funding, period, selection
 from tracker import clock
-from tracker.models import GuidelineClause, GuidelineNode
+from tracker.models import GuidelineClause, GuidelineNode, User
 from tracker.services import guidelines as catalogue
 from tracker.services import indicator_review as review
 from tracker.services.accounts import AccountError
 from tracker.web import forms
-from tracker.web.context import form_of, state_of
+from tracker.web.deps import CurrentUser, DbSession, RequestActor, SubmittedForm
+from tracker.web.lookups import clause_or_404, direction_or_404
 from tracker.web.render import page
 
 PageNo = Annotated[int, QueryParameter(name="page")]
@@ -32,30 +32,9 @@ MAX_ROWS = 12
 RULE_LABELS = {"selection": "指标选择规则", "funding": "资助规则", "period": "实施期限规则"}
 
 
-def _db(request: Request[Any, Any, Any]) -> Session:
-    return state_of(request)["db"]
-
-
-def _clause_or_404(request: Request[Any, Any, Any], clause_id: int) -> GuidelineClause:
-    db = _db(request)
-    clause = db.get(GuidelineClause, clause_id)
-    if clause is None or catalogue.node_for(db, state_of(request)["user"], clause.node_id) is None:
-        raise NotFoundException()
-    return clause
-
-
-def _node_or_404(request: Request[Any, Any, Any], node_id: int) -> GuidelineNode:
-    node = catalogue.node_for(_db(request), state_of(request)["user"], node_id)
-    if node is None or not node.is_leaf:
-        raise NotFoundException()
-    return node
-
-
 @get("/review", name="review_queue", sync_to_thread=True)
-def queue(request: Request[Any, Any, Any], document: FromQuery[int] = 0, kind: FromQuery[str] = "",
-          review_state: ReviewState = "open", page_no: PageNo = 1) -> Response[Any]:
-    db = _db(request)
-    user = state_of(request)["user"]
+def queue(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, document: FromQuery[int] = 0,
+          kind: FromQuery[str] = "", review_state: ReviewState = "open", page_no: PageNo = 1) -> Response[Any]:
     state = review_state if review_state in ("open", "reviewed", "all") else "open"
     result = review.review_queue(db, user, document_id=document or None, flag_kind=kind[:40], state=state,
                                  page=page_no)
@@ -70,10 +49,10 @@ def _rows(targets: list[dict[str, Any]]) -> list[dict[str, str]]:
     return rows + [dict.fromkeys(TARGET_FIELDS, "") for _ in range(BLANK_ROWS)]
 
 
-def _clause_page(request: Request[Any, Any, Any], clause: GuidelineClause, *, status_code: int = 200,
+def _clause_page(request: Request[Any, Any, Any], db: Session, user: User, clause: GuidelineClause, *,
+                 status_code: int = 200,
                  rows: list[dict[str, str]] | None = None, row_errors: dict[int, dict[str, str]] | None = None,
                  errors: dict[str, str] | None = None, combine: str | None = None, reason: str = "") -> Response[Any]:
-    db = _db(request)
     current = review.effective(db, clause)
     node = clause.node
     lines = node.document.lines
@@ -84,19 +63,20 @@ def _clause_page(request: Request[Any, Any, Any], clause: GuidelineClause, *, st
         rows=rows if rows is not None else _rows(current.targets), row_errors=row_errors or {},
         errors=errors or {}, combine=combine or current.combine, reason=reason, categories=CATEGORIES,
         ops=[(op, OP_LABELS[op]) for op in OPS], kinds=list(KIND_LABELS.items()),
-        may_edit=state_of(request)["user"].role == "officer",
+        may_edit=user.role == "officer",
     )
 
 
 @get("/review/clauses/{clause_id:int}", name="review_clause", sync_to_thread=True)
-def clause_detail(request: Request[Any, Any, Any], clause_id: FromPath[int]) -> Response[Any]:
-    return _clause_page(request, _clause_or_404(request, clause_id))
+def clause_detail(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, clause_id: FromPath[int]
+                  ) -> Response[Any]:
+    return _clause_page(request, db, user, clause_or_404(db, user, clause_id))
 
 
 @post("/review/clauses/{clause_id:int}/correct", name="review_clause_correct", sync_to_thread=True)
-def clause_correct(request: Request[Any, Any, Any], clause_id: FromPath[int]) -> Response[Any]:
-    clause = _clause_or_404(request, clause_id)
-    form = form_of(request)
+def clause_correct(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
+                   form: SubmittedForm, clause_id: FromPath[int]) -> Response[Any]:
+    clause = clause_or_404(db, user, clause_id)
     raw_rows = []
     for i in range(MAX_ROWS):
         row = {k: forms.text(form, f"t{i}_{k}", 200) for k in TARGET_FIELDS}
@@ -115,27 +95,24 @@ def clause_correct(request: Request[Any, Any, Any], clause_id: FromPath[int]) ->
     if not raw_rows:
         errors["targets"] = "至少填写一个目标；条款不设目标时请选择类别“定性成效”并写明名称"
     if row_errors or errors:
-        return _clause_page(request, clause, status_code=400, rows=raw_rows + _rows([])[:BLANK_ROWS],
+        return _clause_page(request, db, user, clause, status_code=400, rows=raw_rows + _rows([])[:BLANK_ROWS],
                             row_errors=row_errors, errors=errors, combine=combine, reason=reason)
-    state = state_of(request)
     try:
-        review.correct_clause(_db(request), clause, targets, combine, reason, actor=state["actor"], now=clock.now())
+        review.correct_clause(db, clause, targets, combine, reason, actor=actor, now=clock.now())
     except AccountError as exc:
-        return _clause_page(request, clause, status_code=400, rows=raw_rows + _rows([])[:BLANK_ROWS],
+        return _clause_page(request, db, user, clause, status_code=400, rows=raw_rows + _rows([])[:BLANK_ROWS],
                             errors={exc.field or "reason": str(exc)}, combine=combine, reason=reason)
     return Redirect(f"/review/clauses/{clause.id}", status_code=303)
 
 
 @post("/review/clauses/{clause_id:int}/mark", name="review_clause_mark", sync_to_thread=True)
-def clause_mark(request: Request[Any, Any, Any], clause_id: FromPath[int]) -> Response[Any]:
-    clause = _clause_or_404(request, clause_id)
-    state = state_of(request)
-    form = form_of(request)
+def clause_mark(db: DbSession, user: CurrentUser, actor: RequestActor, form: SubmittedForm, clause_id: FromPath[int]
+                ) -> Response[Any]:
+    clause = clause_or_404(db, user, clause_id)
     if forms.text(form, "action", 10) == "reopen":
-        review.reopen(_db(request), clause=clause, actor=state["actor"], now=clock.now())
+        review.reopen(db, clause=clause, actor=actor, now=clock.now())
     else:
-        review.mark_reviewed(_db(request), clause=clause, note=forms.text(form, "note", 500), actor=state["actor"],
-                             now=clock.now())
+        review.mark_reviewed(db, clause=clause, note=forms.text(form, "note", 500), actor=actor, now=clock.now())
     return Redirect(f"/review/clauses/{clause.id}", status_code=303)
 
 
@@ -164,9 +141,9 @@ def _parse_rule(kind: str, text: str, labels: list[str | None]) -> tuple[dict[st
     return {"rule": data, "description": period.describe(rule), "text": text}, None
 
 
-def _rules_page(request: Request[Any, Any, Any], node: GuidelineNode, *, status_code: int = 200,
-                errors: dict[str, str] | None = None, values: dict[str, str] | None = None) -> Response[Any]:
-    db = _db(request)
+def _rules_page(request: Request[Any, Any, Any], db: Session, user: User, node: GuidelineNode, *,
+                status_code: int = 200, errors: dict[str, str] | None = None, values: dict[str, str] | None = None
+                ) -> Response[Any]:
     rules = []
     for kind in review.RULE_KINDS:
         rules.append({"kind": kind, "label": RULE_LABELS[kind], "parsed": getattr(node, f"{kind}_rule"),
@@ -175,32 +152,42 @@ def _rules_page(request: Request[Any, Any, Any], node: GuidelineNode, *, status_
                           review.RuleCorrection.node_id == node.id, review.RuleCorrection.kind == kind)
                           .order_by(review.RuleCorrection.version.desc())))})
     return page(request, "review/rules.html", status_code=status_code, node=node, rules=rules, errors=errors or {},
-                values=values or {}, may_edit=state_of(request)["user"].role == "officer")
+                values=values or {}, may_edit=user.role == "officer")
 
 
 @get("/review/directions/{node_id:int}/rules", name="review_rules", sync_to_thread=True)
-def rules_detail(request: Request[Any, Any, Any], node_id: FromPath[int]) -> Response[Any]:
-    return _rules_page(request, _node_or_404(request, node_id))
+def rules_detail(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, node_id: FromPath[int]
+                 ) -> Response[Any]:
+    return _rules_page(request, db, user, direction_or_404(db, user, node_id))
 
 
 @post("/review/directions/{node_id:int}/rules", name="review_rule_correct", sync_to_thread=True)
-def rule_correct(request: Request[Any, Any, Any], node_id: FromPath[int]) -> Response[Any]:
-    node = _node_or_404(request, node_id)
-    form = form_of(request)
+def rule_correct(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
+                 form: SubmittedForm, node_id: FromPath[int]) -> Response[Any]:
+    node = direction_or_404(db, user, node_id)
     kind = forms.text(form, "kind", 20)
     text = forms.text(form, "text", 2000)
     reason = forms.text(form, "reason", 2000)
     values = {"kind": kind, "text": text, "reason": reason}
+    errors: dict[str, str] = {}
     if kind not in review.RULE_KINDS:
-        return _rules_page(request, node, status_code=400, errors={"kind": "请选择要更正的规则"}, values=values)
-    if not text:
-        return _rules_page(request, node, status_code=400, errors={f"{kind}_text": "请填写规则"}, values=values)
-    data, problem = _parse_rule(kind, text, [c.label for c in node.clauses])
-    if problem:
-        return _rules_page(request, node, status_code=400, errors={f"{kind}_text": problem}, values=values)
-    state = state_of(request)
-    try:
-        review.correct_rule(_db(request), node, kind, data, reason, actor=state["actor"], now=clock.now())
-    except AccountError as exc:
-        return _rules_page(request, node, status_code=400, errors={f"{kind}_reason": str(exc)}, values=values)
+        errors = {"kind": "请选择要更正的规则"}
+    elif not text:
+        errors = {f"{kind}_text": "请填写规则"}
+    else:
+        data, problem = _parse_rule(kind, text, [c.label for c in node.clauses])
+        if problem:
+            errors = {f"{kind}_text": problem}
+        else:
+            try:
+                review.correct_rule(db, node, kind, data, reason, actor=actor, now=clock.now())
+            except AccountError as exc:
+                errors = {f"{kind}_reason": str(exc)}
+    if errors:
+        return _rules_page(request, db, user, node, status_code=400, errors=errors, values=values)
     return Redirect(f"/review/directions/{node.id}/rules", status_code=303)
+
+
+router = Router(path="/", include_in_schema=False, route_handlers=[
+    queue, clause_detail, clause_correct, clause_mark, rules_detail, rule_correct,
+])

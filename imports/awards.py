@@ -28,22 +28,19 @@ written with its unit (`120万元`, `1.2亿元`, `800元`) is taken as written. 
 
 from __future__ import annotations
 
-import io
 import math
 import re
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
-from imports.xlsx_guard import ACCEPTED_FORMAT, check_xlsx
+from imports.xlsx_guard import CORRUPT_FILE, XlsxRefused, formula_view, open_checked
 from indicators.identifiers import uscc_problem
 from indicators.reading.numbers import normalize_width, parse_cn_integer, parse_number
 
@@ -252,7 +249,6 @@ class _FileProblem(Exception):
     """A problem with the whole file; the message is the Chinese reason."""
 
 
-CORRUPT_FILE = "文件已损坏或内容不符合 .xlsx 格式，无法读取。" + ACCEPTED_FORMAT
 UNCACHED_FORMULA = "该单元格是公式且没有计算结果，请粘贴为数值"
 
 
@@ -267,14 +263,9 @@ def _failed(*messages: str, sheet: str = "", header_row: int = 0) -> AwardSheet:
 def read_award_list(name: str, data: bytes) -> AwardSheet:
     """Read an award list uploaded as `name`; never raises for bad input (see the module docstring)."""
     try:
-        check = check_xlsx(name, data)
-        if check.problem:
-            return _failed(check.problem)
-        with warnings.catch_warnings():
-            # openpyxl warns about extensions and styles it drops; none of that matters for reading values.
-            warnings.simplefilter("ignore")
-            return _read_workbook(data, has_formulas=check.has_formulas)
-    except _FileProblem as problem:
+        with open_checked(name, data) as (workbook, has_formulas):
+            return _read_workbook(workbook, data, has_formulas=has_formulas)
+    except (XlsxRefused, _FileProblem) as problem:
         return _failed(str(problem))
     except Exception:  # noqa: BLE001 - openpyxl on a corrupt part raises anything (KeyError, TypeError, …)
         return _failed(CORRUPT_FILE)
@@ -478,20 +469,16 @@ class _Errors:
         return tuple(self.items)
 
 
-def _read_workbook(data: bytes, *, has_formulas: bool) -> AwardSheet:
-    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
-    try:
-        header = _find_header(workbook)
-        problems = _header_problems(header)
-        if problems:
-            return _failed(*problems, sheet=header.sheet, header_row=header.row)
-        ws = workbook.worksheets[header.sheet_index]
-        formulas = _uncached_formula_cells(data, header) if has_formulas else set()
-        units = {key: _column_unit(header, header.columns[key]) for key in _AMOUNT_FIELDS if key in header.columns}
-        rows, errors = _read_rows(ws.iter_rows(min_row=header.data_start, values_only=True), header, formulas,
-                                  units, workbook.epoch)
-    finally:
-        workbook.close()
+def _read_workbook(workbook: Any, data: bytes, *, has_formulas: bool) -> AwardSheet:
+    header = _find_header(workbook)
+    problems = _header_problems(header)
+    if problems:
+        return _failed(*problems, sheet=header.sheet, header_row=header.row)
+    ws = workbook.worksheets[header.sheet_index]
+    formulas = _uncached_formula_cells(data, header) if has_formulas else set()
+    units = {key: _column_unit(header, header.columns[key]) for key in _AMOUNT_FIELDS if key in header.columns}
+    rows, errors = _read_rows(ws.iter_rows(min_row=header.data_start, values_only=True), header, formulas,
+                              units, workbook.epoch)
     letters = {key: get_column_letter(column.index + 1) for key, column in header.columns.items()}
     return AwardSheet(rows=() if errors else rows, errors=errors, sheet_name=header.sheet, header_row=header.row,
                       checked_rows=rows, column_letters=letters)
@@ -522,26 +509,23 @@ def _uncached_formula_cells(data: bytes, header: _Header) -> set[tuple[int, int]
     """
     found: set[tuple[int, int]] = set()
     indexes = [column.index for column in header.columns.values()]
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
-    except Exception:  # noqa: BLE001 - the first reading worked; do without the refinement
-        return found
-    try:
-        ws = workbook.worksheets[header.sheet_index]
-        ws.reset_dimensions()
-        for number, row in enumerate(ws.iter_rows(min_row=header.data_start, values_only=True),
-                                     start=header.data_start):
-            if number > MAX_ROW_NUMBER:
-                break
-            for index in indexes:
-                value = row[index] if index < len(row) else None
-                if isinstance(value, ArrayFormula | DataTableFormula) or (
-                        isinstance(value, str) and value.startswith("=")):
-                    found.add((number, index))
-    except Exception:  # noqa: BLE001 - as above
-        return found
-    finally:
-        workbook.close()
+    with formula_view(data) as workbook:
+        if workbook is None:
+            return found
+        try:
+            ws = workbook.worksheets[header.sheet_index]
+            ws.reset_dimensions()
+            for number, row in enumerate(ws.iter_rows(min_row=header.data_start, values_only=True),
+                                         start=header.data_start):
+                if number > MAX_ROW_NUMBER:
+                    break
+                for index in indexes:
+                    value = row[index] if index < len(row) else None
+                    if isinstance(value, ArrayFormula | DataTableFormula) or (
+                            isinstance(value, str) and value.startswith("=")):
+                        found.add((number, index))
+        except Exception:  # noqa: BLE001 - a failure while streaming: do without the refinement
+            return found
     return found
 
 

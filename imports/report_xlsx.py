@@ -21,21 +21,18 @@ keys of its `ReportProblems` back into sheet, row and column.
 
 from __future__ import annotations
 
-import io
 import math
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from openpyxl import load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
-from imports.xlsx_guard import ACCEPTED_FORMAT, check_xlsx
+from imports.xlsx_guard import CORRUPT_FILE, XlsxRefused, formula_view, open_checked
 from indicators.evidence_ids import EVIDENCE_KINDS
 from indicators.workdays import ReportingPeriod
 from tracker.exports.report_xlsx import (
@@ -68,7 +65,6 @@ from tracker.services.reports import FUND_FIELDS, FUND_LABELS, TEXT_FIELDS, Evid
 
 MAX_ROWS = 500  # rows read per sheet: the template has at most about 130; content further down is refused
 MAX_META_ROWS = 2_000
-CORRUPT_FILE = "文件已损坏或内容不符合 .xlsx 格式，无法读取。" + ACCEPTED_FORMAT
 UNCACHED_FORMULA = "该单元格是公式且没有计算结果，请粘贴为数值"
 NOT_OURS = "这个文件不是从本系统下载的进展报告模板（缺少识别信息），请在本期报告页面下载模板，填写后再上传"
 NEW_TEMPLATE = "请在本期报告页面重新下载模板"
@@ -209,21 +205,18 @@ def _read_grid(workbook: Any, *, data_only: bool) -> Grid:
 def _formula_cells(data: bytes) -> dict[str, set[tuple[int, int]]]:
     """(row, column) of the formula cells of each sheet, read without data_only (cached values not wanted)."""
     found: dict[str, set[tuple[int, int]]] = {}
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
-    except Exception:  # noqa: BLE001 - the first reading worked; do without the refinement
-        return found
-    try:
-        for name, rows in _read_grid(workbook, data_only=False).items():
-            for r, values in enumerate(rows, start=1):
-                for c, value in enumerate(values, start=1):
-                    if isinstance(value, ArrayFormula | DataTableFormula) or (
-                            isinstance(value, str) and value.startswith("=")):
-                        found.setdefault(name, set()).add((r, c))
-    except Exception:  # noqa: BLE001 - as above
-        return found
-    finally:
-        workbook.close()
+    with formula_view(data) as workbook:
+        if workbook is None:
+            return found
+        try:
+            for name, rows in _read_grid(workbook, data_only=False).items():
+                for r, values in enumerate(rows, start=1):
+                    for c, value in enumerate(values, start=1):
+                        if isinstance(value, ArrayFormula | DataTableFormula) or (
+                                isinstance(value, str) and value.startswith("=")):
+                            found.setdefault(name, set()).add((r, c))
+        except Exception:  # noqa: BLE001 - a failure while streaming: do without the refinement
+            return found
     return found
 
 
@@ -271,25 +264,13 @@ def read_report_sheet(data: bytes, *, project: Project, period: ReportingPeriod,
                       kept_evidence: Sequence[EvidenceInput], name: str = "进展报告.xlsx") -> ReportSheet:
     """Read an uploaded report file; never raises for bad input (see the module docstring)."""
     try:
-        check = check_xlsx(name, data)
-        if check.problem:
-            raise _FileProblem(check.problem)
-        with warnings.catch_warnings():
-            # openpyxl warns about extensions and styles it drops; none of that matters for reading values.
-            warnings.simplefilter("ignore")
-            try:
-                workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
-            except Exception as exc:  # noqa: BLE001 - openpyxl on a corrupt part raises anything
-                raise _FileProblem(CORRUPT_FILE) from exc
-            try:
-                grid = _read_grid(workbook, data_only=True)
-            finally:
-                workbook.close()
-            if SHEET_META not in grid:
-                raise _FileProblem(NOT_OURS)
-            _check_identity(_meta(grid[SHEET_META]), project, period, target_set)
-            formulas = _formula_cells(data) if check.has_formulas else {}
-    except _FileProblem as problem:
+        with open_checked(name, data) as (workbook, has_formulas):
+            grid = _read_grid(workbook, data_only=True)
+        if SHEET_META not in grid:
+            raise _FileProblem(NOT_OURS)
+        _check_identity(_meta(grid[SHEET_META]), project, period, target_set)
+        formulas = _formula_cells(data) if has_formulas else {}
+    except (XlsxRefused, _FileProblem) as problem:
         return ReportSheet(None, [SheetError("", None, None, str(problem))])
     except Exception:  # noqa: BLE001 - a corrupt part can make openpyxl raise anything while streaming
         return ReportSheet(None, [SheetError("", None, None, CORRUPT_FILE)])

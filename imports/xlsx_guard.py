@@ -24,12 +24,19 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from xml.etree import ElementTree
 
+from openpyxl import load_workbook
 from openpyxl.utils import column_index_from_string
+
+from tracker.files.containers import megabytes, zip_container_problem
 
 # Limits. A 20,000-row award list is about 2 MB zipped and 22 MB of XML (bench/award_import.py); these leave room for
 # styles, a few extra sheets and pictures, and refuse anything an award list cannot be.
@@ -72,6 +79,7 @@ _OVERLAP = 512  # bytes kept between chunks so a tag split by a chunk boundary i
 _WIDE_CELL = re.compile(rb'<c\b[^>]{0,400}?\br="([A-Z]{3})(\d+)"[^>]{0,400}>')
 
 ACCEPTED_FORMAT = "请在 Excel 或 WPS 中“另存为”Excel 工作簿（.xlsx）后再上传。"
+CORRUPT_FILE = "文件已损坏或内容不符合 .xlsx 格式，无法读取。" + ACCEPTED_FORMAT
 
 
 @dataclass(frozen=True)
@@ -84,10 +92,6 @@ class XlsxCheck:
 
 def _refuse(message: str) -> XlsxCheck:
     return XlsxCheck(problem=message)
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1024 / 1024:.0f} MB"
 
 
 def _describe_text(data: bytes) -> str | None:
@@ -197,7 +201,7 @@ def check_xlsx(name: str, data: bytes) -> XlsxCheck:
     if not data:
         return _refuse("文件为空")
     if len(data) > MAX_FILE_BYTES:
-        return _refuse(f"文件过大（{_mb(len(data))}），Excel 文件不能超过 {_mb(MAX_FILE_BYTES)}")
+        return _refuse(f"文件过大（{megabytes(len(data))}），Excel 文件不能超过 {megabytes(MAX_FILE_BYTES)}")
     if data.startswith(OLE_MAGIC):
         return _refuse("文件是旧版 Excel 97-2003 工作簿（.xls）或已设置打开密码的工作簿，无法读取。"
                        "请去掉密码并" + ACCEPTED_FORMAT.removeprefix("请"))
@@ -218,22 +222,13 @@ def check_xlsx(name: str, data: bytes) -> XlsxCheck:
 
 
 def _check_archive(name: str, archive: zipfile.ZipFile) -> XlsxCheck:
+    # The limits are read here, not bound as defaults: tests lower them.
+    problem = zip_container_problem(archive, max_entries=MAX_ZIP_ENTRIES,
+                                    max_uncompressed_bytes=MAX_UNCOMPRESSED_BYTES, max_ratio=MAX_COMPRESSION_RATIO,
+                                    ratio_min_bytes=RATIO_CHECK_MIN_BYTES)
+    if problem:
+        return _refuse(problem)
     entries = archive.infolist()
-    if len(entries) > MAX_ZIP_ENTRIES:
-        return _refuse(f"文件结构异常：压缩包含有 {len(entries)} 个部件（上限 {MAX_ZIP_ENTRIES}），已拒绝")
-    total = 0
-    for info in entries:
-        if info.flag_bits & 0x1:
-            return _refuse("文件中的内容已加密，无法读取")
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            return _refuse("文件使用了不支持的压缩方式。" + ACCEPTED_FORMAT)
-        total += info.file_size
-        if total > MAX_UNCOMPRESSED_BYTES:
-            return _refuse(f"文件解压后超过 {_mb(MAX_UNCOMPRESSED_BYTES)}，疑似压缩炸弹或并非正常的 Excel 文件，已拒绝")
-        ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size > RATIO_CHECK_MIN_BYTES and ratio > MAX_COMPRESSION_RATIO:
-            return _refuse(f"文件中的 {info.filename} 压缩比异常（超过 {MAX_COMPRESSION_RATIO} 倍），"
-                           "疑似压缩炸弹，已拒绝")
     names = {info.filename.lower() for info in entries}
     if any(n.endswith("vbaproject.bin") for n in names):
         return _refuse("文件含有宏（VBA），不接受启用宏的工作簿（.xlsm）。" + ACCEPTED_FORMAT)
@@ -266,3 +261,47 @@ def _check_archive(name: str, archive: zipfile.ZipFile) -> XlsxCheck:
             return _refuse(problem)
         has_formulas = has_formulas or formulas
     return XlsxCheck(problem=None, has_formulas=has_formulas)
+
+
+# --- opening what passed -----------------------------------------------------------------------------------------
+
+
+class XlsxRefused(ValueError):
+    """A workbook that is not read: the guard's refusal, or one openpyxl cannot open; str(exc) is Chinese."""
+
+
+@contextmanager
+def open_checked(name: str, data: bytes) -> Iterator[tuple[Any, bool]]:
+    """The guard, then openpyxl on what passed it: (workbook, has_formulas), read-only, cached formula results,
+    no external links, closed afterwards. openpyxl's warnings about parts it drops (styles, extensions) are
+    silenced for the whole reading: none of them matters for values. Raises XlsxRefused."""
+    check = check_xlsx(name, data)
+    if check.problem:
+        raise XlsxRefused(check.problem)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+        except Exception as exc:  # noqa: BLE001 - openpyxl on a corrupt part raises anything
+            raise XlsxRefused(CORRUPT_FILE) from exc
+        try:
+            yield workbook, check.has_formulas
+        finally:
+            workbook.close()
+
+
+@contextmanager
+def formula_view(data: bytes) -> Iterator[Any | None]:
+    """The same (already checked) workbook with formulas as text instead of their cached results, to find the
+    formula cells; None when openpyxl cannot read it that way (an exotic shared formula): do without."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
+        except Exception:  # noqa: BLE001 - the first reading worked; the refinement is optional
+            workbook = None
+        try:
+            yield workbook
+        finally:
+            if workbook is not None:
+                workbook.close()

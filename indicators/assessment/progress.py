@@ -36,9 +36,13 @@ class TargetSpec:
 
 @dataclass(frozen=True)
 class ReportedValue:
+    """What one report version says for one target: the value (cumulative, or the best measurement), the current
+    project year's value for a per-year target, done or not for a deliverable, and the grantee's note."""
+
     value: Decimal | None = None
     year_value: Decimal | None = None
     done: bool | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,9 @@ from indicators.reading.target_edit import MAX_VALUE, normalize_unit
 
 
 @dataclass(frozen=True)
-class ReportedValue:
+class ValueReading:
+    """A number typed by a grantee, read into the target's unit, or why it could not be."""
+
     value: Decimal | None  # in the target's unit; None when the text was empty or rejected
     error: str | None  # Chinese, for the form
 
@@ -165,22 +167,22 @@ def _in_target_unit(number: Decimal, written: str, target_unit: str | None) -> t
     return converted, None
 
 
-def read_value(text: str, target_unit: str | None, *, allow_negative: bool = False) -> ReportedValue:
+def read_value(text: str, target_unit: str | None, *, allow_negative: bool = False) -> ValueReading:
     """Read a reported value into ``target_unit``; a bare number is taken to be in it already.
 
     ``allow_negative`` is for level targets that can lie below zero (a temperature).
     """
     raw = normalize_width(text or "").strip()
     if not raw:
-        return ReportedValue(None, None)
+        return ValueReading(None, None)
     number, rest = _read_number(raw)
     if number is None:
-        return ReportedValue(None, f"“{raw[:20]}”不是数字")
+        return ValueReading(None, f"“{raw[:20]}”不是数字")
     if number < 0 and not allow_negative:
-        return ReportedValue(None, "不能为负数")
+        return ValueReading(None, "不能为负数")
     value, error = _in_target_unit(number, rest, target_unit or None)
     if error or value is None:
-        return ReportedValue(None, error)
+        return ValueReading(None, error)
     if abs(value) > MAX_VALUE:
-        return ReportedValue(None, "数值大得不合理，请检查单位和数字")
-    return ReportedValue(_plain(value), None)
+        return ValueReading(None, "数值大得不合理，请检查单位和数字")
+    return ValueReading(_plain(value), None)

@@ -51,6 +51,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from indicators.assessment import progress as progress_model
+from indicators.assessment.progress import ReportedValue
 from indicators.reading.categories import CATEGORIES
 from indicators.reading.target_edit import KIND_LABELS, OP_LABELS
 from indicators.regions import city_name
@@ -135,22 +136,13 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 
-class ValueRow(NamedTuple):
-    """What one report version says for the target at one position."""
-
-    value: Decimal | None
-    year_value: Decimal | None
-    done: bool | None
-    note: str
-
-
 @dataclass(frozen=True)
 class LatestReport:
     """The newest submitted version of the project's latest period that has one."""
 
     period_label: str
     status_label: str
-    values: dict[int, ValueRow]  # target position → value
+    values: dict[int, ReportedValue]  # target position → value
 
 
 @dataclass(frozen=True)
@@ -219,14 +211,14 @@ def _with_reports(db: Session, projects: list[Project]) -> list[ExportedProject]
         if row.number == row.accepted_number:
             accepted.setdefault(row.project_id, []).append(row)
     wanted = sorted({r.version_id for r in newest.values()} | {r.version_id for rs in accepted.values() for r in rs})
-    values: dict[int, dict[int, ValueRow]] = {}  # version id → target position → value
+    values: dict[int, dict[int, ReportedValue]] = {}  # version id → target position → value
     for chunk in _chunks(wanted):
         for version_id, position, value, year_value, done, note in db.execute(
                 select(ReportValue.version_id, ProjectTarget.position, ReportValue.value, ReportValue.year_value,
                        ReportValue.done, ReportValue.note)
                 .join(ProjectTarget, ProjectTarget.id == ReportValue.target_id)
                 .where(ReportValue.version_id.in_(chunk))):
-            values.setdefault(version_id, {})[position] = ValueRow(value, year_value, done, note or "")
+            values.setdefault(version_id, {})[position] = ReportedValue(value, year_value, done, note or "")
     return [_exported(p, newest.get(p.id), accepted.get(p.id, []), values) for p in projects]
 
 
@@ -239,7 +231,7 @@ def _status_label(row: _SubmittedRow) -> str:
 
 
 def _exported(project: Project, newest: _SubmittedRow | None, accepted: list[_SubmittedRow],
-              values: dict[int, dict[int, ValueRow]]) -> ExportedProject:
+              values: dict[int, dict[int, ReportedValue]]) -> ExportedProject:
     latest = None
     if newest is not None:
         latest = LatestReport(quarter_label(newest.period_start, final=newest.is_final), _status_label(newest),
@@ -252,8 +244,7 @@ def _exported(project: Project, newest: _SubmittedRow | None, accepted: list[_Su
     notes: dict[int, str] = {}
     for row in sorted(accepted, key=lambda r: r.period_index):
         answers = values.get(row.version_id, {})
-        reports.append(progress_model.AcceptedReport(row.period_index, row.period_end, {
-            position: progress_model.ReportedValue(v.value, v.year_value, v.done) for position, v in answers.items()}))
+        reports.append(progress_model.AcceptedReport(row.period_index, row.period_end, answers))
         notes.update({position: v.note for position, v in answers.items() if v.note})
     return ExportedProject(project, latest, progress_model.progress(specs, reports, project.start_date), notes)
 
@@ -304,7 +295,7 @@ def _project_cells(project: Project) -> list[Any]:
     ]
 
 
-def _reported_value(target: ProjectTarget, value: ValueRow | None) -> Any:
+def _reported_value(target: ProjectTarget, value: ReportedValue | None) -> Any:
     """最新填报值 of one target."""
     if value is None:
         return None

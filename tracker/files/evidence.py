@@ -33,6 +33,8 @@ from xml.etree import ElementTree
 
 from PIL import Image, ImageOps
 
+from tracker.files.containers import megabytes, zip_container_problem
+
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000  # a 50-megapixel camera is above it; a scanned A4 page at 600 dpi (35 Mpx) is not
 ALLOWED_LABEL = "PDF、图片（PNG/JPEG/GIF/WebP/BMP/TIFF）或 Office 文件（.docx/.xlsx/.pptx）"
@@ -150,18 +152,12 @@ def _refuse(file_name: str, problem: str) -> NoReturn:
     raise EvidenceFileRejected(f"“{_shown(file_name)}”：{problem}")
 
 
-def _mb(size: int) -> str:
-    if size < 1024 * 1024:
-        return f"{size / 1024:.0f}KB"
-    return f"{size / 1024 / 1024:.3g}MB"
-
-
 def check_evidence_file(file_name: str, data: bytes, *, max_bytes: int = MAX_EVIDENCE_BYTES) -> CheckedFile:
     """Decide from the bytes what `data` is, and return what to store, or raise EvidenceFileRejected."""
     if not data:
         _refuse(file_name, "文件为空（0 字节），请重新选择文件")
     if len(data) > max_bytes:
-        _refuse(file_name, f"文件超过{_mb(max_bytes)}，请压缩或拆分后再上传")
+        _refuse(file_name, f"文件超过{megabytes(max_bytes)}，请压缩或拆分后再上传")
     if EICAR in data:
         _refuse(file_name, "文件含有病毒特征（EICAR 测试文件），已拒绝")
     family = _detect_family(data)
@@ -495,7 +491,7 @@ def _encode(image: Image.Image, source_format: str, max_bytes: int, file_name: s
         image.save(out, "PNG")
     encoded = out.getvalue()
     if len(encoded) > max_bytes:
-        _refuse(file_name, f"图片转换为{'JPEG' if as_jpeg else 'PNG'}后超过{_mb(max_bytes)}，请缩小尺寸后再上传")
+        _refuse(file_name, f"图片转换为{'JPEG' if as_jpeg else 'PNG'}后超过{megabytes(max_bytes)}，请缩小尺寸后再上传")
     return (encoded, JPEG_TYPE, ".jpg") if as_jpeg else (encoded, PNG_TYPE, ".png")
 
 
@@ -504,45 +500,6 @@ def _encode(image: Image.Image, source_format: str, max_bytes: int, file_name: s
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _FIRST_ELEMENT = re.compile(rb"<[A-Za-z_]")
 _CHUNK = 1024 * 1024
-
-
-def _unsafe_part_name(name: str) -> bool:
-    parts = name.replace("\\", "/").split("/")
-    return (name.startswith(("/", "\\")) or "\\" in name or "\x00" in name or ".." in parts
-            or re.match(r"[A-Za-z]:", name) is not None)
-
-
-def zip_container_problem(archive: zipfile.ZipFile, *, max_entries: int = MAX_ZIP_ENTRIES,
-                          max_uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES,
-                          max_ratio: float = MAX_COMPRESSION_RATIO,
-                          ratio_min_bytes: int = RATIO_CHECK_MIN_BYTES) -> str | None:
-    """Why this archive is not safe to inflate, judged from its central directory alone; None if it is.
-
-    Shared by every reader of zip-based uploads (the .xlsx guard of the imports has the same needs). The
-    declared sizes are enough: `zipfile` stops inflating a part at its declared size and then fails the CRC.
-    """
-    entries = archive.infolist()
-    if len(entries) > max_entries:
-        return f"压缩包含有 {len(entries)} 个部件（上限 {max_entries}），疑似压缩炸弹，已拒绝"
-    seen: set[str] = set()
-    total = 0
-    for info in entries:
-        shown = _shown(info.filename)
-        if _unsafe_part_name(info.filename):
-            return f"压缩包中的部件名“{shown}”含有不安全的路径，已拒绝"
-        if info.filename.lower() in seen:
-            return f"压缩包中的部件“{shown}”重复出现，文件结构异常，已拒绝"
-        seen.add(info.filename.lower())
-        if info.flag_bits & 0x1:
-            return "压缩包中的内容已加密，无法检查"
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            return "压缩包使用了不支持的压缩方式"
-        total += info.file_size
-        if total > max_uncompressed_bytes:
-            return f"文件解压后超过 {_mb(max_uncompressed_bytes)}，疑似压缩炸弹，已拒绝"
-        if info.file_size > ratio_min_bytes and info.file_size > max_ratio * max(info.compress_size, 1):
-            return f"压缩包中的“{shown}”压缩比异常（超过 {max_ratio:g} 倍），疑似压缩炸弹，已拒绝"
-    return None
 
 
 _MAIN_PARTS = {  # main part → (family, content type of the main part, media type, extension)
@@ -586,7 +543,9 @@ def _check_office(file_name: str, data: bytes) -> tuple[str, str]:
 
 
 def _check_package(file_name: str, archive: zipfile.ZipFile) -> tuple[str, str]:
-    problem = zip_container_problem(archive)
+    problem = zip_container_problem(archive, max_entries=MAX_ZIP_ENTRIES,
+                                    max_uncompressed_bytes=MAX_UNCOMPRESSED_BYTES, max_ratio=MAX_COMPRESSION_RATIO,
+                                    ratio_min_bytes=RATIO_CHECK_MIN_BYTES)
     if problem:
         _refuse(file_name, problem)
     by_name = {info.filename.lower(): info for info in archive.infolist() if not info.is_dir()}

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from indicators.assessment.report_values import ReportedValue, convert, read_value
+from indicators.assessment.report_values import ValueReading, convert, read_value
 
 D = Decimal
 
@@ -56,12 +56,12 @@ def test_whole_numbers_keep_their_zeros() -> None:
 
 @pytest.mark.parametrize("text", ["", "   ", "\u3000"])
 def test_empty_is_no_value_and_no_error(text: str) -> None:
-    assert read_value(text, "件") == ReportedValue(None, None)
-    assert read_value(text, None) == ReportedValue(None, None)
+    assert read_value(text, "件") == ValueReading(None, None)
+    assert read_value(text, None) == ValueReading(None, None)
 
 
 def test_none_text_is_empty() -> None:
-    assert read_value(None, "件") == ReportedValue(None, None)  # type: ignore[arg-type]
+    assert read_value(None, "件") == ValueReading(None, None)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("text", ["abc", "1.2.3", "1,20", "1,2345", "1 200", "1e5", "约5", "≥5", "万元", "千瓦", "-", "--5"])

@@ -29,6 +29,7 @@ from PIL import Image
 
 from tracker.files import evidence as ef
 from tracker.files import store as es
+from tracker.files.containers import zip_container_problem
 from tracker.files.evidence import (
     ALLOWED_LABEL,
     MAX_EVIDENCE_BYTES,
@@ -701,8 +702,10 @@ def test_allowed_label_is_in_the_message_for_unknown_content():
 
 def test_zip_container_problem_is_reusable_with_other_limits():
     archive = zipfile.ZipFile(io.BytesIO(ooxml("xlsx", parts={f"xl/p{i}.xml": "<a/>" for i in range(20)})))
-    assert ef.zip_container_problem(archive) is None
-    assert "上限 10" in (ef.zip_container_problem(archive, max_entries=10) or "")
+    limits = {"max_uncompressed_bytes": ef.MAX_UNCOMPRESSED_BYTES, "max_ratio": ef.MAX_COMPRESSION_RATIO,
+              "ratio_min_bytes": ef.RATIO_CHECK_MIN_BYTES}
+    assert zip_container_problem(archive, max_entries=ef.MAX_ZIP_ENTRIES, **limits) is None
+    assert "上限 10" in (zip_container_problem(archive, max_entries=10, **limits) or "")
 
 
 # -- display names --------------------------------------------------------------------------------------------

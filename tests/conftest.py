@@ -1,7 +1,8 @@
 """Test fixtures: one database per run, a clean state per test.
 
 The suite runs on SQLite by default (a temporary file). Set TRACKER_TEST_DATABASE_URL to a PostgreSQL URL
-to run the same suite there (CI does both). The schema is built once per run with the real Alembic
+to run the same suite there (CI does both); under pytest-xdist each worker gets a database of its own beside
+it (`test` → `test_gw0`, `test_gw1`), created when missing. The schema is built once per run with the real Alembic
 migrations; each test runs inside a transaction that is rolled back, and the code under test commits to
 a SAVEPOINT inside it, so every test starts from an empty database.
 """
@@ -15,9 +16,11 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
+import psycopg
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker import passwords
@@ -31,13 +34,45 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 
-def database_url_for_tests(tmp_path_factory: pytest.TempPathFactory) -> str:
+def configured_database_url() -> str:
+    """TRACKER_TEST_DATABASE_URL as given, with psycopg 3 as the driver of a plain postgresql:// URL."""
     url = os.environ.get("TRACKER_TEST_DATABASE_URL", "").strip()
-    if url:
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+@lru_cache(maxsize=1)
+def postgresql_url_for_this_process() -> str:
+    """The PostgreSQL database this test process may reset, or "" when the suite runs on SQLite.
+
+    Workers of pytest-xdist run at the same time, so each resets a database of its own, named after the configured
+    one and created through it when missing."""
+    url = configured_database_url()
+    if not url.startswith("postgresql"):
+        return ""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
         return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}) is None:
+                try:
+                    conn.execute(text(f"CREATE DATABASE {conn.dialect.identifier_preparer.quote(name)}"))
+                except DBAPIError as exc:  # another run created it meanwhile
+                    if not isinstance(exc.orig, psycopg.errors.DuplicateDatabase):
+                        raise
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def database_url_for_tests(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return (postgresql_url_for_this_process() or configured_database_url()
+            or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}")
 
 
 @pytest.fixture(scope="session")

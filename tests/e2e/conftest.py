@@ -27,6 +27,16 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 _LIVE: dict[str, object] = {}
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in this folder is a browser test, marked before -m selects, so a new one cannot forget it.
+    (This hook sees the whole session's items, hence the folder test.)"""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+
+
 def _require_browser() -> None:
     missing = []
     if not Path(CHROMIUM).exists():

@@ -3,7 +3,6 @@ runs on PostgreSQL; CI does)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 
@@ -11,6 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.conftest import configured_database_url, postgresql_url_for_this_process
 from tracker import clock
 from tracker.backup import BackupError, backup, restore, table_counts
 from tracker.db import make_engine, make_session_factory, session_scope
@@ -18,13 +18,14 @@ from tracker.schema import upgrade_database
 from tracker.services.accounts import create_user
 from tracker.services.audit import Actor
 
-URL = os.environ.get("TRACKER_TEST_DATABASE_URL", "")
-pytestmark = pytest.mark.skipif(not URL.startswith("postgres"), reason="PostgreSQL backup runs with the PG suite")
+pytestmark = pytest.mark.skipif(not configured_database_url().startswith("postgres"),
+                                reason="PostgreSQL backup runs with the PG suite")
 
 
 @pytest.fixture
 def scratch_databases():
-    base = make_url(URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    # Connects to the database this process owns (its worker's under xdist), like the rest of the suite.
+    base = make_url(postgresql_url_for_this_process())
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     names = [f"tracker_backup_{uuid.uuid4().hex[:8]}" for _ in range(2)]
     with admin.connect() as conn:

@@ -252,6 +252,8 @@ def test_patent_numbers_carry_their_check_digit():
     assert check_identifier("patent_application", number, today=date(2026, 1, 1)).error is None
 
 
+@pytest.mark.slow  # builds the whole demo history twice
+@pytest.mark.both_databases  # the test database against a fresh SQLite one
 def test_two_fresh_databases_get_the_same_histories(db, now, demo_users, store, tmp_path):
     first = build(db, now, store)
     db.commit()

@@ -489,6 +489,7 @@ def _sheet_xml(data: bytes) -> bytes:
         return archive.read("xl/worksheets/sheet1.xml")
 
 
+@pytest.mark.slow  # fuzzing
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.binary(min_size=0, max_size=4)),
                       min_size=1, max_size=6),

@@ -628,11 +628,13 @@ MONEY_ALPHABET = st.sampled_from(
 )
 
 
+@pytest.mark.slow  # fuzzing
 @given(st.lists(st.text(), max_size=4))
 def test_parser_never_raises_on_arbitrary_text(texts: list[str]) -> None:
     parse_funding(texts)
 
 
+@pytest.mark.slow  # fuzzing
 @settings(max_examples=400)
 @given(st.lists(st.lists(MONEY_ALPHABET, max_size=30).map("".join), max_size=4))
 def test_parser_never_raises_on_money_like_text(texts: list[str]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -46,18 +47,21 @@ def _check(text: str) -> None:
         r.as_record()
 
 
+@pytest.mark.slow  # fuzzing
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=120))
 def test_never_raises_on_any_text(text):
     _check(text)
 
 
+@pytest.mark.slow  # fuzzing
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(alphabet=_ALPHABET, max_size=160))
 def test_never_raises_on_clause_like_text(text):
     _check(text)
 
 
+@pytest.mark.slow  # fuzzing
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_FRAGMENTS, min_size=1, max_size=12).map("".join))
 def test_never_raises_on_recombined_fragments(text):

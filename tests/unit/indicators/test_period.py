@@ -278,6 +278,7 @@ def test_from_dict_rejects_malformed() -> None:
         from_dict({"overrides": [{"label": "x"}]})
 
 
+@pytest.mark.slow  # fuzzing
 @given(st.text())
 def test_parser_never_raises_on_arbitrary_text(text: str) -> None:
     rule = parse_period(text)
@@ -292,6 +293,7 @@ PERIOD_ALPHABET = st.sampled_from(
 )
 
 
+@pytest.mark.slow  # fuzzing
 @given(st.lists(PERIOD_ALPHABET, max_size=30).map("".join), st.dates(date(2000, 1, 1), date(2100, 12, 31)),
        st.none() | st.integers(1, 10))
 def test_parser_and_end_never_crash_on_period_like_text(text: str, start: date, years: int | None) -> None:

@@ -432,6 +432,7 @@ RULE_ALPHABET = st.sampled_from(
 )
 
 
+@pytest.mark.slow  # fuzzing
 @given(st.text())
 def test_parser_never_raises_on_arbitrary_text(text: str) -> None:
     parsed = parse_selection_rule(text)
@@ -439,6 +440,7 @@ def test_parser_never_raises_on_arbitrary_text(text: str) -> None:
         assert text[parsed.span[0] : parsed.span[1]] == parsed.source
 
 
+@pytest.mark.slow  # fuzzing
 @settings(max_examples=300)
 @given(st.lists(RULE_ALPHABET, max_size=40).map("".join))
 def test_parser_never_raises_on_rule_like_text(text: str) -> None:

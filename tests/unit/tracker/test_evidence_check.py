@@ -769,12 +769,14 @@ def _outcome(name: str, data: bytes) -> None:
     assert isinstance(checked, CheckedFile) and checked.extension in STORED_EXTENSIONS
 
 
+@pytest.mark.slow  # fuzzing
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(prefix=st.sampled_from([b"", *MAGICS]), tail=st.binary(max_size=2048), name=st.text(max_size=40))
 def test_random_bytes_only_ever_raise_rejected(prefix: bytes, tail: bytes, name: str):
     _outcome(name, prefix + tail)
 
 
+@pytest.mark.slow  # fuzzing
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.sampled_from(SEEDS), data=st.data())
 def test_mutated_valid_files_only_ever_raise_rejected(seed: bytes, data: st.DataObject):

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from imports.guideline_loader import Preview, prepare, store_preview
 from indicators.assessment.progress import is_per_year
 from indicators.identifiers import uscc_check_char
+from tracker.demo.accounts import DEMO_ORGANISATION_USCC
 from tracker.files.store import EvidenceStore
 from tracker.models import GuidelineDocument, GuidelineNode, Organisation, Project, Report, Role, TargetSet, User
 from tracker.services import accounts, organisations
@@ -214,6 +215,18 @@ def project(db: Session, *, guideline: GuidelineDocument | None = None, directio
         confirm_task_book(db, made, [], list(targets), reason="", actor=SYSTEM, now=now, milestones=plan)
     db.commit()
     return made
+
+
+def demo_project(db: Session, *, code: str = "RPT-1", programme: str = "报告测试计划", confirmed: bool = True,
+                 now: datetime = NOW) -> Project:
+    """A project the demo logins work on (they must exist: the demo_users fixture or `tracker demo`): the demo
+    grantee's organisation, the demo officer's programme `programme` (the default guideline), the direction with
+    one target of every kind (PATENTS … QUALITATIVE), from START to END, its task book confirmed unless asked."""
+    org = db.scalar(select(Organisation).where(Organisation.uscc == DEMO_ORGANISATION_USCC))
+    demo_officer = accounts.get_user_by_username(db, "officer")
+    document = guideline(db, programme=programme, officer=demo_officer, now=now)
+    return project(db, guideline=document, code=code, title="报告测试项目", organisation=org, officer=demo_officer,
+                   confirmed=confirmed, now=now)
 
 
 # --- reports --------------------------------------------------------------------------------------------------

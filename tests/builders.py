@@ -91,10 +91,11 @@ def uscc(body: str = "91450200MA5L00XY0") -> str:
     return body + uscc_check_char(body)
 
 
-def organisation(db: Session, *, code: str | None = None, name: str = "柳州测试装备有限公司", kind: str = "enterprise",
-                 now: datetime = NOW) -> Organisation:
-    """An organisation registered by the admin (no account yet)."""
-    org = organisations.create_organisation(db, uscc=code or uscc(), name=name, kind=kind, actor=SYSTEM, now=now)
+def organisation(db: Session, *, credit_code: str | None = None, name: str = "柳州测试装备有限公司",
+                 kind: str = "enterprise", now: datetime = NOW) -> Organisation:
+    """An organisation registered by the admin (no account yet); by default the one project() would create."""
+    org = organisations.create_organisation(db, uscc=credit_code or uscc(), name=name, kind=kind, actor=SYSTEM,
+                                            now=now)
     db.commit()
     return org
 
@@ -263,8 +264,8 @@ def report(db: Session, project: Project, *, period: int = 1, status: str = "dra
            reviewer: User | None = None, store: EvidenceStore | None = None, today: date | None = None,
            now: datetime = NOW) -> Report:
     """The project's report of `period` in `status` ("draft", "submitted", "accepted" or "returned" with `comment`),
-    filled with `data`, else report_input(values=, evidence=, funds=). A period that already has a draft is saved
-    over it. Saved and submitted by `by` (default: the organisation's first grantee), reviewed by `reviewer`
+    filled with `data` (whose edit_lock is the caller's), else report_input(values=, evidence=, funds=), saved
+    over the period's draft if it has one. It needs a confirmed task book and an open period. Saved and submitted by `by` (default: the organisation's first grantee), reviewed by `reviewer`
     (default: the project's officer), on `today` (default: the day of `now`). Uploaded files need a `store`."""
     if status not in ("draft", "submitted", "accepted", "returned"):
         raise ValueError(f"no report status {status!r}")

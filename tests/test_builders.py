@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from tests import builders as build
 from tracker.models import ReportStatus, User
 from tracker.services import reports as report_service
-from tracker.services.reports import ReportProblems, ValueInput
+from tracker.services.reports import EvidenceInput, ReportProblems, ValueInput
 from tracker.services.task_books import TaskBookProblems
 
 
@@ -110,6 +110,21 @@ def test_a_milestone_funded_project(db):
     assert not unconfirmed.target_sets[-1].confirmed and unconfirmed.period_months == 24
 
 
+def test_people_and_organisations(db):
+    nanning = build.uscc("91450100MA5L00XX0")
+    org = build.organisation(db, credit_code=nanning, name="南宁测试有限公司", kind="university")
+    assert (org.division_code, org.kind, org.is_active) == ("450100", "university", True)
+    user = build.grantee(db, org)
+    assert (user.role, user.organisation, user.password_hash) == ("grantee", org, None)
+    document = build.guideline(db)
+    officer = build.officer(db, username="officer-c", programmes=[document.programme])
+    assert (officer.role, officer.programmes) == ("officer", [document.programme])
+    project = build.project(db, guideline=document, organisation=org, officer=officer, confirmed=True)
+    assert project.organisation == org and project.officer == officer
+    report = build.report(db, project, status="submitted")
+    assert report.latest.saved_by_id == report.latest.submitted_by_id == user.id
+
+
 @pytest.mark.parametrize(("status", "versions", "accepted", "reviews"), [
     ("draft", [None], None, []),
     ("submitted", [64], None, []),
@@ -129,6 +144,27 @@ def test_a_report_in_each_status(db, demo_users, status, versions, accepted, rev
     assert report.latest.value_for(project.target_sets[-1].targets[build.PATENTS].id).value == Decimal(2)
     if status == "returned":
         assert report.reviews[0].comment == "请补充佐证材料"
+
+
+def test_a_report_with_an_uploaded_file_needs_a_store(db, tmp_path):
+    import io
+
+    from PIL import Image
+
+    from tracker.files.evidence import check_evidence_file
+    from tracker.files.store import EvidenceStore
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, "PNG")
+    upload = EvidenceInput(kind="file", description="中试平台照片", target=str(build.PLATFORM),
+                           new_file=check_evidence_file("平台.png", buffer.getvalue()))
+    project = build.project(db, confirmed=True)
+    with pytest.raises(ValueError, match="store"):
+        build.report(db, project, evidence=[upload])
+    report = build.report(db, project, status="submitted", evidence=[upload],
+                          values={build.PLATFORM: ValueInput(done="1")}, store=EvidenceStore(tmp_path / "e"))
+    assert report.latest.evidence[0].file.display_name == "平台.png"
+    assert len(list((tmp_path / "e").rglob("*.png"))) == 1
 
 
 def test_reports_build_a_history(db):

@@ -10,7 +10,8 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
-from tests.reporting import PATENTS, PER_YEAR, PLATFORM, REVENUE, STRENGTH, reporting_project
+from tests import builders as build
+from tests.builders import PATENTS, PER_YEAR, PLATFORM, REVENUE, STRENGTH
 from tracker.db import session_scope
 from tracker.demo.accounts import DEMO_PASSWORD
 from tracker.exports import report_xlsx
@@ -57,7 +58,7 @@ class Journey:
 def test_two_quarters_reported_reviewed_and_resubmitted(browser, live_server, live_session_factory, screenshot_dir,
                                                         tmp_path, width):
     with session_scope(live_session_factory) as db:
-        project = reporting_project(db, code=f"E2E-{width}", programme=f"浏览器测试计划-{width}")
+        project = build.demo_project(db, code=f"E2E-{width}", programme=f"浏览器测试计划-{width}")
         project_id, target_set = project.id, project.target_sets[-1]
         rows = report_xlsx.target_rows(target_set)
     journey = Journey(browser, live_server, width, screenshot_dir)

@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
-from imports.guideline_loader import load_file
 from indicators.reading.target_edit import check_target
+from tests import builders as build
 from tracker.models import AuditEntry, GuidelineClause, GuidelineNode
 from tracker.services import indicator_review as review
-from tracker.services.accounts import AccountError, assign_programmes
+from tracker.services.accounts import AccountError
 from tracker.services.audit import Actor
 
-SEED_004 = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "samples" / "004_a88be7aaa3e07232.txt"
-SYSTEM = Actor.system("test")
+SYSTEM = build.SYSTEM
 
 
 @pytest.fixture
 def document(db, now, demo_users):
-    doc = load_file(db, SEED_004, actor=SYSTEM, now=now, programme_name="百色").document
-    assign_programmes(db, demo_users["officer"], [doc.programme], actor=SYSTEM, now=now)
-    db.commit()
-    return doc
+    """The default guideline (clauses the reader flagged: split runs, an implied quantity), the officer's."""
+    return build.guideline(db, programme="百色", officer=demo_users["officer"], now=now)
 
 
 def flagged(db, doc):
-    return db.scalars(select(GuidelineClause).join(GuidelineNode).where(GuidelineNode.document_id == doc.id)
-                      .order_by(GuidelineClause.id)).all()
+    clauses = db.scalars(select(GuidelineClause).join(GuidelineNode).where(GuidelineNode.document_id == doc.id)
+                         .order_by(GuidelineClause.id)).all()
+    return [c for c in clauses if c.flags]
 
 
 def test_the_queue_lists_flagged_clauses_of_visible_documents(db, document, demo_users):
@@ -75,14 +71,13 @@ def test_bad_target_fields_are_named(raw, field):
     assert field in check_target({**base, **raw}).errors
 
 
-def test_corrections_follow_the_document_into_its_next_version(db, document, demo_users, now, tmp_path):
+def test_corrections_follow_the_document_into_its_next_version(db, document, demo_users, now):
     clause = flagged(db, document)[0]
     edit = check_target({"category": "paper", "metric": "论文", "op": ">=", "value": "3", "unit": "篇",
                          "kind": "cumulative"})
     review.correct_clause(db, clause, [edit.target], "all", "核对原文", actor=SYSTEM, now=now)
-    changed = tmp_path / "004.txt"
-    changed.write_text(SEED_004.read_text("utf-8") + "\n", "utf-8")
-    new = load_file(db, changed, actor=SYSTEM, now=now, programme_name="百色").document
+    new = build.guideline(db, programme="百色", text=build.GUIDELINE + "\n", now=now)  # a changed file
+    assert new.id != document.id and new.programme_id == document.programme_id
     twin = db.scalar(select(GuidelineClause).join(GuidelineNode).where(
         GuidelineNode.document_id == new.id, GuidelineClause.text == clause.text,
         GuidelineClause.line == clause.line))

@@ -4,32 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from imports.guideline_loader import load_file
-from indicators.identifiers import uscc_check_char
+from tests import builders as build
 from tracker.services.accounts import AccountError
-from tracker.services.audit import Actor
 from tracker.services.project_changes import changes_of, extend, terminate
-from tracker.services.projects import ProjectInput, import_projects
 
-SAMPLES = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "samples"
-SYSTEM = Actor.system("test")
+SYSTEM = build.SYSTEM
 
 
 @pytest.fixture
-def project(db, now, demo_users):
-    doc = load_file(db, SAMPLES / "004_a88be7aaa3e07232.txt", actor=SYSTEM, now=now).document
-    body = "91451000MA5L00XY0"
-    leaf = next(n for n in doc.nodes if n.is_leaf and n.clauses)
-    row = ProjectInput(row=2, project_code="BS-1", title="t", direction=" / ".join(leaf.path), content_items=(),
-                       organisation_name="o", uscc=body + uscc_check_char(body), pi_name="p", pi_phone=None,
-                       pi_email=None, officer=None, start_date=date(2025, 1, 1), end_date=date(2027, 12, 31),
-                       period_months=None, fiscal_funding=Decimal("500000"), self_funding=Decimal("0"),
-                       funding_mode=None)
-    return import_projects(db, [row], doc, actor=SYSTEM, now=now).created[0]
+def project(db, now):
+    """Active, from 2025-01-01 to 2027-12-31 (the award list's dates; the direction allows up to 3 years)."""
+    return build.project(db, code="BS-1", direction=build.FLAGGED, start=date(2025, 1, 1), end=date(2027, 12, 31),
+                         fiscal=Decimal("500000"), self_funding=Decimal("0"), now=now)
 
 
 def test_extension_moves_the_end_date_once(db, now, project):

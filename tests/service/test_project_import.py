@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from imports.guideline_loader import load_file
 from indicators.identifiers import uscc_check_char
+from tests import builders as build
 from tracker.models import Organisation, Project, ProjectTarget, User
 from tracker.services import indicator_review
 from tracker.services.audit import Actor
@@ -37,7 +38,8 @@ def row(n: int = 2, **changes) -> ProjectInput:
 
 @pytest.fixture
 def guideline(db, now):
-    return load_file(db, SAMPLES / "000_01a6d56b3cde02ef.txt", actor=SYSTEM, now=now).document
+    """Seed 000, the real document the award rows name directions of."""
+    return build.guideline(db, seed="000", now=now)
 
 
 def test_a_row_becomes_a_project_with_inherited_targets(db, now, guideline, demo_users):

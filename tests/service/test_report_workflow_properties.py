@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.reporting import NOW, PATENTS, TODAY, reporting_project
+from tests import builders as build
+from tests.builders import NOW, PATENTS, TODAY
 from tracker.files.store import EvidenceStore
 from tracker.models import ReportStatus
 from tracker.services import reports as service
@@ -28,7 +29,8 @@ def _input(value: int, lock: int | None) -> ReportInput:
 
 @pytest.fixture
 def project(db, demo_users):
-    return reporting_project(db)
+    """The demo grantee's project, its task book confirmed."""
+    return build.demo_project(db)
 
 
 @PROPERTY

@@ -10,18 +10,8 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
-from tests.reporting import (
-    NOW,
-    PATENTS,
-    PER_YEAR,
-    PLATFORM,
-    QUALITATIVE,
-    REVENUE,
-    STRENGTH,
-    SYSTEM,
-    TODAY,
-    reporting_project,
-)
+from tests import builders as build
+from tests.builders import NOW, PATENTS, PER_YEAR, PLATFORM, QUALITATIVE, REVENUE, STRENGTH, SYSTEM, TODAY
 from tracker.files.store import EvidenceStore
 from tracker.models import (
     Report,
@@ -39,7 +29,8 @@ from tracker.services.reports import EvidenceInput, ReportInput, ReportProblems,
 
 @pytest.fixture
 def project(db, demo_users):
-    return reporting_project(db)
+    """The demo grantee's project, its task book (one target of every kind) confirmed."""
+    return build.demo_project(db)
 
 
 @pytest.fixture
@@ -87,12 +78,9 @@ def accept(db, report, actor, comment=""):
     return service.review(db, report, decision="accepted", comment=comment, lock=report.lock, actor=actor, now=NOW)
 
 
-def report_and_accept(db, project, index, data, grantee, officer, store):
-    report = save(db, project, index, data, grantee, store)
-    submit(db, project, index, grantee, report)
-    accept(db, report, officer)
-    db.commit()
-    return report
+def report_and_accept(db, project, index, data):
+    """Saved and submitted by the demo grantee, accepted by the demo officer."""
+    return build.report(db, project, period=index, status="accepted", data=data, today=TODAY, now=NOW)
 
 
 def counts(db):
@@ -190,8 +178,8 @@ def test_values_convert_into_the_targets_unit(db, project, grantee, store):
     assert report.latest.value_for(targets[PER_YEAR].id).year_value == Decimal("5000")
 
 
-def test_a_decreasing_cumulative_value_needs_an_explanation(db, project, grantee, officer, store):
-    report_and_accept(db, project, 1, full_input(patents="3"), grantee, officer, store)
+def test_a_decreasing_cumulative_value_needs_an_explanation(db, project, grantee, store):
+    report_and_accept(db, project, 1, full_input(patents="3"))
     before = counts(db)
     with pytest.raises(ReportProblems) as err:
         save(db, project, 2, full_input(patents="2"), grantee, store)
@@ -277,11 +265,11 @@ def test_a_period_that_is_not_open_takes_no_report(db, project, grantee, store):
 
 
 def test_no_report_before_the_task_book_is_confirmed_or_after_termination(db, demo_users, grantee, store):
-    project = reporting_project(db, code="RPT-UNCONFIRMED", programme="未确认计划", confirm=False)
+    project = build.demo_project(db, code="RPT-UNCONFIRMED", programme="未确认计划", confirmed=False)
     with pytest.raises(ReportProblems) as err:
         save(db, project, 1, full_input(), grantee, store)
     assert "任务书尚未确认" in err.value.errors["form"]
-    confirmed = reporting_project(db, code="RPT-TERM", programme="终止计划")
+    confirmed = build.demo_project(db, code="RPT-TERM", programme="终止计划")
     confirmed.status = "terminated"
     with pytest.raises(ReportProblems) as err:
         save(db, confirmed, 1, full_input(), grantee, store)
@@ -332,16 +320,13 @@ def test_two_sessions_racing_on_one_draft_lose_no_update(db, session_factory, pr
 # --- immutability ------------------------------------------------------------------------------------
 
 
-def submitted(db, project, grantee, store):
+def submitted(db, project):
     items = [EvidenceInput(kind="patent_application", identifier="202310123456.6", target=str(PATENTS))]
-    report = save(db, project, 1, full_input(evidence=items), grantee, store)
-    submit(db, project, 1, grantee, report)
-    db.commit()
-    return report.latest
+    return build.report(db, project, status="submitted", data=full_input(evidence=items), today=TODAY, now=NOW).latest
 
 
-def test_the_code_refuses_to_change_a_submitted_version(db, project, grantee, store):
-    version = submitted(db, project, grantee, store)
+def test_the_code_refuses_to_change_a_submitted_version(db, project):
+    version = submitted(db, project)
     version.narrative = "改写历史"
     with pytest.raises(SubmittedVersionIsImmutable):
         db.flush()
@@ -370,8 +355,8 @@ def test_the_code_refuses_to_change_a_submitted_version(db, project, grantee, st
     "DELETE FROM report_evidence WHERE version_id = :v",
     "INSERT INTO report_evidence (version_id, position, kind, identifier, description) VALUES (:v, 9, 'file', '', '')",
 ])
-def test_the_database_refuses_raw_sql_on_a_submitted_version(db, project, grantee, store, statement):
-    version = submitted(db, project, grantee, store)
+def test_the_database_refuses_raw_sql_on_a_submitted_version(db, project, statement):
+    version = submitted(db, project)
     sha = version.content_sha256
     savepoint = db.begin_nested()
     with pytest.raises(DatabaseError):
@@ -403,11 +388,9 @@ def test_a_draft_can_still_change(db, project, grantee, store):
 # --- progress from accepted versions ---------------------------------------------------------------------
 
 
-def test_progress_counts_only_accepted_versions(db, project, grantee, officer, store):
-    report_and_accept(db, project, 1, full_input(patents="1", strength="1350"), grantee, officer, store)
-    second = save(db, project, 2, full_input(patents="2", strength="1420"), grantee, store)
-    submit(db, project, 2, grantee, second)
-    db.commit()
+def test_progress_counts_only_accepted_versions(db, project, officer):
+    report_and_accept(db, project, 1, full_input(patents="1", strength="1350"))
+    second = build.report(db, project, period=2, status="submitted", data=full_input(patents="2", strength="1420"))
     progress = service.project_progress(db, project)
     assert progress[PATENTS].current == Decimal("1")  # period 2 is submitted, not accepted
     assert progress[STRENGTH].current == Decimal("1350")
@@ -421,8 +404,8 @@ def test_progress_counts_only_accepted_versions(db, project, grantee, officer, s
 
 
 def test_accepting_a_correction_of_an_earlier_period_recomputes_later_figures(db, project, grantee, officer, store):
-    first = report_and_accept(db, project, 1, full_input(patents="1", year="800"), grantee, officer, store)
-    report_and_accept(db, project, 2, full_input(patents="3", year="1500"), grantee, officer, store)
+    first = report_and_accept(db, project, 1, full_input(patents="1", year="800"))
+    report_and_accept(db, project, 2, full_input(patents="3", year="1500"))
     steps = {s.period_index: s.increment for s in service.project_progress(db, project)[PATENTS].steps}
     assert steps == {1: Decimal("1"), 2: Decimal("2")}
     # The grantee corrects period 1 (it was 2, not 1); until the officer accepts, nothing moves.
@@ -445,9 +428,9 @@ def progress_by_year(db, project):
     return service.project_progress(db, project)[PER_YEAR].by_year
 
 
-def test_comparison_shows_what_changed_since_the_last_accepted_version(db, project, grantee, officer, store):
+def test_comparison_shows_what_changed_since_the_last_accepted_version(db, project, grantee, store):
     items = [EvidenceInput(kind="patent_application", identifier="202310123456.6")]
-    report_and_accept(db, project, 1, full_input(patents="1", evidence=items), grantee, officer, store)
+    report_and_accept(db, project, 1, full_input(patents="1", evidence=items))
     second = save(db, project, 2, full_input(patents="3"), grantee, store)
     comparison = service.compare(db, project, second, second.latest)
     row = next(c for c in comparison.values if c.target.position == PATENTS)
@@ -462,29 +445,27 @@ def test_comparison_shows_what_changed_since_the_last_accepted_version(db, proje
     assert [e.identifier for e in comparison.evidence_removed] == ["202310123456.6"]
 
 
-def test_every_step_is_audited(db, project, grantee, officer, store):
+def test_every_step_is_audited(db, project):
     from tracker.models import AuditEntry
 
-    report_and_accept(db, project, 1, full_input(), grantee, officer, store)
+    report_and_accept(db, project, 1, full_input())
     actions = [a for (a,) in db.execute(select(AuditEntry.action).where(AuditEntry.object_type == "report"))]
     assert actions == ["report_save", "report_submit", "report_accepted"]
 
 
-def test_queue_lists_submitted_reports_of_the_officers_programmes(db, project, grantee, demo_users, store):
-    other = reporting_project(db, code="RPT-2", programme="他人计划", assign_to="officer")
-    report = save(db, project, 1, full_input(), grantee, store)
-    submit(db, project, 1, grantee, report)
-    save(db, other, 1, full_input(), grantee, store)  # a draft: not in the queue
-    db.commit()
+def test_queue_lists_submitted_reports_of_the_officers_programmes(db, project, demo_users):
+    other = build.demo_project(db, code="RPT-2", programme="他人计划")
+    report = build.report(db, project, status="submitted", data=full_input())
+    build.report(db, other, status="draft", data=full_input())  # a draft: not in the queue
     assert [r.id for r in service.review_queue(db, demo_users["officer"])] == [report.id]
     assert service.review_queue(db, demo_users["grantee"]) == [report]  # own organisation's
     assert service.report_for(db, demo_users["expert"], report.id) is None
 
 
-def test_a_new_task_book_version_keeps_the_values_by_position(db, project, grantee, officer, store):
+def test_a_new_task_book_version_keeps_the_values_by_position(db, project, grantee):
     from tracker.services.task_books import TargetChange, confirm_task_book
 
-    first = report_and_accept(db, project, 1, full_input(patents="2"), grantee, officer, store)
+    first = report_and_accept(db, project, 1, full_input(patents="2"))
     target = project.target_sets[-1].targets[PATENTS]
     confirm_task_book(db, project, [TargetChange(PATENTS, str(target.value + 2), target.kind)], [],
                       reason="专家建议提高", actor=SYSTEM, now=NOW)

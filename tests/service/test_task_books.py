@@ -4,29 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from imports.guideline_loader import load_file
-from indicators.identifiers import uscc_check_char
-from tracker.services.audit import Actor
-from tracker.services.projects import ProjectInput, import_projects
+from tests import builders as build
 from tracker.services.task_books import TargetChange, TaskBookProblems, confirm_task_book, confirmed_set
 
-SAMPLES = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "samples"
-SYSTEM = Actor.system("test")
+SYSTEM = build.SYSTEM
 
 
 @pytest.fixture
-def project(db, now, demo_users):
-    doc = load_file(db, SAMPLES / "000_01a6d56b3cde02ef.txt", actor=SYSTEM, now=now).document
-    body = "91450300MA5L00XY0"
-    row = ProjectInput(row=2, project_code="GK-1", title="t", direction="智能视频位移监测装备研发与应用", content_items=(),
-                       organisation_name="o", uscc=body + uscc_check_char(body), pi_name="p", pi_phone=None,
-                       pi_email=None, officer=None, start_date=date(2025, 3, 1), end_date=None, period_months=None,
-                       fiscal_funding=Decimal("1000000"), self_funding=Decimal("0"), funding_mode=None)
-    return import_projects(db, [row], doc, actor=SYSTEM, now=now).created[0]
+def project(db, now):
+    """Imported, its targets inherited from the guideline's direction and not yet confirmed."""
+    return build.project(db, code="GK-1", start=date(2025, 3, 1), fiscal=Decimal("1000000"),
+                         self_funding=Decimal("0"), now=now)
 
 
 def numeric(project):
@@ -82,17 +73,10 @@ def test_bad_values_are_field_errors(db, now, project, value, words):
 
 
 @pytest.fixture
-def milestone_project(db, now, demo_users):
-    doc = load_file(db, SAMPLES / "001_b77ff5cd7a582a9e.txt", actor=SYSTEM, now=now).document
-    body = "91450200MA5L00XY0"
-    row = ProjectInput(row=2, project_code="LZ-1", title="整车", direction="新能源与智能网联汽车专项 / 纯电动汽车整车研发",
-                       content_items=(), organisation_name="o", uscc=body + uscc_check_char(body), pi_name="p",
-                       pi_phone=None, pi_email=None, officer=None, start_date=date(2025, 3, 1), end_date=None,
-                       period_months=None, fiscal_funding=Decimal("3000000"), self_funding=Decimal("9000000"),
-                       funding_mode=None)
-    result = import_projects(db, [row], doc, actor=SYSTEM, now=now)
-    assert result.ok, result.problems
-    return result.created[0]
+def milestone_project(db, now):
+    """里程碑式补助 under a direction with an at-most period of 3 years, not yet confirmed."""
+    return build.project(db, code="LZ-1", title="整车", direction=build.MILESTONES_PATH, start=date(2025, 3, 1),
+                         fiscal=Decimal("3000000"), self_funding=Decimal("9000000"), now=now)
 
 
 def test_milestone_funded_projects_need_milestones(db, now, milestone_project):

@@ -7,25 +7,22 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 from sqlalchemy import event
 
-from imports.guideline_loader import load_file
 from indicators.identifiers import uscc_check_char
+from tests import builders as build
 from tests.conftest import TEST_SECRET, login
 from tracker import clock
 from tracker.models import GuidelineNode
 from tracker.services import accounts, indicator_review, sessions
-from tracker.services.accounts import assign_programmes
 from tracker.services.audit import Actor
 from tracker.services.guidelines import ClauseInput, DocumentInput, NodeInput, store_guideline
 from tracker.services.projects import ProjectInput, import_projects
 from tracker.services.task_books import TargetChange, confirm_task_book
 
-SAMPLES = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "samples"
 SYSTEM = Actor.system("test")
 DIRECTIONS = ["智能视频位移监测装备研发与应用", "光电混合集成封装关键技术研发", "稀土金属电解绿色低碳制备技术研发及应用"]
 OTHER_USCC = "91450100MA5L00XX0" + uscc_check_char("91450100MA5L00XX0")
@@ -55,8 +52,7 @@ def _tiny_guideline(name: str) -> DocumentInput:
 def world(db, now, demo_users):
     """The officer's programme (guideline 000) with three projects of the grantee's organisation and one of
     another organisation; a second programme the officer is not assigned to, with one project."""
-    doc = load_file(db, SAMPLES / "000_01a6d56b3cde02ef.txt", actor=SYSTEM, now=now).document
-    assign_programmes(db, demo_users["officer"], [doc.programme], actor=SYSTEM, now=now)
+    doc = build.guideline(db, seed="000", officer=demo_users["officer"], now=now)
     grantee_org = demo_users["grantee"].organisation
     own = import_projects(db, make_rows(3, grantee_org.uscc), doc, actor=SYSTEM, now=now).created
     other = import_projects(db, [dataclasses.replace(make_rows(1, OTHER_USCC)[0], project_code="OTHER-1")], doc,

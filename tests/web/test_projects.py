@@ -5,21 +5,19 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import event
 
-from imports.guideline_loader import load_file
 from indicators.identifiers import uscc_check_char
+from tests import builders as build
 from tests.conftest import csrf_from, login
-from tracker.services.accounts import assign_programmes
 from tracker.services.audit import Actor
 from tracker.services.projects import ProjectInput, import_projects
 
-SAMPLES = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "samples"
 SYSTEM = Actor.system("test")
-DIRECTIONS = ["智能视频位移监测装备研发与应用", "光电混合集成封装关键技术研发", "稀土金属电解绿色低碳制备技术研发及应用"]
+# The first is at most 3 years (2025-03-01 to 2028-02-29) with a target of 2000 万元; the last is milestone-funded.
+DIRECTIONS = [build.FLAGGED, build.EVERY_KIND, build.MILESTONES_PATH]
 
 
 def make_rows(n: int, uscc: str) -> list[ProjectInput]:
@@ -32,8 +30,7 @@ def make_rows(n: int, uscc: str) -> list[ProjectInput]:
 
 @pytest.fixture
 def world(db, now, demo_users):
-    doc = load_file(db, SAMPLES / "000_01a6d56b3cde02ef.txt", actor=SYSTEM, now=now).document
-    assign_programmes(db, demo_users["officer"], [doc.programme], actor=SYSTEM, now=now)
+    doc = build.guideline(db, officer=demo_users["officer"], now=now)
     grantee_org = demo_users["grantee"].organisation
     projects = import_projects(db, make_rows(3, grantee_org.uscc), doc, actor=SYSTEM, now=now).created
     other = "91450100MA5L00XX0"
@@ -195,11 +192,9 @@ def test_task_book_form_round_trips_as_the_browser_sends_it(client, world):
 
 
 def test_milestones_in_the_task_book_page(client, db, now, demo_users):
-    doc = load_file(db, SAMPLES / "001_b77ff5cd7a582a9e.txt", actor=SYSTEM, now=now).document
-    assign_programmes(db, demo_users["officer"], [doc.programme], actor=SYSTEM, now=now)
+    doc = build.guideline(db, officer=demo_users["officer"], now=now)
     row = make_rows(1, demo_users["grantee"].organisation.uscc)[0]
-    row = ProjectInput(**{**row.__dict__, "direction": "新能源与智能网联汽车专项 / 纯电动汽车整车研发",
-                          "project_code": "LZ-9"})
+    row = ProjectInput(**{**row.__dict__, "direction": build.MILESTONES_PATH, "project_code": "LZ-9"})
     project = import_projects(db, [row], doc, actor=SYSTEM, now=now).created[0]
     db.commit()
     login(client, "officer")

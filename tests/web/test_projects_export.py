@@ -6,31 +6,27 @@ from __future__ import annotations
 import io
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import event, select
 
-from imports.guideline_loader import load_file
 from indicators.identifiers import uscc_check_char
+from tests import builders as build
+from tests.builders import NOW, PATENTS, PER_YEAR, PLATFORM, QUALITATIVE, REVENUE, STRENGTH, TODAY
 from tests.conftest import login
-from tests.reporting import NOW, PATENTS, PER_YEAR, PLATFORM, QUALITATIVE, REVENUE, STRENGTH, TODAY, reporting_project
 from tracker.exports.projects_xlsx import COLUMNS, load_projects, projects_workbook
-from tracker.files.store import EvidenceStore
 from tracker.models import Project
 from tracker.services import reports as report_service
-from tracker.services.accounts import assign_programmes
 from tracker.services.audit import Actor
 from tracker.services.projects import ProjectInput, import_projects
 from tracker.services.reports import EvidenceInput, ReportInput, ValueInput
 from tracker.services.task_books import confirm_task_book
 
-SAMPLES = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "samples"
 SYSTEM = Actor.system("test")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DIRECTIONS = ["智能视频位移监测装备研发与应用", "光电混合集成封装关键技术研发", "稀土金属电解绿色低碳制备技术研发及应用"]
+DIRECTIONS = [build.EVERY_KIND, build.FLAGGED, build.MILESTONES_PATH]
 HEADERS = [c.title for c in COLUMNS]
 NANNING = "91450100MA5L00XX0" + uscc_check_char("91450100MA5L00XX0")
 
@@ -46,8 +42,7 @@ def rows_for(n: int, uscc: str, *, start: int = 0, prefix: str = "EX") -> list[P
 
 @pytest.fixture
 def world(db, now, demo_users):
-    doc = load_file(db, SAMPLES / "000_01a6d56b3cde02ef.txt", actor=SYSTEM, now=now).document
-    assign_programmes(db, demo_users["officer"], [doc.programme], actor=SYSTEM, now=now)
+    doc = build.guideline(db, officer=demo_users["officer"], now=now)
     own = import_projects(db, rows_for(3, demo_users["grantee"].organisation.uscc), doc, actor=SYSTEM, now=now)
     foreign = import_projects(db, rows_for(1, NANNING, prefix="OTHER"), doc, actor=SYSTEM, now=now)
     assert own.ok and foreign.ok
@@ -177,11 +172,6 @@ def test_each_role_exports_only_its_scope(client, world):
 # --- the report columns ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def store(tmp_path):
-    return EvidenceStore(tmp_path / "evidence")
-
-
 def report_input(*, patents, revenue, strength, done, year, lock=None, note="正在推进"):
     values = {PATENTS: ValueInput(value=patents), REVENUE: ValueInput(value=revenue),
               STRENGTH: ValueInput(value=strength), PLATFORM: ValueInput(done=done),
@@ -192,18 +182,9 @@ def report_input(*, patents, revenue, strength, done, year, lock=None, note="正
                        narrative="本季度完成了样机设计和专利申请。", edit_lock=lock)
 
 
-def file_report(db, project, index, data, store, demo_users, *, decision=None, comment=""):
-    """Save and submit one period's report through the service, then accept or return it if asked."""
-    grantee = Actor.of(demo_users["grantee"], "127.0.0.1")
-    period = report_service.period_of(db, project, index, 15)
-    report = report_service.save_draft(db, project, period, data, actor=grantee, now=NOW, today=TODAY,
-                                       open_days=15, store=store)
-    report_service.submit(db, project, period, edit_lock=report.latest.edit_lock, actor=grantee, now=NOW,
-                          today=TODAY, open_days=15)
-    if decision is not None:
-        decide(db, report, demo_users, decision, comment)
-    db.commit()
-    return report
+def file_report(db, project, index, data, *, decision=None):
+    """One period's report saved and submitted by the demo grantee, then accepted or returned if asked."""
+    return build.report(db, project, period=index, status=decision or "submitted", data=data, today=TODAY, now=NOW)
 
 
 def decide(db, report, demo_users, decision, comment=""):
@@ -224,15 +205,14 @@ def cells_of(response, project, title) -> list:
     return [row[column] for row in ws.iter_rows(min_row=2) if row[0].value == project.code]
 
 
-def test_the_latest_submitted_and_the_accepted_values(client, world, db, demo_users, store):
-    project = reporting_project(db)
+def test_the_latest_submitted_and_the_accepted_values(client, world, db, demo_users):
+    project = build.demo_project(db)
     file_report(db, project, 1, report_input(patents="2", revenue="300", strength="1380", done="0", year="1200"),
-                store, demo_users, decision="accepted")
+                decision="accepted")
     file_report(db, project, 2, report_input(patents="2", revenue="400", strength="1350", done="0", year="1300"),
-                store, demo_users, decision="accepted")
+                decision="accepted")
     report = file_report(db, project, 3, report_input(patents="3", revenue="500", strength="1420", done="1",
-                                                      year="1500", note="=HYPERLINK(\"http://x\")"),
-                         store, demo_users)  # submitted, not yet reviewed
+                                                      year="1500", note="=HYPERLINK(\"http://x\")"))  # not reviewed
     login(client, "officer")
     response = export(client)
     rows = report_rows(response, project)
@@ -262,7 +242,7 @@ def test_the_latest_submitted_and_the_accepted_values(client, world, db, demo_us
     assert rows[PLATFORM]["最新审核通过值"] == "未完成"
 
     file_report(db, project, 3, report_input(patents="4", revenue="520", strength="1410", done="1", year="1500",
-                                             lock=draft.edit_lock), store, demo_users, decision="accepted")
+                                             lock=draft.edit_lock), decision="accepted")
     rows = report_rows(export(client), project)
     assert rows[PATENTS]["审核状态"] == "审核通过"
     got = {p: (r["最新填报值"], r["最新审核通过值"]) for p, r in rows.items()}
@@ -270,26 +250,23 @@ def test_the_latest_submitted_and_the_accepted_values(client, world, db, demo_us
     assert got[PLATFORM] == ("已完成", "已完成") and got[PER_YEAR] == (1500, 1500)
 
 
-def test_a_draft_is_not_a_submitted_value(client, world, db, demo_users, store):
-    project = reporting_project(db)
-    grantee = Actor.of(demo_users["grantee"], "127.0.0.1")
-    report_service.save_draft(db, project, report_service.period_of(db, project, 1, 15),
-                              report_input(patents="2", revenue="300", strength="1380", done="0", year="1200"),
-                              actor=grantee, now=NOW, today=TODAY, open_days=15, store=store)
-    db.commit()
+def test_a_draft_is_not_a_submitted_value(client, world, db):
+    project = build.demo_project(db)
+    build.report(db, project, status="draft", data=report_input(patents="2", revenue="300", strength="1380",
+                                                                done="0", year="1200"), today=TODAY, now=NOW)
     login(client, "officer")
     rows = report_rows(export(client), project)
     assert rows and all(r["最新填报值"] is None and r["最新审核通过值"] is None and r["填报期"] is None
                         for r in rows.values())
 
 
-def test_values_follow_their_target_by_position_into_a_new_task_book(db, world, demo_users, store):
+def test_values_follow_their_target_by_position_into_a_new_task_book(db, world):
     """A report answers task book 1; the officer then raises a target (task book 2): the values still match."""
     from tracker.services.task_books import TargetChange
 
-    project = reporting_project(db)
+    project = build.demo_project(db)
     file_report(db, project, 1, report_input(patents="2", revenue="300", strength="1380", done="0", year="1200"),
-                store, demo_users, decision="accepted")
+                decision="accepted")
     patents = project.target_sets[-1].targets[PATENTS]
     confirm_task_book(db, project, [TargetChange(PATENTS, "5", patents.kind)], [], reason="上调",
                       actor=SYSTEM, now=NOW)
@@ -303,14 +280,14 @@ def test_values_follow_their_target_by_position_into_a_new_task_book(db, world, 
     assert rows[STRENGTH]["最新审核通过值"] == 1380
 
 
-def test_the_export_runs_a_constant_number_of_queries(client, world, db, now, engine, demo_users, store):
+def test_the_export_runs_a_constant_number_of_queries(client, world, db, now, engine, demo_users):
     def history(project):
         file_report(db, project, 1, report_input(patents="2", revenue="300", strength="1380", done="0",
-                                                 year="1200"), store, demo_users, decision="accepted")
+                                                 year="1200"), decision="accepted")
         file_report(db, project, 2, report_input(patents="3", revenue="400", strength="1400", done="1",
-                                                 year="1300"), store, demo_users)
+                                                 year="1300"))
 
-    history(reporting_project(db))
+    history(build.demo_project(db))
     login(client, "officer")
 
     def count_queries() -> int:
@@ -328,7 +305,7 @@ def test_the_export_runs_a_constant_number_of_queries(client, world, db, now, en
                            actor=SYSTEM, now=now)
     assert more.ok and len(more.created) == 27
     for i in (2, 3):
-        history(reporting_project(db, code=f"RPT-{i}", programme=f"报告测试计划{i}"))
+        history(build.demo_project(db, code=f"RPT-{i}", programme=f"报告测试计划{i}"))
     db.commit()
     client.cookies.clear()
     login(client, "officer")  # a change of the officer's programmes ends their sessions

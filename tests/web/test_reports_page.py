@@ -12,8 +12,9 @@ from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import func, select
 
+from tests import builders as build
+from tests.builders import NOW, PATENTS, PER_YEAR, PLATFORM, REVENUE, STRENGTH
 from tests.conftest import csrf_from, login
-from tests.reporting import NOW, PATENTS, PER_YEAR, PLATFORM, REVENUE, STRENGTH, reporting_project
 from tracker.exports import report_xlsx
 from tracker.models import EvidenceFile, Report, ReportStatus, ReportValue, ReportVersion
 from tracker.services import reports as service
@@ -29,7 +30,8 @@ def frozen():
 
 @pytest.fixture
 def project(db, demo_users):
-    return reporting_project(db)
+    """The demo grantee's project under the demo officer's programme, its task book confirmed."""
+    return build.demo_project(db)
 
 
 def page_url(project, period=1):

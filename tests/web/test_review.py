@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
-from imports.guideline_loader import load_file
+from tests import builders as build
 from tests.conftest import csrf_from, login
 from tracker.models import ClauseCorrection, GuidelineClause, GuidelineNode, RuleCorrection
-from tracker.services.accounts import assign_programmes
-from tracker.services.audit import Actor
-
-SEED_002 = Path(__file__).resolve().parents[2] / "tracker" / "demo" / "samples" / "002_5acc37a79164e4dd.txt"
-SYSTEM = Actor.system("test")
 
 
 @pytest.fixture
 def document(db, now, demo_users):
-    doc = load_file(db, SEED_002, actor=SYSTEM, now=now, programme_name="广西科技计划").document
-    assign_programmes(db, demo_users["officer"], [doc.programme], actor=SYSTEM, now=now)
-    db.commit()
-    return doc
+    """The default guideline (clauses the reader flagged, content items with selection rules), the officer's."""
+    return build.guideline(db, programme="广西科技计划", officer=demo_users["officer"], now=now)
 
 
 def a_flagged_clause(db, doc):
-    return db.scalars(select(GuidelineClause).join(GuidelineNode).where(GuidelineNode.document_id == doc.id)
-                      .order_by(GuidelineClause.id)).first()
+    clauses = db.scalars(select(GuidelineClause).join(GuidelineNode).where(GuidelineNode.document_id == doc.id)
+                         .order_by(GuidelineClause.id))
+    return next(c for c in clauses if c.flags)
 
 
 def target_form(token, **overrides):
@@ -82,8 +74,8 @@ def test_officer_marks_a_clause_reviewed_and_reopens_it(client, demo_users, docu
 
 
 def test_officer_corrects_a_selection_rule_in_the_guideline_wording(client, demo_users, document, db):
-    node = db.scalar(select(GuidelineNode).where(GuidelineNode.document_id == document.id,
-                                                 GuidelineNode.is_leaf.is_(True), GuidelineNode.line > 20))
+    node = build.direction(db, document, build.EVERY_KIND)  # its content items name subsets of ①–⑥
+    assert node.selection_rule["items"]
     login(client, "officer")
     page = client.get(f"/review/directions/{node.id}/rules")
     token = csrf_from(page.text)

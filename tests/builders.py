@@ -265,8 +265,9 @@ def report(db: Session, project: Project, *, period: int = 1, status: str = "dra
            now: datetime = NOW) -> Report:
     """The project's report of `period` in `status` ("draft", "submitted", "accepted" or "returned" with `comment`),
     filled with `data` (whose edit_lock is the caller's), else report_input(values=, evidence=, funds=), saved
-    over the period's draft if it has one. It needs a confirmed task book and an open period. Saved and submitted by `by` (default: the organisation's first grantee), reviewed by `reviewer`
-    (default: the project's officer), on `today` (default: the day of `now`). Uploaded files need a `store`."""
+    over the period's draft if it has one. It needs a confirmed task book and an open period. Saved and submitted
+    by `by` (default: the organisation's first grantee), reviewed by `reviewer` (default: the project's officer),
+    on `today` (default: the day of `now`). Uploaded files need a `store`."""
     if status not in ("draft", "submitted", "accepted", "returned"):
         raise ValueError(f"no report status {status!r}")
     today = today or now.date()

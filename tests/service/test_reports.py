@@ -497,3 +497,49 @@ def test_rates_and_signed_levels(db, project, grantee, store):
     with pytest.raises(ReportProblems) as err:
         save(db, project, 2, full_input(values={rate: ValueInput(value="-1")}), grantee, store)
     assert "负数" in err.value.errors[f"v{rate}_value"]
+
+
+# --- one step, one SAVEPOINT: a refusal or a lost race leaves the caller's transaction usable ---------------------
+
+
+def test_save_and_submit_of_an_incomplete_draft_undoes_the_save_too(db, project, grantee, store):
+    """The form's "提交报告": the save is refused with the submission, and the request's session stays usable
+    for the page that shows why (no controller rolls back)."""
+    before = counts(db)
+    incomplete = full_input(narrative="")
+    with pytest.raises(ReportProblems) as err:
+        service.save_and_submit(db, project, period(db, project, 1), incomplete, actor=grantee, now=NOW,
+                                today=TODAY, open_days=15, store=store)
+    assert "narrative" in err.value.errors
+    assert counts(db) == before and service.reports_of(db, project) == {}
+    assert not db.new and not db.dirty  # nothing half-made waits for a later flush
+    report = save(db, project, 1, full_input(), grantee, store)  # the same session goes on
+    submitted = service.save_and_submit(db, project, period(db, project, 2), full_input(), actor=grantee, now=NOW,
+                                        today=TODAY, open_days=15, store=store)
+    assert report.status == ReportStatus.DRAFT and submitted.status == ReportStatus.SUBMITTED
+
+
+def test_a_race_lost_at_the_flush_is_a_conflict_and_changes_nothing(db, project, grantee, store, monkeypatch):
+    """Another editor's save found when this one is flushed (a stale version counter): refused as a conflict,
+    this save undone, the draft as the other editor left it, the session usable."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    report = save(db, project, 1, full_input(patents="1"), grantee, store)
+    db.commit()
+    lock = report.latest.edit_lock
+    real_write = service._write
+
+    def write_then_lose(*args, **kwargs):
+        real_write(*args, **kwargs)
+        raise StaleDataError("UPDATE statement on table 'report_versions' expected to update 1 row(s); 0 were matched.")
+
+    monkeypatch.setattr(service, "_write", write_then_lose)
+    with pytest.raises(ReportProblems) as err:
+        save(db, project, 1, full_input(patents="3", lock=lock), grantee, store)
+    assert set(err.value.errors) == {"lock"}
+    monkeypatch.undo()
+    draft = service.reports_of(db, project)[1].latest
+    assert draft.edit_lock == lock
+    assert {v.target.position: v.value for v in draft.values}[PATENTS] == Decimal("1")
+    again = save(db, project, 1, full_input(patents="3", lock=lock), grantee, store)
+    assert {v.target.position: v.value for v in again.latest.values}[PATENTS] == Decimal("3")

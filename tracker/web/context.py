@@ -254,11 +254,6 @@ def json_body_of(request: Request[Any, Any, Any]) -> bytes:
     return request.scope["state"].get("json_body") or b""
 
 
-def form_of(request: Request[Any, Any, Any]) -> FormMultiDict:
-    """The submitted form, parsed by the middleware."""
-    return request.scope["state"].get("form") or FormMultiDict()
-
-
 MAX_DB_INT = 2**63 - 1
 
 

@@ -43,7 +43,7 @@ from tracker.settings import Settings
 from tracker.web import forms
 from tracker.web.controllers.projects import filters_from_query
 from tracker.web.deps import AppSettings, CurrentUser, DbSession, RequestActor, SubmittedForm
-from tracker.web.lookups import or_404
+from tracker.web.lookups import document_or_404, or_404
 from tracker.web.render import page
 from tracker.web.uploads import Call, Refused, UploadFlow
 
@@ -61,9 +61,10 @@ def _is_id(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) < 12
 
 
-def _document_or_404(db: Session, user: User, raw: Any) -> GuidelineDocument:
+def _document_from_text(db: Session, user: User, raw: Any) -> GuidelineDocument:
+    """The guideline a form field or query parameter names by its id; anything else is a 404 like a foreign id."""
     text = str(raw or "").strip()
-    return or_404(catalogue.document_for(db, user, int(text)) if _is_id(text) else None)
+    return document_or_404(db, user, int(text)) if _is_id(text) else or_404(None)
 
 
 def _form(request: Request[Any, Any, Any], db: Session, user: User, *, status_code: int = 200, error: str = "",
@@ -100,7 +101,7 @@ def import_template(db: DbSession, user: CurrentUser, document: FromQuery[str] =
     choices: list[str] = []
     prefix = ""
     if document:
-        found = _document_or_404(db, user, document)
+        found = _document_from_text(db, user, document)
         choices = [" / ".join(leaf.path) for leaf in leaf_index(db, found)]
         prefix = _file_name_part(found.programme.name)
     data = award_template(choices, list(FUNDING_MODES))
@@ -122,7 +123,7 @@ class AwardListUpload(UploadFlow[AwardListPreview]):
         raw = forms.text(form, "document", 20)
         if not raw:
             raise Refused(self.form_page(call, {}, error="请选择立项清单所属的指南", status_code=400))
-        fields = {"document_id": _document_or_404(call.db, call.user, raw).id}
+        fields = {"document_id": _document_from_text(call.db, call.user, raw).id}
         self._document(call, fields, confirming=False)
         return fields
 
@@ -133,7 +134,7 @@ class AwardListUpload(UploadFlow[AwardListPreview]):
 
     def _document(self, call: Call, fields: dict[str, Any], *, confirming: bool) -> GuidelineDocument:
         # At the confirmation the programme may have been unassigned since: then it is a 404 like any other.
-        document = _document_or_404(call.db, call.user, fields.get("document_id"))
+        document = _document_from_text(call.db, call.user, fields.get("document_id"))
         if not document.is_current:
             error = ("预览之后该指南导入了新版本，请选择当前版本后重新上传立项清单" if confirming
                      else "该指南已有新版本，请选择项目计划的当前版本后重新上传")

@@ -13,7 +13,7 @@ Reporting periods are the calendar quarters from the start date to the end date,
   quarter therefore has a short last period, and its report (the final report, 结题报告) is due N days after
   the **end date**, not after the end of that quarter: the final report covers the whole project and there is
   nothing left to wait for;
-- a report is due N calendar days after its period ends (N = `Settings.report_due_days`, default 15), moved
+- a report is due N calendar days after its period ends (N = the business setting `report_due_days`, default 15), moved
   forward to the next working day when that day is a holiday or a weekend not worked.
 """
 

@@ -1,6 +1,7 @@
-"""Scheduled jobs: each is a plain function of (session, now) that sweeps database state idempotently
-(the Healthchecks pattern). The scheduler only calls them. The reminder, shortfall, readiness and
-disbursement sweeps arrive with the monitoring issues; the registry is where they are listed."""
+"""The scheduled jobs (DESIGN §3, §4): each a plain function of (session, now) that sweeps database state
+idempotently (the Healthchecks pattern), so a missed tick is caught up by the next one and a doubled tick, or a
+second process, finds nothing left to do. The scheduler only calls them; `tracker jobs run NAME` calls one by
+hand. Their names are an interface (DESIGN §4)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from reminders.mail import SmtpConfig, SmtpTransport, send_due_mail
 from tracker.services import sessions
+from tracker.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -21,13 +24,26 @@ class Job:
     description: str
 
 
-def purge_expired_sessions(db: Session, now: datetime) -> dict[str, int]:
-    return {"deleted": sessions.purge_expired(db, now=now, policy=sessions.SessionPolicy())}
+def send_mail(db: Session, now: datetime) -> dict[str, int]:
+    """Deliver the outbox through TRACKER_SMTP_URL; without a server the mails stay pending and visible."""
+    config = SmtpConfig.from_url(get_settings().smtp_url)
+    if config is None:
+        return send_due_mail(db, now, transport=None)
+    transport = SmtpTransport(config)
+    try:
+        return send_due_mail(db, now, transport=transport, sender=config.sender)
+    finally:
+        transport.close()
+
+
+def housekeeping(db: Session, now: datetime) -> dict[str, int]:
+    return {"sessions_deleted": sessions.purge_expired(db, now=now, policy=sessions.SessionPolicy())}
 
 
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
-        Job("purge-sessions", purge_expired_sessions, 60, "删除已过期的登录会话"),
+        Job("send-mail", send_mail, 1, "发送发件箱中到期的邮件"),
+        Job("housekeeping", housekeeping, 60, "清理过期的登录会话"),
     )
 }

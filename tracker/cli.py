@@ -130,7 +130,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
                     server_header=False, proxy_headers=False, log_level="info")
     finally:
         if scheduler is not None:
-            scheduler.shutdown(wait=False)
+            scheduler.stop()
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> None:
@@ -139,6 +139,46 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> None:
     engine = _engine(settings)
     _refuse_insecure_production(settings, engine)
     run_forever(make_session_factory(engine))
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+
+def _moment(text: str | None):
+    """--now: ISO 8601 with an offset or Z (2027-01-08T10:00:00+08:00); without it, the clock."""
+    from datetime import datetime
+
+    if not text:
+        return clock.now()
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise CommandError(f"--now 无法识别：{text}（格式如 2027-01-08T10:00:00+08:00）") from exc
+    if moment.tzinfo is None:
+        raise CommandError(f"--now 必须带时区，如 {text}+08:00 或 {text}Z")
+    return moment
+
+
+def cmd_jobs_list(args: argparse.Namespace, settings: Settings) -> None:
+    from reminders.jobs import JOBS
+
+    for job in JOBS.values():
+        every = f"每{job.every_minutes}分钟" if job.every_minutes < 60 else f"每{job.every_minutes // 60}小时"
+        print(f"{job.name:<14} {every:<8} {job.description}")
+
+
+def cmd_jobs_run(args: argparse.Namespace, settings: Settings) -> None:
+    from reminders.jobs import JOBS
+    from reminders.runner import run_job
+
+    if args.name not in JOBS:
+        raise CommandError(f"没有名为“{args.name}”的任务；可用：{'、'.join(JOBS)}")
+    now = _moment(args.now)
+    outcome = run_job(make_session_factory(_upgrade(settings)), args.name, now=now, runner="cli")
+    counts = "，".join(f"{key} {value}" for key, value in outcome.counts.items()) or "无"
+    if not outcome.ok:
+        raise CommandError(f"任务 {args.name} 失败：{outcome.error}")
+    print(f"任务 {args.name} 完成（{clock.local(now):%Y-%m-%d %H:%M}）：{counts}")
 
 
 # --- backup / restore ---------------------------------------------------------------------------
@@ -453,6 +493,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("export", cmd_export, "导出与页面相同的文件：projects（项目及其考核指标，Excel）")
     p.add_argument("kind", choices=["projects"], metavar="KIND")
     p.add_argument("path", metavar="PATH")
+
+    jobs = sub.add_parser("jobs", help="定时任务：列出、手动运行", description="定时任务：列出、手动运行")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", metavar="COMMAND", required=True)
+    add("list", cmd_jobs_list, "列出定时任务及其运行间隔", jobs_sub)
+    p = add("run", cmd_jobs_run, "立即运行一次定时任务（与定时运行相同，可重复运行）", jobs_sub)
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--now", metavar="ISO-DATETIME", help="按这个时刻运行，如 2027-01-08T10:00:00+08:00（默认当前时间）")
 
     audit_parser = sub.add_parser("audit", help="审计日志", description="审计日志")
     audit_sub = audit_parser.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)

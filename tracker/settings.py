@@ -33,13 +33,8 @@ class Settings:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 8
     max_body_bytes: int = 1_000_000
-    report_due_days: int = 15
-    # A period's report can be opened this many days before the period ends (and stays open when late).
-    report_open_days: int = 15
-    # DESIGN §2: an extension is requested no later than this many months before the end, at most once, for at
-    # most extension_max_months.
-    extension_notice_months: int = 3
-    extension_max_months: int = 12
+    # Business rules (report due days, reminder stages, the acceptance window…) are not here: the admin edits
+    # them in the database (tracker.services.business_settings).
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

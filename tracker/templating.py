@@ -92,3 +92,8 @@ def environment() -> Environment:
 
 def render(name: str, **context: Any) -> str:
     return environment().get_template(name).render(**context)
+
+
+def render_context(name: str, context: dict[str, Any]) -> str:
+    """`render` for a context that is data (a mail's), whose keys may be anything, `name` included."""
+    return environment().get_template(name).render(context)

@@ -13,8 +13,18 @@ from tracker.models.accounts import (
 from tracker.models.audit import AuditEntry
 from tracker.models.calendar import CalendarSource, WorkCalendarDay, WorkCalendarYear
 from tracker.models.guidelines import GuidelineClause, GuidelineDocument, GuidelineNode
+from tracker.models.jobs import JobRun, SchedulerLease
+from tracker.models.mail import MAIL_STATUS_LABELS, MailStatus, OutboxMail
 from tracker.models.programmes import Programme, programme_officers
-from tracker.models.projects import Milestone, Project, ProjectChange, ProjectStatus, ProjectTarget, TargetSet
+from tracker.models.projects import (
+    Milestone,
+    Project,
+    ProjectChange,
+    ProjectStatus,
+    ProjectTarget,
+    TargetSet,
+    project_contacts,
+)
 from tracker.models.reports import (
     EvidenceFile,
     Report,
@@ -27,6 +37,7 @@ from tracker.models.reports import (
     SubmittedVersionIsImmutable,
 )
 from tracker.models.reviews import ClauseCorrection, ReviewMark, RuleCorrection
+from tracker.models.settings import SettingValue
 
 __all__ = [
     "ActivationToken",
@@ -39,10 +50,14 @@ __all__ = [
     "GuidelineClause",
     "GuidelineDocument",
     "GuidelineNode",
+    "JobRun",
     "LoginAttempt",
+    "MAIL_STATUS_LABELS",
+    "MailStatus",
     "Milestone",
     "Organisation",
     "OrganisationKind",
+    "OutboxMail",
     "Programme",
     "Project",
     "ProjectChange",
@@ -58,10 +73,13 @@ __all__ = [
     "ReviewMark",
     "Role",
     "RuleCorrection",
+    "SchedulerLease",
+    "SettingValue",
     "SubmittedVersionIsImmutable",
     "TargetSet",
     "User",
     "WorkCalendarDay",
     "WorkCalendarYear",
     "programme_officers",
+    "project_contacts",
 ]

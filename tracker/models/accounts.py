@@ -78,6 +78,8 @@ class User(Base):
     phone: Mapped[str | None] = mapped_column(String(32), info={"pii": "phone"})
     password_hash: Mapped[str | None] = mapped_column(String(200))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The language of the user's pages and mails (the language switch sets it).
+    language: Mapped[str] = mapped_column(String(10), default="zh_CN", server_default="zh_CN")
     # Accounts made by `tracker demo`: production refuses to start while any exists (DESIGN §4).
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -13,13 +13,35 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.db import Base, Money, UTCDateTime
 from tracker.models.accounts import Organisation, User
 from tracker.models.guidelines import GuidelineDocument, GuidelineNode
 from tracker.models.programmes import Programme
+
+# The grantee accounts that report for a project and receive its reminders: the account created when the award
+# list brought the organisation in, and any the organisation assigns. Never every account of a large organisation.
+project_contacts = Table(
+    "project_contacts",
+    Base.metadata,
+    Column("project_id", ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
 
 
 class ProjectStatus(enum.StrEnum):
@@ -86,6 +108,7 @@ class Project(Base):
     node: Mapped[GuidelineNode] = relationship()
     organisation: Mapped[Organisation] = relationship()
     officer: Mapped[User | None] = relationship()
+    contacts: Mapped[list[User]] = relationship(secondary=project_contacts, order_by=User.username)
     target_sets: Mapped[list[TargetSet]] = relationship(back_populates="project", order_by="TargetSet.version",
                                                         cascade="all, delete-orphan")
 

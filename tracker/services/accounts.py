@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker import passwords
+from tracker.clock import local
 from tracker.models import ActivationToken, ApiToken, LoginAttempt, Organisation, Programme, Role, User
 from tracker.password_policy import password_problems
-from tracker.services import audit, sessions
+from tracker.services import audit, outbox, sessions
 from tracker.services.audit import Actor
 
 LOCKOUT_FAILURES = 5
@@ -155,6 +156,13 @@ def issue_activation(db: Session, user: User, *, actor: Actor, now: datetime) ->
     db.add(ActivationToken(user_id=user.id, token_hash=_digest(token), created_at=now,
                            expires_at=now + ACTIVATION_VALIDITY))
     audit.record(db, actor, "activation_issued", now=now, object_type="user", object_id=user.id)
+    if user.email:
+        # The link goes by mail too; whoever issued it also sees it once, for users without a working address.
+        outbox.queue_mail(db, dedupe_key=f"activation:{_digest(token)[:32]}", template="activation",
+                          recipient=user.email, user=user, now=now,
+                          context={"name": user.display_name or user.username, "username": user.username,
+                                   "path": f"/activate/{token}", outbox.SECRET_KEYS: ["path"],
+                                   "expires": f"{local(now + ACTIVATION_VALIDITY):%Y-%m-%d %H:%M}"})
     return token
 
 

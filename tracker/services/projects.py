@@ -270,6 +270,9 @@ def import_projects(db: Session, rows: list[ProjectInput], document: GuidelineDo
         )
         db.add(project)
         db.flush()
+        contact = _reporting_account(db, organisation)
+        if contact is not None:
+            project.contacts.append(contact)
         target_set = TargetSet(project_id=project.id, version=1, confirmed=False, created_at=now,
                                reason="立项时从指南方向继承")
         target_set.targets = inherited_targets(db, node)
@@ -308,6 +311,13 @@ def _organisation_for(db: Session, row: ProjectInput, result: ImportResult, *, a
                            phone=row.pi_phone, actor=actor)
         result.activations.append((username, issue_activation(db, user, actor=actor, now=now)))
     return organisation
+
+
+def _reporting_account(db: Session, organisation: Organisation) -> User | None:
+    """The account that reports for a new project by default: the organisation's first grantee account (the one
+    its first award list created). The organisation can assign others; never all of a large organisation's."""
+    return db.scalar(select(User).where(User.organisation_id == organisation.id, User.role == Role.GRANTEE.value,
+                                        User.is_active.is_(True)).order_by(User.id).limit(1))
 
 
 def current_targets(project: Project) -> TargetSet:

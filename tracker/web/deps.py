@@ -1,7 +1,8 @@
 """What a handler asks for by parameter name (Litestar dependency injection): `db: DbSession`,
-`user: CurrentUser`, `actor: RequestActor`, `settings: AppSettings`, `form: SubmittedForm`. The request context
-middleware has already opened the session, found the user and parsed the form; these only hand them over, so a
-handler says what it needs instead of digging in the request."""
+`user: CurrentUser`, `actor: RequestActor`, `settings: AppSettings` (the deployment's, from the environment),
+`business: Business` (the admin's business settings, read from the database once per request that asks),
+`form: SubmittedForm`. The request context middleware has already opened the session, found the user and parsed
+the form; these only hand them over, so a handler says what it needs instead of digging in the request."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from litestar.di import NamedDependency, Provide
 from sqlalchemy.orm import Session
 
 from tracker.models import User
+from tracker.services import business_settings
 from tracker.services.audit import Actor
+from tracker.services.business_settings import BusinessSettings
 from tracker.settings import Settings
 
 
@@ -40,6 +43,10 @@ def provide_settings(request: Request[Any, Any, Any]) -> Settings:
     return request.app.state.settings
 
 
+def provide_business(request: Request[Any, Any, Any]) -> BusinessSettings:
+    return business_settings.load(_state(request)["db"])
+
+
 def provide_form(request: Request[Any, Any, Any]) -> FormMultiDict:
     """The submitted form, parsed once by the middleware (sync handlers cannot await request.form())."""
     return _state(request).get("form") or FormMultiDict()
@@ -52,9 +59,12 @@ OptionalUser = NamedDependency[User | None]  # the routes open to everyone
 RequestActor = NamedDependency[Actor]
 AppSettings = NamedDependency[Settings]
 SubmittedForm = NamedDependency[FormMultiDict]
+Business = NamedDependency[BusinessSettings]
 
 DEPENDENCIES = {
     name: Provide(provider, sync_to_thread=False)
     for name, provider in (("db", provide_db), ("user", provide_user), ("actor", provide_actor),
                            ("settings", provide_settings), ("form", provide_form))
 }
+# A query: off the event loop, like the handlers' own.
+DEPENDENCIES["business"] = Provide(provide_business, sync_to_thread=True)

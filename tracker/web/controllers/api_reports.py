@@ -23,12 +23,12 @@ from tracker import access, clock
 from tracker.models import Project, Report, ReportVersion, User
 from tracker.services import projects as project_service
 from tracker.services import reports as service
+from tracker.services.business_settings import BusinessSettings
 from tracker.services.reports import EvidenceInput, ReportInput, ReportProblems, ValueInput
-from tracker.settings import Settings
 from tracker.web.context import json_body_of
 from tracker.web.controllers.api import API_PREFIX, _decimal_text, _errors, _iso
 from tracker.web.controllers.reports import evidence_store
-from tracker.web.deps import AppSettings, CurrentUser, DbSession, RequestActor
+from tracker.web.deps import AppSettings, Business, CurrentUser, DbSession, RequestActor
 from tracker.web.lookups import period_or_404, project_or_404
 
 REPORT_PATH = f"{API_PREFIX}/projects/{{project_id:int}}/reports/{{period:int}}"
@@ -130,10 +130,10 @@ class ProgressOut(TypedDict):
     targets: list[TargetProgressOut]
 
 
-def _project_and_period(db: Session, user: User, settings: Settings, project_id: int, index: int
+def _project_and_period(db: Session, user: User, business: BusinessSettings, project_id: int, index: int
                         ) -> tuple[Project, ReportingPeriod]:
     project = project_or_404(db, user, project_id, "项目")
-    return project, period_or_404(db, project, index, settings.report_due_days, "报告期")
+    return project, period_or_404(db, project, index, business.report_due_days, "报告期")
 
 
 def _period_out(p: ReportingPeriod) -> PeriodOut:
@@ -168,9 +168,9 @@ def _version(version: ReportVersion) -> VersionOut:
     }
 
 
-def _report_out(db: Session, user: User, settings: Settings, project: Project, period: ReportingPeriod
+def _report_out(db: Session, user: User, business: BusinessSettings, project: Project, period: ReportingPeriod
                 ) -> ReportOut:
-    row = service.schedule(db, project, [period], today=clock.today_local(), open_days=settings.report_open_days)[0]
+    row = service.schedule(db, project, [period], today=clock.today_local(), open_days=business.report_open_days)[0]
     report: Report | None = row.report
     # Drafts are the grantee's work in progress: other roles read submitted versions only.
     grantee = access.may_access("api_report_save", user.role)
@@ -184,21 +184,21 @@ def _report_out(db: Session, user: User, settings: Settings, project: Project, p
 
 @get(f"{API_PREFIX}/projects/{{project_id:int}}/reports", name="api_reports", sync_to_thread=True,
      include_in_schema=True, tags=["reports"], responses=_errors(400, 401, 404))
-def api_reports(db: DbSession, user: CurrentUser, settings: AppSettings, project_id: FromPath[int]) -> ReportList:
+def api_reports(db: DbSession, user: CurrentUser, business: Business, project_id: FromPath[int]) -> ReportList:
     """Every reporting period of the project with its report's status (on time, overdue, accepted version)."""
     project = project_or_404(db, user, project_id, "项目")
-    periods = service.project_periods(db, project, settings.report_due_days)
-    rows = service.schedule(db, project, periods, today=clock.today_local(), open_days=settings.report_open_days)
+    periods = service.project_periods(db, project, business.report_due_days)
+    rows = service.schedule(db, project, periods, today=clock.today_local(), open_days=business.report_open_days)
     return {"project_id": project.id, "reports": [_summary(r) for r in rows]}
 
 
 @get(REPORT_PATH, name="api_report", sync_to_thread=True, include_in_schema=True, tags=["reports"],
      responses=_errors(400, 401, 404))
-def api_report(db: DbSession, user: CurrentUser, settings: AppSettings, project_id: FromPath[int], period: FromPath[int]
+def api_report(db: DbSession, user: CurrentUser, business: Business, project_id: FromPath[int], period: FromPath[int]
                ) -> ReportOut:
     """One period's report: every version (values, evidence, funds in yuan, texts) and every review decision."""
-    project, found = _project_and_period(db, user, settings, project_id, period)
-    return _report_out(db, user, settings, project, found)
+    project, found = _project_and_period(db, user, business, project_id, period)
+    return _report_out(db, user, business, project, found)
 
 
 @get(f"{API_PREFIX}/projects/{{project_id:int}}/progress", name="api_project_progress", sync_to_thread=True,
@@ -287,27 +287,28 @@ def input_from_json(body: Any) -> ReportInput:
 @post(REPORT_PATH, name="api_report_save", sync_to_thread=True, include_in_schema=True, tags=["reports"],
       status_code=200, responses=_errors(400, 401, 403, 404))
 def api_report_save(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
-                    settings: AppSettings, project_id: FromPath[int], period: FromPath[int]) -> Response[Any]:
+                    settings: AppSettings, business: Business, project_id: FromPath[int], period: FromPath[int]
+                    ) -> Response[Any]:
     """Create or replace the period's draft (all of it: omitted values and evidence are emptied)."""
-    project, found = _project_and_period(db, user, settings, project_id, period)
+    project, found = _project_and_period(db, user, business, project_id, period)
     try:
         parsed = input_from_json(_json(json_body_of(request)))
     except (ValueError, TypeError) as exc:
         return _bad_body(str(exc))
     try:
         service.save_draft(db, project, found, parsed, actor=actor, now=clock.now(), today=clock.today_local(),
-                           open_days=settings.report_open_days, store=evidence_store(settings), channel="api")
+                           open_days=business.report_open_days, store=evidence_store(settings), channel="api")
     except ReportProblems as problems:
         return _problems(problems)
-    return Response(_report_out(db, user, settings, project, found))
+    return Response(_report_out(db, user, business, project, found))
 
 
 @post(f"{REPORT_PATH}/submit", name="api_report_submit", sync_to_thread=True, include_in_schema=True,
       tags=["reports"], status_code=200, responses=_errors(400, 401, 403, 404))
 def api_report_submit(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
-                      settings: AppSettings, project_id: FromPath[int], period: FromPath[int]) -> Response[Any]:
+                      business: Business, project_id: FromPath[int], period: FromPath[int]) -> Response[Any]:
     """Submit the draft: `{"edit_lock": n}` from the last read. A second submit of the same version is a 400."""
-    project, found = _project_and_period(db, user, settings, project_id, period)
+    project, found = _project_and_period(db, user, business, project_id, period)
     try:
         body = _json(json_body_of(request))
     except ValueError as exc:
@@ -317,10 +318,10 @@ def api_report_submit(request: Request[Any, Any, Any], db: DbSession, user: Curr
         return _bad_body("edit_lock 应为整数")
     try:
         service.submit(db, project, found, edit_lock=lock, actor=actor, now=clock.now(), today=clock.today_local(),
-                       open_days=settings.report_open_days)
+                       open_days=business.report_open_days)
     except ReportProblems as problems:
         return _problems(problems)
-    return Response(_report_out(db, user, settings, project, found))
+    return Response(_report_out(db, user, business, project, found))
 
 
 router = Router(path="/", route_handlers=[

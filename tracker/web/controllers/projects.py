@@ -20,11 +20,11 @@ from tracker.services import project_changes
 from tracker.services import projects as project_service
 from tracker.services import reports as report_service
 from tracker.services.accounts import AccountError
+from tracker.services.business_settings import BusinessSettings
 from tracker.services.programmes import visible_programmes
 from tracker.services.task_books import MilestoneInput, TargetChange, TaskBookProblems, confirm_task_book
-from tracker.settings import Settings
 from tracker.web import forms
-from tracker.web.deps import AppSettings, CurrentUser, DbSession, RequestActor, SubmittedForm
+from tracker.web.deps import Business, CurrentUser, DbSession, RequestActor, SubmittedForm
 from tracker.web.lookups import project_or_404
 from tracker.web.render import page
 
@@ -91,14 +91,14 @@ def _city_options() -> list[tuple[str, str]]:
     return [(code[:4], name) for code, name in CITIES.items()]
 
 
-def _detail_page(request: Request[Any, Any, Any], db: Session, user: User, settings: Settings, project: Project, *,
-                 status_code: int = 200, change_errors: dict[str, str] | None = None,
+def _detail_page(request: Request[Any, Any, Any], db: Session, user: User, business: BusinessSettings, project: Project,
+                 *, status_code: int = 200, change_errors: dict[str, str] | None = None,
                  change_typed: dict[str, str] | None = None) -> Response[Any]:
     """The project page; with errors, the extension or termination form comes back with what was typed."""
-    periods = report_service.project_periods(db, project, settings.report_due_days)
+    periods = report_service.project_periods(db, project, business.report_due_days)
     # The reporting calendar with each period's report (DESIGN §2).
     schedule = report_service.schedule(db, project, periods, today=clock.today_local(),
-                                       open_days=settings.report_open_days)
+                                       open_days=business.report_open_days)
     return page(request, "projects/detail.html", status_code=status_code, project=project,
                 current=project.target_sets[-1], categories=CATEGORIES, kinds=KIND_LABELS, ops=OP_LABELS,
                 city_name=city_name, periods=schedule, changes=project_changes.changes_of(db, project),
@@ -108,9 +108,9 @@ def _detail_page(request: Request[Any, Any, Any], db: Session, user: User, setti
 
 
 @get("/projects/{project_id:int}", name="project", sync_to_thread=True)
-def project_detail(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, settings: AppSettings,
+def project_detail(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, business: Business,
                    project_id: FromPath[int]) -> Response[Any]:
-    return _detail_page(request, db, user, settings, project_or_404(db, user, project_id))
+    return _detail_page(request, db, user, business, project_or_404(db, user, project_id))
 
 
 def _milestone_rows(project: Project) -> int:
@@ -173,7 +173,7 @@ def _parse_day(text: str):
 
 @post("/projects/{project_id:int}/extension", name="project_extend", sync_to_thread=True)
 def project_extend(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
-                   settings: AppSettings, form: SubmittedForm, project_id: FromPath[int]) -> Response[Any]:
+                   business: Business, form: SubmittedForm, project_id: FromPath[int]) -> Response[Any]:
     project = project_or_404(db, user, project_id)
     typed = {"requested_on": forms.text(form, "requested_on", 10), "months": forms.text(form, "months", 3),
              "reason": forms.text(form, "reason", 2000), "kind": "extension"}
@@ -187,19 +187,19 @@ def project_extend(request: Request[Any, Any, Any], db: DbSession, user: Current
     else:
         try:
             project_changes.extend(db, project, requested_on=requested_on, months=months, reason=typed["reason"],
-                                   actor=actor, now=clock.now(), notice_months=settings.extension_notice_months,
-                                   max_months=settings.extension_max_months)
+                                   actor=actor, now=clock.now(), notice_months=business.extension_notice_months,
+                                   max_months=business.extension_max_months)
         except AccountError as exc:
             errors = {exc.field or "reason": str(exc)}
     if errors:
-        return _detail_page(request, db, user, settings, project, status_code=400, change_errors=errors,
+        return _detail_page(request, db, user, business, project, status_code=400, change_errors=errors,
                             change_typed=typed)
     return Redirect(f"/projects/{project.id}", status_code=303)
 
 
 @post("/projects/{project_id:int}/termination", name="project_terminate", sync_to_thread=True)
 def project_terminate(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
-                      settings: AppSettings, form: SubmittedForm, project_id: FromPath[int]) -> Response[Any]:
+                      business: Business, form: SubmittedForm, project_id: FromPath[int]) -> Response[Any]:
     project = project_or_404(db, user, project_id)
     typed = {"requested_on": forms.text(form, "requested_on", 10), "reason": forms.text(form, "reason", 2000),
              "kind": "termination"}
@@ -208,7 +208,7 @@ def project_terminate(request: Request[Any, Any, Any], db: DbSession, user: Curr
         project_changes.terminate(db, project, requested_on=requested_on, reason=typed["reason"], actor=actor,
                                   now=clock.now())
     except AccountError as exc:
-        return _detail_page(request, db, user, settings, project, status_code=400,
+        return _detail_page(request, db, user, business, project, status_code=400,
                             change_errors={"t_" + (exc.field or "reason"): str(exc)}, change_typed=typed)
     return Redirect(f"/projects/{project.id}", status_code=303)
 

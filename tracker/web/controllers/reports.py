@@ -28,10 +28,11 @@ from tracker.files.evidence import MAX_EVIDENCE_BYTES, EvidenceFileRejected, che
 from tracker.files.store import EvidenceStore
 from tracker.models import Project, Report, User
 from tracker.services import reports as service
+from tracker.services.business_settings import BusinessSettings
 from tracker.services.reports import EvidenceInput, ReportInput, ReportProblems, ValueInput
 from tracker.settings import Settings
 from tracker.web import forms
-from tracker.web.deps import AppSettings, CurrentUser, DbSession, RequestActor, SubmittedForm
+from tracker.web.deps import AppSettings, Business, CurrentUser, DbSession, RequestActor, SubmittedForm
 from tracker.web.lookups import evidence_file_or_404, period_or_404, project_or_404
 from tracker.web.render import page
 from tracker.web.uploads import is_file, read_upload
@@ -52,15 +53,16 @@ def evidence_store(settings: Settings) -> EvidenceStore:
     return EvidenceStore(settings.data_dir / "evidence")
 
 
-def _project_and_period(db: Session, user: User, settings: Settings, project_id: int, period: int):
+def _project_and_period(db: Session, user: User, business: BusinessSettings, project_id: int, period: int):
     project = project_or_404(db, user, project_id)
-    return project, period_or_404(db, project, period, settings.report_due_days)
+    return project, period_or_404(db, project, period, business.report_due_days)
 
 
 # --- the report page ------------------------------------------------------------------------------
 
 
-def _report_page(request: Request[Any, Any, Any], db: Session, user: User, settings: Settings, project: Project,
+def _report_page(request: Request[Any, Any, Any], db: Session, user: User, business: BusinessSettings,
+                 project: Project,
                  period, *, status_code: int = 200, errors: dict[str, str] | None = None,
                  typed: dict[str, str] | None = None, excel_errors: list[str] | None = None, notice: str = ""
                  ) -> Response[Any]:
@@ -73,7 +75,7 @@ def _report_page(request: Request[Any, Any, Any], db: Session, user: User, setti
     target_set = service.targets_of(project, version)
     baseline = service.project_progress(db, project, before=period.index, reports=reports)
     comparison = service.compare(db, project, report, version, reports=reports) if report and version else None
-    closed = service.period_is_open(project, period, clock.today_local(), settings.report_open_days)
+    closed = service.period_is_open(project, period, clock.today_local(), business.report_open_days)
     editable = may_edit and not closed and (version is None or version.is_draft)
     if version is None:
         funds = service.accepted_funds(db, project, before=period.index, reports=reports)
@@ -92,10 +94,10 @@ def _report_page(request: Request[Any, Any, Any], db: Session, user: User, setti
 
 
 @get("/projects/{project_id:int}/reports/{period:int}", name="report", sync_to_thread=True)
-def report_page(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, settings: AppSettings,
+def report_page(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, business: Business,
                 project_id: FromPath[int], period: FromPath[int], done: FromQuery[str] = "") -> Response[Any]:
-    project, found = _project_and_period(db, user, settings, project_id, period)
-    return _report_page(request, db, user, settings, project, found, notice=NOTICES.get(done, ""))
+    project, found = _project_and_period(db, user, business, project_id, period)
+    return _report_page(request, db, user, business, project, found, notice=NOTICES.get(done, ""))
 
 
 def _typed(form: Any) -> dict[str, str]:
@@ -106,7 +108,7 @@ def _lock(form: Any, name: str = "edit_lock") -> int | None:
     return forms.integer(form, name)
 
 
-def input_from_form(form: Any, target_set: Any, settings: Settings) -> tuple[ReportInput, dict[str, str]]:
+def input_from_form(form: Any, target_set: Any) -> tuple[ReportInput, dict[str, str]]:
     """The form as a ReportInput, and the files that could not be accepted (field errors)."""
     values = {t.position: ValueInput(value=forms.text(form, f"v{t.position}_value", 60),
                                      year_value=forms.text(form, f"v{t.position}_year_value", 60),
@@ -149,22 +151,22 @@ def input_from_form(form: Any, target_set: Any, settings: Settings) -> tuple[Rep
 @post("/projects/{project_id:int}/reports/{period:int}", name="report_save", sync_to_thread=True,
       request_max_body_size=REPORT_BODY_LIMIT)
 def report_save(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
-                settings: AppSettings, form: SubmittedForm, project_id: FromPath[int], period: FromPath[int]
-                ) -> Response[Any]:
-    project, found = _project_and_period(db, user, settings, project_id, period)
+                settings: AppSettings, business: Business, form: SubmittedForm, project_id: FromPath[int],
+                period: FromPath[int]) -> Response[Any]:
+    project, found = _project_and_period(db, user, business, project_id, period)
     report = service.reports_of(db, project).get(found.index)
     target_set = service.targets_of(project, report.latest if report else None)
-    data, file_errors = input_from_form(form, target_set, settings)
+    data, file_errors = input_from_form(form, target_set)
     submitting = forms.text(form, "action", 10) == "submit"
     save = service.save_and_submit if submitting else service.save_draft
     try:
         if file_errors:
             raise ReportProblems(file_errors)
         save(db, project, found, data, actor=actor, now=clock.now(), today=clock.today_local(),
-             open_days=settings.report_open_days, store=evidence_store(settings))
+             open_days=business.report_open_days, store=evidence_store(settings))
     except ReportProblems as problems:
         status = 409 if "lock" in problems.errors else 400
-        return _report_page(request, db, user, settings, project, found, status_code=status, errors=problems.errors,
+        return _report_page(request, db, user, business, project, found, status_code=status, errors=problems.errors,
                             typed=_typed(form))
     done = "submitted" if submitting else "saved"
     return Redirect(f"/projects/{project.id}/reports/{found.index}?done={done}", status_code=303)
@@ -172,17 +174,17 @@ def report_save(request: Request[Any, Any, Any], db: DbSession, user: CurrentUse
 
 @post("/projects/{project_id:int}/reports/{period:int}/revise", name="report_revise", sync_to_thread=True)
 def report_revise(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
-                  settings: AppSettings, form: SubmittedForm, project_id: FromPath[int], period: FromPath[int]
+                  business: Business, form: SubmittedForm, project_id: FromPath[int], period: FromPath[int]
                   ) -> Response[Any]:
-    project, found = _project_and_period(db, user, settings, project_id, period)
+    project, found = _project_and_period(db, user, business, project_id, period)
     report = service.reports_of(db, project).get(found.index)
     if report is None:
-        return _report_page(request, db, user, settings, project, found, status_code=400, errors={"form": NO_REPORT})
+        return _report_page(request, db, user, business, project, found, status_code=400, errors={"form": NO_REPORT})
     try:
         service.start_revision(db, project, report, lock=_lock(form, "report_lock"), actor=actor, now=clock.now(),
-                               today=clock.today_local(), open_days=settings.report_open_days)
+                               today=clock.today_local(), open_days=business.report_open_days)
     except ReportProblems as problems:
-        return _report_page(request, db, user, settings, project, found,
+        return _report_page(request, db, user, business, project, found,
                             status_code=409 if "lock" in problems.errors else 400, errors=problems.errors)
     return Redirect(f"/projects/{project.id}/reports/{found.index}?done=revised", status_code=303)
 
@@ -191,9 +193,9 @@ def report_revise(request: Request[Any, Any, Any], db: DbSession, user: CurrentU
 
 
 @get("/projects/{project_id:int}/reports/{period:int}/excel", name="report_excel", sync_to_thread=True)
-def report_excel(db: DbSession, user: CurrentUser, settings: AppSettings, project_id: FromPath[int],
+def report_excel(db: DbSession, user: CurrentUser, business: Business, project_id: FromPath[int],
                  period: FromPath[int]) -> Response[Any]:
-    project, found = _project_and_period(db, user, settings, project_id, period)
+    project, found = _project_and_period(db, user, business, project_id, period)
     reports = service.reports_of(db, project)
     version = service.visible_version(reports.get(found.index), drafts=access.may_access("report_save", user.role))
     baseline = service.project_progress(db, project, before=found.index, reports=reports)
@@ -209,12 +211,12 @@ def report_excel(db: DbSession, user: CurrentUser, settings: AppSettings, projec
 @post("/projects/{project_id:int}/reports/{period:int}/excel", name="report_excel_upload", sync_to_thread=True,
       request_max_body_size=EXCEL_BODY_LIMIT)
 def report_excel_upload(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
-                        settings: AppSettings, form: SubmittedForm, project_id: FromPath[int], period: FromPath[int]
-                        ) -> Response[Any]:
-    project, found = _project_and_period(db, user, settings, project_id, period)
+                        settings: AppSettings, business: Business, form: SubmittedForm, project_id: FromPath[int],
+                        period: FromPath[int]) -> Response[Any]:
+    project, found = _project_and_period(db, user, business, project_id, period)
     upload = form.get("file")
     if not is_file(upload):
-        return _report_page(request, db, user, settings, project, found, status_code=400,
+        return _report_page(request, db, user, business, project, found, status_code=400,
                             excel_errors=["请选择要上传的 Excel 文件"])
     data = read_upload(upload, EXCEL_BODY_LIMIT)
     report = service.reports_of(db, project).get(found.index)
@@ -226,16 +228,16 @@ def report_excel_upload(request: Request[Any, Any, Any], db: DbSession, user: Cu
             for e in (version.evidence if version else []) if e.file_id is not None]
     sheet = read_report_sheet(data, project=project, period=found, target_set=target_set, kept_evidence=kept)
     if sheet.errors or sheet.report is None:
-        return _report_page(request, db, user, settings, project, found, status_code=400,
+        return _report_page(request, db, user, business, project, found, status_code=400,
                             excel_errors=[str(e) for e in sheet.errors])
     lock = version.edit_lock if version is not None and version.is_draft else None
     try:
         service.save_draft(db, project, found, replace(sheet.report, edit_lock=lock), actor=actor, now=clock.now(),
-                           today=clock.today_local(), open_days=settings.report_open_days,
+                           today=clock.today_local(), open_days=business.report_open_days,
                            store=evidence_store(settings), channel="excel")
     except ReportProblems as problems:
         located = locate(problems.errors, target_set=target_set, evidence_rows=sheet.evidence_rows)
-        return _report_page(request, db, user, settings, project, found, status_code=400,
+        return _report_page(request, db, user, business, project, found, status_code=400,
                             excel_errors=[str(e) for e in located])
     return Redirect(f"/projects/{project.id}/reports/{found.index}?done=excel", status_code=303)
 
@@ -245,18 +247,18 @@ def report_excel_upload(request: Request[Any, Any, Any], db: DbSession, user: Cu
 
 @post("/projects/{project_id:int}/reports/{period:int}/review", name="report_review", sync_to_thread=True)
 def report_review(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
-                  settings: AppSettings, form: SubmittedForm, project_id: FromPath[int], period: FromPath[int]
+                  business: Business, form: SubmittedForm, project_id: FromPath[int], period: FromPath[int]
                   ) -> Response[Any]:
-    project, found = _project_and_period(db, user, settings, project_id, period)
+    project, found = _project_and_period(db, user, business, project_id, period)
     report = service.reports_of(db, project).get(found.index)
     if report is None:
-        return _report_page(request, db, user, settings, project, found, status_code=400, errors={"form": NO_REPORT})
+        return _report_page(request, db, user, business, project, found, status_code=400, errors={"form": NO_REPORT})
     try:
         service.review(db, report, decision=forms.text(form, "decision", 20),
                        comment=forms.text(form, "comment", service.MAX_TEXT + 1),
                        lock=_lock(form, "report_lock"), actor=actor, now=clock.now())
     except ReportProblems as problems:
-        return _report_page(request, db, user, settings, project, found,
+        return _report_page(request, db, user, business, project, found,
                             status_code=409 if "lock" in problems.errors else 400, errors=problems.errors,
                             typed=_typed(form))
     if forms.text(form, "next", 10) == "queue":
@@ -265,10 +267,10 @@ def report_review(request: Request[Any, Any, Any], db: DbSession, user: CurrentU
 
 
 @get("/reports", name="report_queue", sync_to_thread=True)
-def report_queue(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, settings: AppSettings
+def report_queue(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, business: Business
                  ) -> Response[Any]:
     reports: list[Report] = service.review_queue(db, user)
-    due = {r.id: service.period_of(db, r.project, r.period_index, settings.report_due_days) for r in reports}
+    due = {r.id: service.period_of(db, r.project, r.period_index, business.report_due_days) for r in reports}
     return page(request, "reports/queue.html", reports=reports, due=due)
 
 
@@ -276,7 +278,8 @@ def report_queue(request: Request[Any, Any, Any], db: DbSession, user: CurrentUs
 
 
 @get("/evidence/{file_id:int}", name="evidence_file", sync_to_thread=True)
-def evidence_file(db: DbSession, user: CurrentUser, settings: AppSettings, file_id: FromPath[int]) -> Response[Any]:
+def evidence_file(db: DbSession, user: CurrentUser, settings: AppSettings, file_id: FromPath[int]
+                  ) -> Response[Any]:
     row = evidence_file_or_404(db, user, file_id)
     try:
         content = evidence_store(settings).read(row.storage_name)

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from reminders.mail import SmtpConfig, SmtpTransport, send_due_mail
-from tracker.services import sessions
+from tracker.services import business_settings, reminders, sessions
 from tracker.settings import get_settings
 
 
@@ -22,6 +22,11 @@ class Job:
     run: Callable[[Session, datetime], dict[str, int]]
     every_minutes: int
     description: str
+
+
+def queue_reminders(db: Session, now: datetime) -> dict[str, int]:
+    """Queue the reminders, deadlines and officers' digests due at `now` (tracker.services.reminders)."""
+    return reminders.queue_reminders(db, now, business_settings.load(db))
 
 
 def send_mail(db: Session, now: datetime) -> dict[str, int]:
@@ -43,6 +48,7 @@ def housekeeping(db: Session, now: datetime) -> dict[str, int]:
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
+        Job("reminders", queue_reminders, 15, "生成催报提醒、延期与验收期限提醒和专员每日汇总（放入发件箱）"),
         Job("send-mail", send_mail, 1, "发送发件箱中到期的邮件"),
         Job("housekeeping", housekeeping, 60, "清理过期的登录会话"),
     )

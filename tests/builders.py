@@ -190,6 +190,7 @@ def project(db: Session, *, guideline: GuidelineDocument | None = None, directio
             officer: User | None = None, start: date = START, end: date | None = None, months: int | None = None,
             fiscal: Decimal = Decimal("2000000"), self_funding: Decimal = Decimal("1000000"),
             funding_mode: str | None = None, content_items: Sequence[str] = (), confirmed: bool = False,
+            pi_email: str | None = None,
             targets: Sequence[dict[str, str]] = (), milestones: list[MilestoneInput] | None = None,
             now: datetime = NOW) -> Project:
     """A project imported from an award list (money in yuan), its targets inherited from the direction.
@@ -197,7 +198,8 @@ def project(db: Session, *, guideline: GuidelineDocument | None = None, directio
     Without `organisation`, a new one (uscc()) and its grantee account come with the import; without
     `guideline`, the default one (assigned to `officer`). The end date follows the direction's period unless
     given. `confirmed=True` (or custom `targets`) confirms the task book as version 1, with the custom targets
-    after the inherited ones and, for 里程碑式补助, `milestones` (default: milestone_plan)."""
+    after the inherited ones and, for 里程碑式补助, `milestones` (default: milestone_plan). `pi_email` is the
+    contact address of the award list (a new organisation's grantee account gets it too)."""
     if guideline is None:
         guideline = _default_guideline(db, officer=officer, now=now)
     elif officer is not None:
@@ -205,7 +207,7 @@ def project(db: Session, *, guideline: GuidelineDocument | None = None, directio
     row = ProjectInput(
         row=2, project_code=code, title=title, direction=direction, content_items=tuple(content_items),
         organisation_name=organisation.name if organisation else "柳州测试装备有限公司",
-        uscc=organisation.uscc if organisation else uscc(), pi_name="李工", pi_phone=None, pi_email=None,
+        uscc=organisation.uscc if organisation else uscc(), pi_name="李工", pi_phone=None, pi_email=pi_email,
         officer=officer.username if officer else None, start_date=start, end_date=end, period_months=months,
         fiscal_funding=Decimal(fiscal), self_funding=Decimal(self_funding), funding_mode=funding_mode)
     result = import_projects(db, [row], guideline, actor=SYSTEM, now=now)

@@ -32,20 +32,23 @@ def valid_address(address: str | None) -> bool:
 
 def queue_mail(db: Session, *, dedupe_key: str, template: str, recipient: str, context: dict[str, Any],
                now: datetime, user: User | None = None, language: str | None = None, project_id: int | None = None,
-               send_after: datetime | None = None) -> int | None:
+               send_after: datetime | None = None, skipped: str | None = None) -> int | None:
     """Add one mail to the outbox in the caller's transaction; the new row's id, or None when the key exists.
 
     An address that cannot be sent to is still recorded, as dead with the reason, so the admin sees it instead of
-    the mail vanishing. `send_after` holds a mail back (the reminders' send window)."""
+    the mail vanishing. `send_after` holds a mail back (the reminders' send window). `skipped` records a mail
+    that will not be sent, with the reason (a reminder stage a later one replaced)."""
     address = (recipient or "").strip()
     ok = valid_address(address)
+    status, error = (MailStatus.PENDING, "") if ok else (MailStatus.DEAD, INVALID_ADDRESS)
+    if skipped:
+        status, error = MailStatus.SKIPPED, skipped
     values = {
         "dedupe_key": dedupe_key[:200], "template": template, "recipient": address[:254],
         "recipient_user_id": user.id if user is not None else None,
         "language": language or (user.language if user is not None else "zh_CN"),
         "context": context, "project_id": project_id,
-        "status": MailStatus.PENDING if ok else MailStatus.DEAD,
-        "attempts": 0, "next_attempt_at": max(send_after or now, now), "last_error": "" if ok else INVALID_ADDRESS,
+        "status": status, "attempts": 0, "next_attempt_at": max(send_after or now, now), "last_error": error[:500],
         "message_id": f"<{secrets.token_hex(16)}@{MESSAGE_ID_DOMAIN}>", "created_at": now,
     }
     dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
@@ -80,6 +83,23 @@ def skip(db: Session, keys: list[str], *, reason: str, now: datetime) -> int:
                                                  OutboxMail.status == MailStatus.PENDING)
                         .values(status=MailStatus.SKIPPED, last_error=reason[:500], claimed_until=None))
     return result.rowcount or 0
+
+
+def skip_prefix(db: Session, prefix: str, *, reason: str) -> int:
+    """Skip the pending mails whose key starts with `prefix` (a period's reminders once its report is in)."""
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    result = db.execute(update(OutboxMail).where(OutboxMail.dedupe_key.like(pattern, escape="\\"),
+                                                 OutboxMail.status == MailStatus.PENDING)
+                        .values(status=MailStatus.SKIPPED, last_error=reason[:500], claimed_until=None))
+    return result.rowcount or 0
+
+
+def existing_keys(db: Session, keys: list[str]) -> set[str]:
+    """Which of these keys are in the outbox already (in chunks: a sweep asks about thousands)."""
+    found: set[str] = set()
+    for i in range(0, len(keys), 500):
+        found.update(db.scalars(select(OutboxMail.dedupe_key).where(OutboxMail.dedupe_key.in_(keys[i:i + 500]))))
+    return found
 
 
 def counts_by_status(db: Session) -> dict[str, int]:

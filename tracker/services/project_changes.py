@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from indicators.deadlines import add_months
 from indicators.rules.period import add_period
 from tracker.models import Project, ProjectChange, ProjectStatus
 from tracker.services import audit
@@ -17,14 +18,9 @@ from tracker.services.audit import Actor
 RUNNING = {ProjectStatus.ACTIVE.value, ProjectStatus.EXTENDED.value}
 
 
-def _months_before(end: date, months: int) -> date:
-    """The date `months` before `end` (the same day of the month, or the month's last day)."""
-    total = end.year * 12 + end.month - 1 - months
-    year, month = divmod(total, 12)
-    import calendar
-
-    day = min(end.day, calendar.monthrange(year, month + 1)[1])
-    return date(year, month + 1, day)
+def extension_deadline(end: date, notice_months: int) -> date:
+    """The last day an extension may be requested (DESIGN §2: no later than `notice_months` before the end)."""
+    return add_months(end, -notice_months)
 
 
 def extend(db: Session, project: Project, *, requested_on: date, months: int, reason: str, actor: Actor,
@@ -36,7 +32,7 @@ def extend(db: Session, project: Project, *, requested_on: date, months: int, re
         raise AccountError("每个项目只能延期一次", field="months")
     if not 1 <= months <= max_months:
         raise AccountError(f"延期时长应为1至{max_months}个月", field="months")
-    latest = _months_before(project.end_date, notice_months)
+    latest = extension_deadline(project.end_date, notice_months)
     if requested_on > latest:
         raise AccountError(f"延期须在结束日期前{notice_months}个月提出（不晚于{latest:%Y年%m月%d日}）",
                            field="requested_on")

@@ -30,7 +30,7 @@ from indicators.assessment import progress as progress_model
 from indicators.assessment.report_values import read_value
 from indicators.evidence_ids import EVIDENCE_KINDS, check_identifier
 from indicators.reading.numbers import to_plain
-from indicators.workdays import ReportingPeriod, reporting_periods, years_needed
+from indicators.workdays import ReportingPeriod, quarter_label, reporting_periods, years_needed
 from tracker import clock
 from tracker.files.evidence import CheckedFile
 from tracker.files.store import EvidenceStore
@@ -49,7 +49,7 @@ from tracker.models import (
     TargetSet,
     User,
 )
-from tracker.services import audit
+from tracker.services import audit, outbox, reminders
 from tracker.services.audit import Actor
 from tracker.services.projects import current_targets, scoped_projects
 from tracker.services.work_calendar import load_calendar
@@ -563,6 +563,7 @@ def submit(db: Session, project: Project, period: ReportingPeriod, *, edit_lock:
         report.updated_at = now
     audit.record(db, actor, "report_submit", now=now, object_type="report", object_id=report.id,
                  after={"version": version.number, "sha256": version.content_sha256})
+    reminders.cancel_period_reminders(db, project.id, report.period_index)
     return report
 
 
@@ -594,7 +595,21 @@ def review(db: Session, report: Report, *, decision: str, comment: str, lock: in
         report.updated_at = now
     audit.record(db, actor, f"report_{decision}", now=now, object_type="report", object_id=report.id,
                  after={"version": version.number, "comment": comment[:200]})
+    if decision == ReviewDecision.RETURNED:
+        _mail_returned(db, report, version, comment, now)
     return row
+
+
+def _mail_returned(db: Session, report: Report, version: ReportVersion, comment: str, now: datetime) -> None:
+    """The grantees of the project learn at once that their report came back, and why."""
+    project = report.project
+    for to in reminders.recipients_of(project):
+        outbox.queue_mail(db, dedupe_key=f"returned:{version.id}:to:{to.key}", template="report_returned",
+                          recipient=to.address, user=to.user, now=now, project_id=project.id,
+                          context={"name": to.name, "project_code": project.code, "project_title": project.title,
+                                   "period": quarter_label(report.period_start, final=report.is_final),
+                                   "version": version.number, "comment": comment,
+                                   "path": f"/projects/{project.id}/reports/{report.period_index}"})
 
 
 def start_revision(db: Session, project: Project, report: Report, *, lock: int | None, actor: Actor,

@@ -16,7 +16,7 @@ from indicators.reading.target_edit import KIND_LABELS, OP_LABELS, OPS
 from indicators.regions import city_name
 from tracker import access, clock
 from tracker.models import GuidelineNode, Organisation, Project, ProjectStatus, TargetSet, User
-from tracker.services import project_changes
+from tracker.services import project_changes, reminders
 from tracker.services import projects as project_service
 from tracker.services import reports as report_service
 from tracker.services.accounts import AccountError
@@ -103,6 +103,8 @@ def _detail_page(request: Request[Any, Any, Any], db: Session, user: User, busin
                 current=project.target_sets[-1], categories=CATEGORIES, kinds=KIND_LABELS, ops=OP_LABELS,
                 city_name=city_name, periods=schedule, changes=project_changes.changes_of(db, project),
                 change_errors=change_errors or {}, change_typed=change_typed or {},
+                no_reminder_address=project.status in reminders.REMINDED_STATUSES
+                and not reminders.recipients_of(project),
                 may_edit_task_book=access.may_access("project_task_book_confirm", user.role),
                 may_change=access.may_access("project_extend", user.role))
 

@@ -12,7 +12,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from reminders.mail import SmtpConfig, SmtpTransport, send_due_mail
-from tracker.services import business_settings, reminders, sessions
+from tracker.files.store import EvidenceStore
+from tracker.services import business_settings, reminders
+from tracker.services.housekeeping import sweep
 from tracker.settings import get_settings
 
 
@@ -42,7 +44,9 @@ def send_mail(db: Session, now: datetime) -> dict[str, int]:
 
 
 def housekeeping(db: Session, now: datetime) -> dict[str, int]:
-    return {"sessions_deleted": sessions.purge_expired(db, now=now, policy=sessions.SessionPolicy())}
+    """Expired sessions and pending uploads, evidence files nothing references (tracker.services.housekeeping)."""
+    data_dir = get_settings().data_dir
+    return sweep(db, now=now, evidence=EvidenceStore(data_dir / "evidence"), uploads=data_dir / "uploads")
 
 
 JOBS: dict[str, Job] = {
@@ -50,6 +54,6 @@ JOBS: dict[str, Job] = {
     for job in (
         Job("reminders", queue_reminders, 15, "生成催报提醒、延期与验收期限提醒和专员每日汇总（放入发件箱）"),
         Job("send-mail", send_mail, 1, "发送发件箱中到期的邮件"),
-        Job("housekeeping", housekeeping, 60, "清理过期的登录会话"),
+        Job("housekeeping", housekeeping, 60, "清理过期的登录会话和待确认的上传，以及没有任何记录引用的佐证文件"),
     )
 }

@@ -45,9 +45,10 @@ class LeasedScheduler:
                           coalesce=True, max_instances=1, misfire_grace_time=HEARTBEAT_SECONDS, replace_existing=True,
                           next_run_time=clock.now())
         for job in JOBS.values():
+            # Each job runs once at start, then at its interval: a restart never waits an interval to catch up.
             scheduler.add_job(self._runner(job.name), "interval", minutes=job.every_minutes, id=job.name,
                               coalesce=True, max_instances=1, misfire_grace_time=MISFIRE_GRACE_SECONDS,
-                              replace_existing=True)
+                              replace_existing=True, next_run_time=clock.now() + timedelta(seconds=5))
 
     def heartbeat(self) -> bool:
         """Renew the lease, or take it if its holder has gone quiet; remember whether this process is active."""

@@ -69,6 +69,7 @@ POLICY: dict[str, Rule] = {
     "account_password": SIGNED_IN,
     "account_token_create": SIGNED_IN,
     "account_token_revoke": SIGNED_IN,
+    "account_language": SIGNED_IN,
     # Activation links: the token is the credential.
     "activate_form": PUBLIC,
     "activate_submit": PUBLIC,
@@ -94,6 +95,13 @@ POLICY: dict[str, Rule] = {
     "admin_calendar": ADMIN,
     "admin_calendar_enter": ADMIN,
     "admin_calendar_seed": ADMIN,
+    # Business settings, scheduled jobs and the outbox (DESIGN §1: the admin sees dead mails and resends them).
+    "admin_settings": ADMIN,
+    "admin_settings_save": ADMIN,
+    "admin_jobs": ADMIN,
+    "admin_outbox": ADMIN,
+    "admin_mail": ADMIN,
+    "admin_mail_resend": ADMIN,
     # Guideline catalogue (a foreign programme's document or direction is a 404, like a missing one).
     "guidelines": CATALOGUE_READ,
     "guideline_search": CATALOGUE_READ,

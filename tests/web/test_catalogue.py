@@ -176,7 +176,7 @@ def test_pages_run_a_constant_number_of_queries(client, db, engine, demo_users, 
     assert len(statements) < 12
     for page, numbers in seen.items():
         assert numbers[0] == numbers[1], (page, numbers)
-        assert numbers[0] < 15, (page, numbers)
+        assert numbers[0] < 17, (page, numbers)  # the officer's scheduler banner costs one or two of them
 
 
 def test_old_versions_are_listed_and_kept(client, db, demo_users, now, tmp_path, seed_004):

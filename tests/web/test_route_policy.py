@@ -26,7 +26,7 @@ from tracker import access, clock
 from tracker.files.evidence import check_evidence_file
 from tracker.files.store import EvidenceStore
 from tracker.models import AuditEntry, EvidenceFile, Organisation, Role, User
-from tracker.services import accounts, sessions
+from tracker.services import accounts, outbox, sessions
 from tracker.services.audit import Actor
 from tracker.services.guidelines import ClauseInput, DocumentInput, NodeInput, store_guideline
 from tracker.services.projects import ProjectInput, import_projects
@@ -92,6 +92,7 @@ EXPECTED = {
     "account_token_create": (SIGNED_IN, _),
     # Another user's token answers like a missing one.
     "account_token_revoke": (SIGNED_IN, row(LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, LOGIN)),
+    "account_language": (SIGNED_IN, _),
     # The token is the credential: a wrong one is a 404 to everyone.
     "activate_form": (PUBLIC, row(NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND)),
     "activate_submit": (PUBLIC, row(NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND)),
@@ -115,6 +116,12 @@ EXPECTED = {
     "admin_calendar": (ADMIN_ONLY, _),
     "admin_calendar_enter": (ADMIN_ONLY, _),
     "admin_calendar_seed": (ADMIN_ONLY, _),
+    "admin_settings": (ADMIN_ONLY, _),
+    "admin_settings_save": (ADMIN_ONLY, _),
+    "admin_jobs": (ADMIN_ONLY, _),
+    "admin_outbox": (ADMIN_ONLY, _),
+    "admin_mail": (ADMIN_ONLY, ADMIN_ONLY_FOREIGN),
+    "admin_mail_resend": (ADMIN_ONLY, ADMIN_ONLY_FOREIGN),
     "guidelines": (CATALOGUE, _),
     "guideline_search": (CATALOGUE, _),
     "guideline_document": (CATALOGUE, CATALOGUE_FOREIGN),
@@ -247,6 +254,10 @@ class World:
         # An evidence file of each project (on disk when the app's data folder is known).
         self.own_file = self._evidence_file(self.own_project)
         self.foreign_file = self._evidence_file(self.foreign_project)
+        # A mail in the outbox (the admin's to read; a missing id answers 404).
+        self.mail_id = outbox.queue_mail(db, dedupe_key="matrix", template="activation", recipient="m@example.com",
+                                         context={"name": "x", "username": "x", "path": "/", "expires": "x"},
+                                         now=now)
         db.commit()
 
     def _evidence_file(self, project) -> EvidenceFile:
@@ -309,6 +320,7 @@ class World:
             "file_id": str(self.own_file.id if own else self.foreign_file.id),
             "upload_token": self.upload_token(actor, own),
             "import_token": self.import_token(actor, own),
+            "mail_id": str(self.mail_id) if own else "987654",
         }
 
 

@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,23 @@ class EvidenceStore:
 
     def read(self, storage_name: str) -> bytes:
         return self.path_of(storage_name).read_bytes()
+
+    def stored(self) -> Iterator[tuple[str, float]]:
+        """Every file of the store: (storage name, modification time); temporary parts are not files of it."""
+        if not self.root.is_dir():
+            return
+        for folder in self.root.iterdir():
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                if STORAGE_NAME_RE.fullmatch(path.name) and path.name.startswith(folder.name):
+                    try:
+                        yield path.name, path.stat().st_mtime
+                    except OSError:
+                        continue
+
+    def remove(self, storage_name: str) -> None:
+        self.path_of(storage_name).unlink(missing_ok=True)
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -147,6 +147,18 @@ def change_own_password(db: Session, user: User, old: str, new: str, confirm: st
     set_password(db, user, new, actor=actor, now=now)
 
 
+def set_language(db: Session, user: User, language: str, *, actor: Actor, now: datetime) -> None:
+    """The language of the user's pages and mails."""
+    if language not in ("zh_CN", "en"):
+        raise AccountError("请选择语言", field="language")
+    if language != user.language:
+        before = user.language
+        user.language = language
+        db.flush()
+        audit.record(db, actor, "language_changed", now=now, object_type="user", object_id=user.id,
+                     before={"language": before}, after={"language": language})
+
+
 def issue_activation(db: Session, user: User, *, actor: Actor, now: datetime) -> str:
     """A new one-time activation token (older unused ones stop working). Returns the token."""
     for old in db.scalars(select(ActivationToken).where(ActivationToken.user_id == user.id,

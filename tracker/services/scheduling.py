@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from tracker.models import JobRun, SchedulerLease
+from tracker.models import JobRun, MailStatus, OutboxMail, SchedulerLease
 
 LEASE = "scheduler"
 
@@ -96,6 +96,28 @@ def job_health(db: Session, schedule: dict[str, int], *, now: datetime) -> list[
         stale = success is None or (success.finished_at or success.started_at) < now - timedelta(minutes=2 * minutes)
         out.append(JobHealth(job, minutes, latest.get(job), success, stale))
     return out
+
+
+def alerts(db: Session, schedule: dict[str, int], *, now: datetime, dead_mail: bool) -> list[tuple[str, str]]:
+    """What an admin or officer must know about the scheduler (DESIGN §3: a silent scheduler is how reminder
+    systems usually fail), as (what it concerns, message): nobody holds the lease, or a job has not succeeded within
+    two intervals; for the admin (`dead_mail`) also mails that could not be delivered."""
+    found = []
+    if current_lease(db, now=now) is None:
+        found.append(("jobs", "定时任务没有在运行：提醒邮件不会生成和发出。请启动 tracker scheduler"
+                              "（或不带 --no-scheduler 的 tracker serve）。"))
+    else:
+        succeeded = dict(db.execute(select(JobRun.job, func.max(JobRun.finished_at)).where(JobRun.result == "ok")
+                                    .group_by(JobRun.job)).all())
+        stale = [job for job, minutes in schedule.items()
+                 if succeeded.get(job) is None or succeeded[job] < now - timedelta(minutes=2 * minutes)]
+        if stale:
+            found.append(("jobs", f"定时任务 {'、'.join(stale)} 已超过两个运行周期没有成功完成。"))
+    if dead_mail:
+        dead = db.scalar(select(func.count()).select_from(OutboxMail).where(OutboxMail.status == MailStatus.DEAD))
+        if dead:
+            found.append(("mail", f"有 {dead} 封邮件发送失败，请查看原因。"))
+    return found
 
 
 def recent_runs(db: Session, *, job: str | None = None, limit: int = 50) -> list[JobRun]:

@@ -25,6 +25,7 @@ from tracker.web.controllers import (
     calendar_admin,
     catalogue,
     home,
+    operations,
     project_import,
     projects,
     reports,
@@ -38,8 +39,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 # Each controller module exports its Router. No two modules share a path: Litestar 2.25, when a second handler
 # joins a path already registered by another router, registers the first handler again and wraps a
 # sync_to_thread handler twice (it then answers with a coroutine; tests/web/test_routes.py checks every route).
-PAGES = [auth.router, home.router, account.router, admin.router, calendar_admin.router, catalogue.router,
-         projects.router, project_import.router, reports.router, review.router]
+PAGES = [auth.router, home.router, account.router, admin.router, calendar_admin.router, operations.router,
+         catalogue.router, projects.router, project_import.router, reports.router, review.router]
 API = [api.router, api_reports.router]
 
 

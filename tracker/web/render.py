@@ -7,7 +7,9 @@ from typing import Any
 from litestar import Request, Response
 from litestar.enums import MediaType
 
-from tracker import access, i18n
+from reminders.jobs import JOBS
+from tracker import access, clock, i18n
+from tracker.services import scheduling
 from tracker.templating import render
 from tracker.web.common import CSRF_FIELD
 
@@ -27,11 +29,23 @@ NAVIGATION = (
 )
 
 
+def _scheduler_alerts(state: dict[str, Any], role: str | None) -> list[tuple[str, str]]:
+    """The red banner of admin and officer pages: (message, link)."""
+    db = state.get("db")
+    if role not in ("admin", "officer") or db is None:
+        return []
+    schedule = {job.name: job.every_minutes for job in JOBS.values()}
+    links = {"jobs": "/admin/jobs", "mail": "/admin/outbox?status=dead"} if role == "admin" else {}
+    return [(message, links.get(concern, ""))
+            for concern, message in scheduling.alerts(db, schedule, now=clock.now(), dead_mail=role == "admin")]
+
+
 def page_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
     state = request.scope.get("state", {})
     user = state.get("user")
     role = user.role if user is not None else None
     return {
+        "system_alerts": _scheduler_alerts(state, role),
         "user": user,
         "lang": i18n.normalize(state.get("lang")),
         "languages": i18n.LANGUAGES,

@@ -12,13 +12,9 @@ read as another.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import secrets
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -28,92 +24,10 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy.orm import Session
 
 from tracker import clock
+from tracker.files.pending import PendingStore
 from tracker.models import User
 from tracker.services.audit import Actor
 from tracker.settings import Settings
-
-TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32}")  # secrets.token_urlsafe(24)
-DEFAULT_TTL = timedelta(hours=1)
-
-
-@dataclass(frozen=True)
-class PendingFile:
-    token: str
-    user_id: int
-    file_name: str
-    data: bytes
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PendingStore:
-    """Uploads of one kind in `folder`, kept for `ttl`."""
-
-    folder: Path
-    kind: str
-    ttl: timedelta = DEFAULT_TTL
-
-    def _paths(self, token: str) -> tuple[Path, Path]:
-        return self.folder / f"{token}.bin", self.folder / f"{token}.json"
-
-    def save(self, *, user_id: int, file_name: str, data: bytes, now: datetime, **extra: Any) -> str:
-        """Keep the file until it is confirmed; returns the random token that names it."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.sweep(now)
-        token = secrets.token_urlsafe(24)
-        data_path, meta_path = self._paths(token)
-        data_path.write_bytes(data)
-        meta = {"kind": self.kind, "user_id": user_id, "file_name": file_name, "extra": extra,
-                "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "created_at": now.isoformat()}
-        # The metadata is written last: a half-written upload has none and is never read back.
-        meta_path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        return token
-
-    def load(self, token: str, *, user_id: int, now: datetime) -> PendingFile | None:
-        """The upload named by this token if it is the user's, of this kind, complete and not expired."""
-        if not TOKEN_RE.fullmatch(token):
-            return None  # never a path built from anything else than our own token alphabet
-        data_path, meta_path = self._paths(token)
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            data = data_path.read_bytes()
-            created = datetime.fromisoformat(meta["created_at"])
-            expected = meta["sha256"]
-            owner = meta["user_id"]
-            kind = meta["kind"]
-            extra = dict(meta.get("extra") or {})
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return None
-        if now - created > self.ttl or hashlib.sha256(data).hexdigest() != expected:
-            self.discard(token)
-            return None
-        if owner != user_id or kind != self.kind:
-            return None
-        return PendingFile(token, owner, str(meta.get("file_name") or "upload"), data, extra)
-
-    def claim(self, token: str) -> bool:
-        """Take the upload for storing: exactly one of two concurrent confirmations gets True."""
-        data_path, meta_path = self._paths(token)
-        try:
-            meta_path.unlink()
-        except FileNotFoundError:
-            return False
-        data_path.unlink(missing_ok=True)
-        return True
-
-    def discard(self, token: str) -> None:
-        for path in self._paths(token):
-            path.unlink(missing_ok=True)
-
-    def sweep(self, now: datetime) -> None:
-        """Delete uploads older than the time to live (and leftovers without metadata)."""
-        cutoff = (now - self.ttl).timestamp()
-        for path in self.folder.glob("*"):
-            try:
-                if path.suffix in (".bin", ".json") and path.stat().st_mtime < cutoff:
-                    path.unlink(missing_ok=True)
-            except OSError:
-                continue
 
 
 def clean_file_name(raw: str, default: str = "upload") -> str:

@@ -53,6 +53,20 @@ def change_password(request: Request[Any, Any, Any], db: DbSession, user: Curren
     return response
 
 
+@post("/account/language", name="account_language", sync_to_thread=True)
+def change_language(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
+                    settings: AppSettings, form: SubmittedForm) -> Response[Any]:
+    language = forms.text(form, "language", 10)
+    try:
+        accounts.set_language(db, user, language, actor=actor, now=clock.now())
+    except AccountError as exc:
+        return _account_page(request, db, user, status_code=400, errors={exc.field or "language": str(exc)})
+    # The pages follow at once (the cookie), the mails from now on (the account).
+    response = Redirect("/account", status_code=303)
+    response.set_cookie(make_cookie(settings, cookie_names(settings)["lang"], language, max_age=365 * 24 * 3600))
+    return response
+
+
 @post("/account/tokens", name="account_token_create", sync_to_thread=True)
 def create_token(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
                  form: SubmittedForm) -> Response[Any]:
@@ -97,5 +111,5 @@ def activate_submit(request: Request[Any, Any, Any], db: DbSession, form: Submit
     return Redirect("/login?activated=1", status_code=303)
 
 
-router = Router(path="/", route_handlers=[account, change_password, create_token, revoke_token, activate_form,
-                                          activate_submit], include_in_schema=False)
+router = Router(path="/", route_handlers=[account, change_password, change_language, create_token, revoke_token,
+                                          activate_form, activate_submit], include_in_schema=False)

@@ -35,6 +35,19 @@ def latest_stage(due: date, today: date, stages: tuple[int, ...], repeat_days: i
     return come[-1] if come else None
 
 
+def next_stage_day(due: date, today: date, stages: tuple[int, ...], repeat_days: int) -> date | None:
+    """The day of the first stage still to come after `today` (the sweep looks again then); None when none will.
+    `stages` in ascending order, as the settings keep them."""
+    waited = (today - due).days
+    for stage in stages:
+        if stage > waited:
+            return due + timedelta(days=stage)
+    if repeat_days > 0 and stages and stages[-1] >= 0:
+        last = due + timedelta(days=stages[-1])
+        return last + timedelta(days=((today - last).days // repeat_days + 1) * repeat_days)
+    return None
+
+
 def window_opening(moment: datetime, start: time, end: time) -> datetime:
     """`moment` if it falls inside the daily window [start, end) of its own time zone, else the window's next
     opening (later the same day, or the next morning)."""

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from reminders.mail import SmtpConfig, SmtpTransport, send_due_mail
 from tracker.files.store import EvidenceStore
-from tracker.services import business_settings, reminders
+from tracker.services import business_settings, reminders, scheduling
 from tracker.services.housekeeping import sweep
 from tracker.settings import get_settings
 
@@ -27,8 +27,10 @@ class Job:
 
 
 def queue_reminders(db: Session, now: datetime) -> dict[str, int]:
-    """Queue the reminders, deadlines and officers' digests due at `now` (tracker.services.reminders)."""
-    return reminders.queue_reminders(db, now, business_settings.load(db))
+    """Queue the reminders, deadlines and officers' digests due at `now` (tracker.services.reminders). The stages
+    that came while no sweep succeeded (since the last successful run) are recorded as skipped."""
+    since = scheduling.last_success(db, "reminders", before=now)
+    return reminders.queue_reminders(db, now, business_settings.load(db), since=since)
 
 
 def send_mail(db: Session, now: datetime) -> dict[str, int]:

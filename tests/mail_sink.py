@@ -3,6 +3,7 @@ answers what a test scripts (451 twice, then 250; 550 for one recipient; a dropp
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -25,6 +26,7 @@ class Sink:
     script: list[str] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
     received: list[EmailMessage] = field(default_factory=list)
+    delay: float = 0.0  # seconds each DATA takes, so that a kill can land while mail is going out
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's name
         if address in self.refuse:
@@ -33,6 +35,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        if self.delay:
+            await asyncio.sleep(self.delay)
         answer = self.script.pop(0) if self.script else "250 OK"
         if answer == "drop":
             server.transport.close()

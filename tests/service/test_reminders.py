@@ -26,8 +26,8 @@ def at(day, hour=10, minute=0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
-def sweep(db, moment, rules=RULES):
-    counts = reminders.queue_reminders(db, moment, rules)
+def sweep(db, moment, rules=RULES, since=None):
+    counts = reminders.queue_reminders(db, moment, rules, since=since)
     db.commit()
     return counts
 
@@ -109,7 +109,8 @@ def test_each_stage_is_queued_once_on_its_day(db, project):
 
 def test_after_downtime_only_the_latest_stage_goes_and_the_others_are_recorded_skipped(db, project):
     due = period(db, project, 2).due
-    sweep(db, at(due + timedelta(days=9)))
+    sweep(db, at(due - timedelta(days=10)))  # the last sweep before the scheduler stopped
+    sweep(db, at(due + timedelta(days=9)), since=at(due - timedelta(days=10)))
     rows = {int(r.dedupe_key.split(":")[4]): r.status for r in mails(db, f"period:{project.id}:2:")}
     assert rows == {-7: MailStatus.SKIPPED, -1: MailStatus.SKIPPED, 0: MailStatus.SKIPPED, 3: MailStatus.SKIPPED,
                     7: MailStatus.PENDING}
@@ -206,7 +207,8 @@ def test_each_officer_gets_one_digest_a_day_from_the_digest_time(db, officer, pr
     other.email = "zhao@example.com"
     db.commit()
     sweep(db, at(late + timedelta(days=2), hour=8))
-    assert not [m for m in mails(db, "digest:") if m.recipient == "zhao@example.com"]
+    nothing = [m for m in mails(db, "digest:") if m.recipient == "zhao@example.com"]
+    assert [m.status for m in nothing] == [MailStatus.SKIPPED]  # the day's digest is done, nothing to send
 
 
 # --- G22: three days without a scheduler -------------------------------------------------------------------------
@@ -247,3 +249,35 @@ def test_three_days_without_a_scheduler_then_every_latest_stage_is_delivered_onc
         assert all("已逾期3天" in m["Subject"] for m in period_mails)
         assert len(smtp.sink.by_message_id()) == len(smtp.sink.received)  # nothing delivered twice
     assert second.contacts == []  # the organisation has no account: the award list's contact person is reminded
+
+
+def test_a_newer_reminder_replaces_any_older_one_still_waiting_and_so_does_a_newer_digest(db, officer, project):
+    """The mail server was down for a week: the repeat of day 14 and that day's digest never left. On day 21 only
+    the newest go."""
+    due = period(db, project, 2).due
+    sweep(db, at(due + timedelta(days=14), hour=9))
+    sweep(db, at(due + timedelta(days=21), hour=9))
+    waiting = mails(db, f"period:{project.id}:2:", MailStatus.PENDING)
+    assert [int(r.dedupe_key.split(":")[4]) for r in waiting] == [21]
+    digests = mails(db, "digest:")
+    assert [d.status for d in digests] == [MailStatus.SKIPPED, MailStatus.PENDING]
+
+
+def test_a_tick_looks_only_at_the_projects_whose_moment_has_come(db, officer, project):
+    officer.email = None  # no digests: their daily pass looks at every project
+    db.commit()
+    due = period(db, project, 2).due
+    first = sweep(db, at(due - timedelta(days=7)))
+    assert first["projects_looked_at"] >= 1
+    # The next stage of this project is the day before the due date: until then a tick reads nothing.
+    assert sweep(db, at(due - timedelta(days=7), hour=11))["projects_looked_at"] == 0
+    assert sweep(db, at(due - timedelta(days=2), hour=23))["projects_looked_at"] == 0
+    assert project.next_reminder_at == at(due - timedelta(days=1), hour=0)
+    assert sweep(db, at(due - timedelta(days=1), hour=0, minute=15))["queued"] == 1
+    # A change of the rules makes every project due again.
+    from tracker.services import business_settings as bs
+
+    bs.update(db, {**bs.as_text(RULES), "reminder_stages": "-3, 0"}, seen=bs.fingerprint(bs.load(db)),
+              actor=build.SYSTEM, now=at(due - timedelta(days=1)))
+    db.refresh(project)
+    assert project.next_reminder_at is None

@@ -6,11 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 
 from reminders import jobs
 from reminders.runner import run_job
+from reminders.scheduler import LeasedScheduler
+from tracker.db import make_engine
 from tracker.models import JobRun
+from tracker.schema import upgrade_database
 from tracker.services import scheduling
 
 TTL = timedelta(seconds=90)
@@ -86,3 +91,25 @@ def test_every_job_is_safe_to_run_twice(session_factory, now, name):
     first = run_job(session_factory, name, now=now, runner="test")
     second = run_job(session_factory, name, now=now, runner="test")
     assert first.ok and second.ok
+
+
+def test_of_two_schedulers_only_the_lease_holder_runs_the_jobs(tmp_path):
+    """Two scheduler processes at once (here two schedulers on a database of their own, which they commit to):
+    one is active, the other stands by and takes over when the first stops."""
+    own = make_engine(f"sqlite:///{tmp_path / 'two.db'}")
+    upgrade_database(own)
+    factory = sessionmaker(bind=own)
+    first = LeasedScheduler(factory, BackgroundScheduler(timezone="Asia/Shanghai"))
+    second = LeasedScheduler(factory, BackgroundScheduler(timezone="Asia/Shanghai"))
+    assert first.heartbeat() and not second.heartbeat()
+    first._runner("housekeeping")()
+    second._runner("housekeeping")()  # stands by: runs nothing
+    with factory() as db:
+        assert [r.runner for r in db.scalars(select(JobRun))] == [first.holder]
+    first.stop()  # gives the lease up: the other takes over at its next heartbeat
+    assert second.heartbeat()
+    second._runner("housekeeping")()
+    with factory() as db:
+        assert [r.runner for r in db.scalars(select(JobRun).order_by(JobRun.id))] == [first.holder, second.holder]
+    second.stop()
+    own.dispose()

@@ -107,7 +107,10 @@ def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: 
             title=f"{leaf.title[:40]}（示范项目{i + 1}）",
             direction=" / ".join(leaf.path), content_items=(), organisation_name=org.name, uscc=org.uscc,
             pi_name=("李", "王", "张", "刘", "陈", "杨")[i % 6] + ("工", "教授", "博士")[i % 3], pi_phone=None,
-            pi_email=None, officer="officer", start_date=start, end_date=start + timedelta(days=months * 30),
+            # Contact addresses so that reminders reach someone; every twelfth project has none, to show the page's
+            # "无法提醒" warning. The .invalid domain can never deliver anywhere.
+            pi_email=None if i % 12 == 11 else f"pi{i + 1:03d}@demo.invalid", officer="officer", start_date=start,
+            end_date=start + timedelta(days=months * 30),
             period_months=months, fiscal_funding=Decimal(100 + (i * 37) % 400) * 10000,
             self_funding=Decimal(200 + (i * 53) % 900) * 10000, funding_mode=None), document))
     for row, document in batch:

@@ -101,6 +101,9 @@ class Project(Base):
     status: Mapped[str] = mapped_column(String(30), default=ProjectStatus.ACTIVE, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     imported_batch: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the award list it came from
+    # When the reminders sweep must look at this project again (its next reminder stage or deadline); empty:
+    # now (a new project, a changed task book, end date or setting). The sweep is then one indexed query.
+    next_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     programme: Mapped[Programme] = relationship()

@@ -17,9 +17,10 @@ from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
-from tracker.models import SettingValue
+from tracker.models import Project, SettingValue
 from tracker.services import audit
 from tracker.services.accounts import StaleEdit
 from tracker.services.audit import Actor
@@ -221,6 +222,8 @@ def update(db: Session, typed: dict[str, str], *, seen: str, actor: Actor, now: 
         else:
             row.value, row.updated_at, row.updated_by_id = text, now, actor.user_id
             row.version += 1
+    # Stages, due days and windows decide when each project is looked at next: the reminders sweep looks again.
+    db.execute(sql_update(Project).values(next_reminder_at=None))
     db.flush()
     audit.record(db, actor, "settings_changed", now=now, object_type="settings", object_id="business",
                  before={k: before[k] for k in changed}, after=changed)

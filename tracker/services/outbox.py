@@ -38,12 +38,21 @@ def queue_mail(db: Session, *, dedupe_key: str, template: str, recipient: str, c
     An address that cannot be sent to is still recorded, as dead with the reason, so the admin sees it instead of
     the mail vanishing. `send_after` holds a mail back (the reminders' send window). `skipped` records a mail
     that will not be sent, with the reason (a reminder stage a later one replaced)."""
+    values = row(dedupe_key=dedupe_key, template=template, recipient=recipient, context=context, now=now, user=user,
+                 language=language, project_id=project_id, send_after=send_after, skipped=skipped)
+    statement = _insert(db).values(**values).returning(OutboxMail.id)
+    return db.execute(statement).scalar_one_or_none()
+
+
+def row(*, dedupe_key: str, template: str, recipient: str, context: dict[str, Any], now: datetime,
+        user: User | None = None, language: str | None = None, project_id: int | None = None,
+        send_after: datetime | None = None, skipped: str | None = None) -> dict[str, Any]:
+    """The outbox row of one mail (see queue_mail), for queue_many."""
     address = (recipient or "").strip()
-    ok = valid_address(address)
-    status, error = (MailStatus.PENDING, "") if ok else (MailStatus.DEAD, INVALID_ADDRESS)
+    status, error = (MailStatus.PENDING, "") if valid_address(address) else (MailStatus.DEAD, INVALID_ADDRESS)
     if skipped:
         status, error = MailStatus.SKIPPED, skipped
-    values = {
+    return {
         "dedupe_key": dedupe_key[:200], "template": template, "recipient": address[:254],
         "recipient_user_id": user.id if user is not None else None,
         "language": language or (user.language if user is not None else "zh_CN"),
@@ -51,10 +60,17 @@ def queue_mail(db: Session, *, dedupe_key: str, template: str, recipient: str, c
         "status": status, "attempts": 0, "next_attempt_at": max(send_after or now, now), "last_error": error[:500],
         "message_id": f"<{secrets.token_hex(16)}@{MESSAGE_ID_DOMAIN}>", "created_at": now,
     }
+
+
+def queue_many(db: Session, rows: list[dict[str, Any]]) -> None:
+    """Queue many mails at once (a sweep's); each key already present is skipped, as in queue_mail."""
+    for i in range(0, len(rows), 1000):
+        db.execute(_insert(db), rows[i:i + 1000])
+
+
+def _insert(db: Session):
     dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (dialect.insert(OutboxMail).values(**values)
-                 .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMail.id))
-    return db.execute(statement).scalar_one_or_none()
+    return dialect.insert(OutboxMail).on_conflict_do_nothing(index_elements=["dedupe_key"])
 
 
 # The context entry listing the keys that carry a secret (an activation link's token).
@@ -85,10 +101,15 @@ def skip(db: Session, keys: list[str], *, reason: str, now: datetime) -> int:
     return result.rowcount or 0
 
 
-def skip_prefix(db: Session, prefix: str, *, reason: str) -> int:
-    """Skip the pending mails whose key starts with `prefix` (a period's reminders once its report is in)."""
-    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    result = db.execute(update(OutboxMail).where(OutboxMail.dedupe_key.like(pattern, escape="\\"),
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def skip_prefix(db: Session, prefix: str, *, reason: str, suffix: str = "", keep: str = "") -> int:
+    """Skip the pending mails whose key starts with `prefix` (and ends with `suffix`), but for the key `keep`: a
+    period's reminders once its report is in, or the older reminders a newer one replaces."""
+    condition = OutboxMail.dedupe_key.like(_like(prefix) + "%" + _like(suffix), escape="\\")
+    result = db.execute(update(OutboxMail).where(condition, OutboxMail.dedupe_key != keep,
                                                  OutboxMail.status == MailStatus.PENDING)
                         .values(status=MailStatus.SKIPPED, last_error=reason[:500], claimed_until=None))
     return result.rowcount or 0

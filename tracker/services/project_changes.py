@@ -45,6 +45,7 @@ def extend(db: Session, project: Project, *, requested_on: date, months: int, re
     db.add(change)
     before = {"end_date": project.end_date.isoformat(), "status": project.status}
     project.end_date, project.status = new_end, ProjectStatus.EXTENDED.value
+    project.next_reminder_at = None  # new periods and deadlines: the reminders sweep looks again
     project.period_months += months
     project.version += 1
     db.flush()

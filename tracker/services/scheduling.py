@@ -120,6 +120,12 @@ def alerts(db: Session, schedule: dict[str, int], *, now: datetime, dead_mail: b
     return found
 
 
+def last_success(db: Session, job: str, *, before: datetime) -> datetime | None:
+    """When the last successful run of `job` started (before `before`)."""
+    return db.scalar(select(func.max(JobRun.started_at)).where(JobRun.job == job, JobRun.result == "ok",
+                                                               JobRun.started_at < before))
+
+
 def recent_runs(db: Session, *, job: str | None = None, limit: int = 50) -> list[JobRun]:
     query = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
     if job:

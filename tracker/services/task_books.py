@@ -121,6 +121,7 @@ def confirm_task_book(db: Session, project: Project, changes: list[TargetChange]
     target_set.confirmed, target_set.confirmed_at, target_set.confirmed_by_id = True, now, actor.user_id
     target_set.reason = reason.strip()[:2000] or "任务书确认"
     project.version += 1
+    project.next_reminder_at = None  # its periods may now be reminded: the reminders sweep looks again
     db.flush()
     audit.record(db, actor, "task_book_confirmed", now=now, object_type="project", object_id=project.id,
                  before={"version": current.version, "confirmed": current.confirmed},

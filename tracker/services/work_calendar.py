@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from indicators.workdays import WorkCalendar, is_weekday
-from tracker.models import CalendarSource, User, WorkCalendarDay, WorkCalendarYear
+from tracker.models import CalendarSource, Project, User, WorkCalendarDay, WorkCalendarYear
 from tracker.services import audit
 from tracker.services.accounts import AccountError
 from tracker.services.audit import Actor
@@ -75,6 +75,8 @@ def on_calendar_change(listener: ChangeListener) -> ChangeListener:
 
 def _notify(db: Session, changes: list[CalendarChange], now: datetime) -> None:
     if changes:
+        # Due dates may have moved: the reminders sweep looks at every project again.
+        db.execute(update(Project).values(next_reminder_at=None))
         for listener in list(_listeners):
             listener(db, changes, now)
 

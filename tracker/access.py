@@ -121,6 +121,8 @@ POLICY: dict[str, Rule] = {
     # Extensions and terminations are recorded by the project's officer.
     "project_extend": TASK_BOOK_EDIT,
     "project_terminate": TASK_BOOK_EDIT,
+    # The organisation names which of its accounts report for the project and receive its reminders.
+    "project_contacts": REPORT_EDIT,
     # The Excel export of the project list: every role, within its project scope (as "projects").
     "projects_export": SIGNED_IN,
     # Award-list import with preview; the confirm token is bound to the uploader.

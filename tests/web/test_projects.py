@@ -209,3 +209,30 @@ def test_milestones_in_the_task_book_page(client, db, now, demo_users):
     done = client.post(f"/projects/{project.id}/task-book", data=form, follow_redirects=False)
     assert done.status_code == 303
     assert "样车下线" in client.get(f"/projects/{project.id}").text
+
+
+def test_the_organisation_chooses_which_of_its_accounts_receive_the_reminders(client, db, demo_users):
+    from sqlalchemy import select as _select
+
+    from tests import builders as build
+    from tracker.models import AuditEntry, Organisation
+
+    org = db.scalar(_select(Organisation).where(Organisation.uscc == demo_users["grantee"].organisation.uscc))
+    project = build.demo_project(db, code="CONTACT-1", programme="联系人计划")
+    second = build.grantee(db, org, username="li-second")
+    login(client, "grantee")
+    page = client.get(f"/projects/{project.id}").text
+    assert "提醒接收人" in page and "li-second" in page
+    token = csrf_from(page)
+    done = client.post(f"/projects/{project.id}/contacts", data={"_csrf_token": token, "contact": [str(second.id)]},
+                       follow_redirects=False)
+    assert done.status_code == 303
+    db.refresh(project)
+    assert [u.username for u in project.contacts] == ["li-second"]
+    assert db.scalar(_select(AuditEntry).where(AuditEntry.action == "project_contacts_changed")) is not None
+    foreign = build.grantee(db, build.organisation(db, credit_code=build.uscc("91450300MA5L22XY0"), name="别家"),
+                            username="stranger-account")
+    refused = client.post(f"/projects/{project.id}/contacts", data={"_csrf_token": token, "contact": [str(foreign.id)]})
+    assert refused.status_code == 400 and "只能选择本单位的有效账号" in refused.text
+    db.refresh(project)
+    assert [u.username for u in project.contacts] == ["li-second"]

@@ -136,6 +136,7 @@ EXPECTED = {
     "project_task_book_confirm": (TASK_BOOK, TASK_BOOK_FOREIGN),
     "project_extend": (TASK_BOOK, TASK_BOOK_FOREIGN),
     "project_terminate": (TASK_BOOK, TASK_BOOK_FOREIGN),
+    "project_contacts": (REPORT_EDIT, REPORT_EDIT_FOREIGN),
     # The Excel export: every signed-in role, each within its own project scope (an expert's file is empty).
     "projects_export": (SIGNED_IN, _),
     "project_import_form": (PROJECT_IMPORT, _),

@@ -29,7 +29,7 @@ from tracker.models import (
     User,
 )
 from tracker.services import audit, indicator_review
-from tracker.services.accounts import create_user, get_user_by_username, issue_activation
+from tracker.services.accounts import AccountError, create_user, get_user_by_username, issue_activation
 from tracker.services.audit import Actor
 
 PATH_SEPARATORS = (" / ", "/", "›", ">", "＞", "→")
@@ -311,6 +311,26 @@ def _organisation_for(db: Session, row: ProjectInput, result: ImportResult, *, a
                            phone=row.pi_phone, actor=actor)
         result.activations.append((username, issue_activation(db, user, actor=actor, now=now)))
     return organisation
+
+
+def organisation_accounts(db: Session, project: Project) -> list[User]:
+    """The active grantee accounts of the project's organisation: the ones it may name as the project's contacts."""
+    return list(db.scalars(select(User).where(User.organisation_id == project.organisation_id,
+                                              User.role == Role.GRANTEE.value, User.is_active.is_(True))
+                           .order_by(User.username)))
+
+
+def set_contacts(db: Session, project: Project, user_ids: list[int], *, actor: Actor, now: datetime) -> None:
+    """The organisation chooses which of its accounts report for the project and receive its reminders."""
+    accounts = {u.id: u for u in organisation_accounts(db, project)}
+    unknown = [i for i in user_ids if i not in accounts]
+    if unknown:
+        raise AccountError("只能选择本单位的有效账号", field="contacts")
+    before = sorted(u.username for u in project.contacts)
+    project.contacts = [accounts[i] for i in dict.fromkeys(user_ids)]
+    db.flush()
+    audit.record(db, actor, "project_contacts_changed", now=now, object_type="project", object_id=project.id,
+                 before={"contacts": before}, after={"contacts": sorted(u.username for u in project.contacts)})
 
 
 def _reporting_account(db: Session, organisation: Organisation) -> User | None:

@@ -105,6 +105,9 @@ def _detail_page(request: Request[Any, Any, Any], db: Session, user: User, busin
                 change_errors=change_errors or {}, change_typed=change_typed or {},
                 no_reminder_address=project.status in reminders.REMINDED_STATUSES
                 and not reminders.recipients_of(project),
+                may_set_contacts=access.may_access("project_contacts", user.role),
+                organisation_accounts=project_service.organisation_accounts(db, project)
+                if access.may_access("project_contacts", user.role) else [],
                 may_edit_task_book=access.may_access("project_task_book_confirm", user.role),
                 may_change=access.may_access("project_extend", user.role))
 
@@ -215,6 +218,18 @@ def project_terminate(request: Request[Any, Any, Any], db: DbSession, user: Curr
     return Redirect(f"/projects/{project.id}", status_code=303)
 
 
+@post("/projects/{project_id:int}/contacts", name="project_contacts", sync_to_thread=True)
+def project_contacts(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
+                     business: Business, form: SubmittedForm, project_id: FromPath[int]) -> Response[Any]:
+    project = project_or_404(db, user, project_id)
+    try:
+        project_service.set_contacts(db, project, forms.integers(form, "contact"), actor=actor, now=clock.now())
+    except AccountError as exc:
+        return _detail_page(request, db, user, business, project, status_code=400,
+                            change_errors={"contacts": str(exc)})
+    return Redirect(f"/projects/{project.id}#contacts", status_code=303)
+
+
 router = Router(path="/", include_in_schema=False, route_handlers=[
-    project_list, project_detail, task_book, task_book_confirm, project_extend, project_terminate,
+    project_list, project_detail, task_book, task_book_confirm, project_extend, project_terminate, project_contacts,
 ])

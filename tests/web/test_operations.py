@@ -38,7 +38,7 @@ def test_jobs_page_shows_the_lease_each_job_and_the_runs(client, db, demo_users,
     page = client.get("/admin/jobs").text
     assert "正在运行：host:42:abc" in page and "从未运行" not in page and NO_SCHEDULER not in page
     assert "超过两个周期未成功" not in page
-    assert "sessions_deleted" in client.get("/admin/jobs?job=housekeeping").text
+    assert "清理会话" in client.get("/admin/jobs?job=housekeeping").text
 
 
 def test_a_stale_job_turns_the_banner_on_for_admin_and_officer_pages(client, db, demo_users, session_factory):

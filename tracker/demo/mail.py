@@ -34,7 +34,8 @@ def load_demo_mail(db: Session, *, now: datetime) -> dict[str, int]:
         _run(db, "send-mail", now - timedelta(minutes=minutes_ago), {"sent": 0, "retry": 0, "dead": 0, "pending": 0})
     _run(db, "housekeeping", now - timedelta(minutes=50), {"sessions_deleted": 0, "evidence_rows_removed": 0,
                                                             "evidence_files_removed": 0, "uploads_removed": 0})
-    counts = reminders.queue_reminders(db, now, rules)
+    # As if the scheduler had been down for ten days: the stages missed meanwhile show as skipped.
+    counts = reminders.queue_reminders(db, now, rules, since=now - timedelta(days=10))
     _run(db, "reminders", now, counts)
     rows = db.execute(select(OutboxMail.status)).scalars().all()
     return {status.value: rows.count(status.value) for status in MailStatus}

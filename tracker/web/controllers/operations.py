@@ -20,13 +20,24 @@ from tracker.services import business_settings, outbox, scheduling
 from tracker.services.accounts import StaleEdit
 from tracker.services.business_settings import BusinessSettings, SettingsProblems
 from tracker.web import forms
-from tracker.web.deps import Business, DbSession, RequestActor, SubmittedForm
+from tracker.web.deps import AppSettings, Business, DbSession, RequestActor, SubmittedForm
 from tracker.web.lookups import row_or_404
 from tracker.web.render import page
 
 PAGE_SIZE = 50
+# What the jobs count, in words (the counts themselves are the jobs' own keys).
+COUNT_LABELS = {
+    "queued": "生成邮件", "skipped": "跳过", "projects_looked_at": "检查项目", "no_recipient": "缺少收件人",
+    "sent": "已发送", "retry": "待重试", "dead": "发送失败", "pending": "待发送", "sessions_deleted": "清理会话",
+    "evidence_rows_removed": "删除佐证记录", "evidence_files_removed": "删除佐证文件", "uploads_removed": "清理上传",
+}
 PageNo = Annotated[int, QueryParameter(name="page")]
 STATUS_OPTIONS = [(s.value, MAIL_STATUS_LABELS[s]) for s in MailStatus]
+TEMPLATE_LABELS = {
+    "activation": "账号激活", "report_reminder": "催报提醒", "report_returned": "报告退回",
+    "officer_digest": "专员每日汇总", "extension_deadline": "延期申请截止", "acceptance_open": "验收申请开始",
+    "acceptance_closing": "验收申请即将截止",
+}
 
 
 def schedule() -> dict[str, int]:
@@ -43,14 +54,14 @@ def jobs_page(request: Request[Any, Any, Any], db: DbSession, job: FromQuery[str
     job = job if job in JOBS else ""
     return page(request, "admin/jobs.html", jobs=JOBS, health=scheduling.job_health(db, schedule(), now=now),
                 lease=scheduling.current_lease(db, now=now), runs=scheduling.recent_runs(db, job=job or None),
-                job=job, now=now)
+                job=job, now=now, count_labels=COUNT_LABELS)
 
 
 # --- the outbox ------------------------------------------------------------------------------------------------
 
 
 @get("/admin/outbox", name="admin_outbox", sync_to_thread=True)
-def outbox_page(request: Request[Any, Any, Any], db: DbSession, status: FromQuery[str] = "",
+def outbox_page(request: Request[Any, Any, Any], db: DbSession, settings: AppSettings, status: FromQuery[str] = "",
                 template: FromQuery[str] = "", q: FromQuery[str] = "", page_no: PageNo = 1) -> Response[Any]:
     query = select(OutboxMail).order_by(OutboxMail.id.desc())
     status = status if status in {s.value for s in MailStatus} else ""
@@ -70,7 +81,8 @@ def outbox_page(request: Request[Any, Any, Any], db: DbSession, status: FromQuer
     rows = db.scalars(query.limit(PAGE_SIZE).offset((page_no - 1) * PAGE_SIZE)).all()
     return page(request, "admin/outbox.html", mails=rows, total=total, page=page_no, pages=pages,
                 counts=outbox.counts_by_status(db), statuses=STATUS_OPTIONS, templates=templates,
-                filters={"status": status, "template": template, "q": q})
+                template_labels=TEMPLATE_LABELS, filters={"status": status, "template": template, "q": q},
+                no_server=not settings.smtp_url)
 
 
 def _mail_page(request: Request[Any, Any, Any], db: Session, business: BusinessSettings, mail: OutboxMail, *,
@@ -80,7 +92,7 @@ def _mail_page(request: Request[Any, Any, Any], db: Session, business: BusinessS
     except Exception as exc:  # noqa: BLE001 - a mail whose template fails is shown with the reason, not a 500
         rendered, render_error = None, f"{type(exc).__name__}: {exc}"
     return page(request, "admin/mail.html", status_code=status_code, mail=mail, rendered=rendered,
-                render_error=render_error, error=error)
+                render_error=render_error, error=error, template_labels=TEMPLATE_LABELS)
 
 
 @get("/admin/outbox/{mail_id:int}", name="admin_mail", sync_to_thread=True)

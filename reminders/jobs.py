@@ -51,6 +51,14 @@ def housekeeping(db: Session, now: datetime) -> dict[str, int]:
     return sweep(db, now=now, evidence=EvidenceStore(data_dir / "evidence"), uploads=data_dir / "uploads")
 
 
+# What the jobs count, in words (the counts themselves are the jobs' own keys).
+COUNT_LABELS = {
+    "queued": "生成邮件", "skipped": "跳过", "projects_looked_at": "检查项目", "no_recipient": "缺少收件人",
+    "sent": "已发送", "retry": "待重试", "dead": "发送失败", "pending": "待发送", "sessions_deleted": "清理会话",
+    "evidence_rows_removed": "删除佐证记录", "evidence_files_removed": "删除佐证文件", "uploads_removed": "清理上传",
+}
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (

@@ -168,14 +168,14 @@ def cmd_jobs_list(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_jobs_run(args: argparse.Namespace, settings: Settings) -> None:
-    from reminders.jobs import JOBS
+    from reminders.jobs import COUNT_LABELS, JOBS
     from reminders.runner import run_job
 
     if args.name not in JOBS:
         raise CommandError(f"没有名为“{args.name}”的任务；可用：{'、'.join(JOBS)}")
     now = _moment(args.now)
     outcome = run_job(make_session_factory(_upgrade(settings)), args.name, now=now, runner="cli")
-    counts = "，".join(f"{key} {value}" for key, value in outcome.counts.items()) or "无"
+    counts = "，".join(f"{COUNT_LABELS.get(key, key)} {value}" for key, value in outcome.counts.items()) or "无"
     if not outcome.ok:
         raise CommandError(f"任务 {args.name} 失败：{outcome.error}")
     print(f"任务 {args.name} 完成（{clock.local(now):%Y-%m-%d %H:%M}）：{counts}")

@@ -12,7 +12,7 @@ from litestar.response import Redirect
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from reminders.jobs import JOBS
+from reminders.jobs import COUNT_LABELS, JOBS
 from reminders.mail import render_mail
 from tracker import clock
 from tracker.models import MAIL_STATUS_LABELS, MailStatus, OutboxMail
@@ -25,12 +25,6 @@ from tracker.web.lookups import row_or_404
 from tracker.web.render import page
 
 PAGE_SIZE = 50
-# What the jobs count, in words (the counts themselves are the jobs' own keys).
-COUNT_LABELS = {
-    "queued": "生成邮件", "skipped": "跳过", "projects_looked_at": "检查项目", "no_recipient": "缺少收件人",
-    "sent": "已发送", "retry": "待重试", "dead": "发送失败", "pending": "待发送", "sessions_deleted": "清理会话",
-    "evidence_rows_removed": "删除佐证记录", "evidence_files_removed": "删除佐证文件", "uploads_removed": "清理上传",
-}
 PageNo = Annotated[int, QueryParameter(name="page")]
 STATUS_OPTIONS = [(s.value, MAIL_STATUS_LABELS[s]) for s in MailStatus]
 TEMPLATE_LABELS = {

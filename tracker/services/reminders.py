@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, load_only, selectinload
 
 from indicators.deadlines import add_months, latest_stage, next_stage_day, window_opening
@@ -114,15 +114,6 @@ def remindable_periods(db: Session, projects: list[Project], *, today: date, due
     """The unsubmitted periods due within `lead_days` of `today`, or overdue: the ones a reminder may concern."""
     horizon = today + timedelta(days=lead_days)
     return [p for p in unsubmitted_periods(db, projects, due_days=due_days) if p.period.due <= horizon]
-
-
-def invalidate(db: Session, project: Project | None = None) -> None:
-    """Make the sweep look at a project again (its task book, end date or status changed), or at every project
-    (a setting or the calendar changed)."""
-    if project is not None:
-        project.next_reminder_at = None
-    else:
-        db.execute(update(Project).values(next_reminder_at=None))
 
 
 # --- the sweep ---------------------------------------------------------------------------------------------------
@@ -284,7 +275,7 @@ def _project_deadlines(sweep: _Sweep, projects: list[Project]) -> None:
 
 def _schedule(sweep: _Sweep, projects: list[Project], periods: list[RemindablePeriod]) -> None:
     """When to look at each project again: the first midnight at which one of its stages or deadlines comes;
-    with nothing ahead, in a month (a change makes the sweep look earlier through `invalidate`)."""
+    with nothing ahead, in a month (a change that matters empties the moment, so the next tick looks at once)."""
     rules, today = sweep.rules, sweep.today
     days: dict[int, list[date]] = defaultdict(list)
     for item in periods:

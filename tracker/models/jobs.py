@@ -17,6 +17,7 @@ class JobRun(Base):
     __table_args__ = (
         CheckConstraint("result IN ('running', 'ok', 'failed')", name="result"),
         Index("ix_job_runs_job_started_at", "job", "started_at"),
+        Index("ix_job_runs_job_result_finished_at", "job", "result", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

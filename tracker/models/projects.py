@@ -73,7 +73,14 @@ STATUS_LABELS = {
 
 class Project(Base):
     __tablename__ = "projects"
-    __table_args__ = (Index("ix_projects_programme_status", "programme_id", "status"),)
+    __table_args__ = (
+        Index("ix_projects_programme_status", "programme_id", "status"),
+        # The project list in its default order with the columns its scopes and filters test, so that a page
+        # is read from the index in order, without sorting or reading rows (an officer's programmes, admin).
+        Index("ix_projects_list_by_code", "code", "programme_id", "organisation_id", "officer_id", "status",
+              "node_id"),
+        Index("ix_projects_organisation_code", "organisation_id", "code"),  # a grantee's list
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)  # 项目编号

@@ -46,7 +46,8 @@ REPORT_STATUS_LABELS = {
 class Report(Base):
     __tablename__ = "reports"
     __table_args__ = (UniqueConstraint("project_id", "period_index"),
-                      Index("ix_reports_status", "status"))
+                      # By status, and the review queue: submitted reports, the longest waiting first.
+                      Index("ix_reports_status_submitted", "status", "last_submitted_at", "id", "project_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)

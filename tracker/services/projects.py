@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from indicators.rules.period import PeriodError, add_period, project_end
 from indicators.rules.period import from_dict as period_from_dict
@@ -411,6 +411,22 @@ def filtered_projects(user: User, filters: ProjectFilters):
         query = query.where(Project.title.ilike(like) | Project.code.ilike(like))
     column = PROJECT_SORTS.get(filters.sort, Project.code)
     return query.order_by(column.desc() if filters.descending else column, Project.id)
+
+
+def page_of_projects(db: Session, query, *, offset: int, limit: int, options: tuple = ()) -> list[Project]:
+    """One page of a project list, with organisation, programme, officer and direction unless `options` say
+    otherwise (a fixed number of queries).
+
+    The page's ids come first from the sorted, filtered query alone, which an index can answer in order without
+    reading the rows; only the page's rows are then loaded. Sorting whole rows (JSON rules included) to keep 50
+    was most of the list's time at 10,000 projects."""
+    ids = list(db.scalars(query.with_only_columns(Project.id).offset(offset).limit(limit)))
+    if not ids:
+        return []
+    options = options or (selectinload(Project.organisation), selectinload(Project.programme),
+                          selectinload(Project.officer), selectinload(Project.node))
+    rows = {p.id: p for p in db.scalars(select(Project).where(Project.id.in_(ids)).options(*options))}
+    return [rows[i] for i in ids]
 
 
 def target_counts(db: Session, target_set_ids: list[int]) -> dict[int, int]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
@@ -680,14 +680,37 @@ def report_for(db: Session, user: User, report_id: int) -> Report | None:
     return db.scalar(select(Report).where(Report.id == report_id, Report.project_id.in_(projects)))
 
 
-def review_queue(db: Session, user: User, *, limit: int = 200) -> list[Report]:
-    """Submitted reports across the user's projects, the longest waiting first."""
+def _waiting(user: User):
     projects = scoped_projects(user).with_only_columns(Project.id)
-    return list(db.scalars(select(Report).where(Report.status == ReportStatus.SUBMITTED,
-                                                Report.project_id.in_(projects))
-                           .options(selectinload(Report.project).selectinload(Project.organisation),
-                                    selectinload(Report.versions))
-                           .order_by(Report.last_submitted_at, Report.id).limit(limit)))
+    return select(Report).where(Report.status == ReportStatus.SUBMITTED, Report.project_id.in_(projects))
+
+
+def review_queue(db: Session, user: User, *, offset: int = 0, limit: int = 200) -> list[Report]:
+    """Submitted reports across the user's projects, the longest waiting first (with project and organisation)."""
+    return list(db.scalars(_waiting(user).options(selectinload(Report.project).selectinload(Project.organisation))
+                           .order_by(Report.last_submitted_at, Report.id).offset(offset).limit(limit)))
+
+
+def review_queue_size(db: Session, user: User) -> int:
+    return db.scalar(select(func.count()).select_from(_waiting(user).subquery())) or 0
+
+
+def version_counts(db: Session, reports: Sequence[Report]) -> dict[int, int]:
+    """Report id → number of versions, in one query (a list shows "第3版" without loading every version)."""
+    if not reports:
+        return {}
+    return dict(db.execute(select(ReportVersion.report_id, func.count()).where(
+        ReportVersion.report_id.in_([r.id for r in reports])).group_by(ReportVersion.report_id)).all())
+
+
+def periods_of(db: Session, reports: Sequence[Report], due_days: int) -> dict[int, ReportingPeriod | None]:
+    """Report id → its reporting period, for a list of reports: one calendar read for all of them."""
+    projects = {r.project_id: r.project for r in reports}
+    years = set().union(*(years_needed(p.start_date, p.end_date, due_days) for p in projects.values()))
+    calendar = load_calendar(db, years)
+    periods = {pid: {q.index: q for q in reporting_periods(p.start_date, p.end_date, calendar, due_days)}
+               for pid, p in projects.items()}
+    return {r.id: periods[r.project_id].get(r.period_index) for r in reports}
 
 
 def evidence_file_for(db: Session, user: User, file_id: int) -> EvidenceFile | None:

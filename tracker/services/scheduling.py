@@ -107,8 +107,11 @@ def alerts(db: Session, schedule: dict[str, int], *, now: datetime, dead_mail: b
         found.append(("jobs", "定时任务没有在运行：提醒邮件不会生成和发出。请启动 tracker scheduler"
                               "（或不带 --no-scheduler 的 tracker serve）。"))
     else:
-        succeeded = dict(db.execute(select(JobRun.job, func.max(JobRun.finished_at)).where(JobRun.result == "ok")
-                                    .group_by(JobRun.job)).all())
+        # One indexed look-up per job (job, result, finished_at): this runs on every officer's page.
+        jobs = list(schedule)
+        latest = db.execute(select(*(select(func.max(JobRun.finished_at)).where(
+            JobRun.job == job, JobRun.result == "ok").scalar_subquery() for job in jobs))).one()
+        succeeded = dict(zip(jobs, latest, strict=True))
         stale = [job for job, minutes in schedule.items()
                  if succeeded.get(job) is None or succeeded[job] < now - timedelta(minutes=2 * minutes)]
         if stale:

@@ -6,11 +6,12 @@ the form; these only hand them over, so a handler says what it needs instead of 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request
 from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency, Provide
+from litestar.params import QueryParameter
 from sqlalchemy.orm import Session
 
 from tracker.models import User
@@ -68,3 +69,7 @@ DEPENDENCIES = {
 }
 # A query: off the event loop, like the handlers' own.
 DEPENDENCIES["business"] = Provide(provide_business, sync_to_thread=True)
+
+
+# `?page=N` of a paged list, as `page_no: PageNo = 1` (the name `page` is taken by the page renderer).
+PageNo = Annotated[int, QueryParameter(name="page")]

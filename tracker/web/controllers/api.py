@@ -476,12 +476,12 @@ def api_projects(
     total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     # Related rows in a fixed number of queries, whatever the number of projects on the page.
     # Only the columns an item shows of the direction and the guideline version (not the guideline's text).
-    rows = db.scalars(query.options(
+    rows = project_service.page_of_projects(db, query, offset=(page_no - 1) * size, limit=size, options=(
         selectinload(Project.organisation), selectinload(Project.programme), selectinload(Project.officer),
         selectinload(Project.node).load_only(GuidelineNode.id, GuidelineNode.path, GuidelineNode.title),
         selectinload(Project.document).load_only(GuidelineDocument.id, GuidelineDocument.version),
         selectinload(Project.target_sets),
-    ).limit(size).offset((page_no - 1) * size)).all()
+    ))
     return {"items": [_project(p) for p in rows], "page": page_no, "per_page": size, "total": total,
             "pages": max(1, math.ceil(total / size))}
 

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, Router, get, post
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -20,12 +20,11 @@ from tracker.services import business_settings, outbox, scheduling
 from tracker.services.accounts import StaleEdit
 from tracker.services.business_settings import BusinessSettings, SettingsProblems
 from tracker.web import forms
-from tracker.web.deps import AppSettings, Business, DbSession, RequestActor, SubmittedForm
+from tracker.web.deps import AppSettings, Business, DbSession, PageNo, RequestActor, SubmittedForm
 from tracker.web.lookups import row_or_404
 from tracker.web.render import page
 
 PAGE_SIZE = 50
-PageNo = Annotated[int, QueryParameter(name="page")]
 STATUS_OPTIONS = [(s.value, MAIL_STATUS_LABELS[s]) for s in MailStatus]
 TEMPLATE_LABELS = {
     "activation": "账号激活", "report_reminder": "催报提醒", "report_returned": "报告退回",

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, Router, get, post
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from indicators.reading.categories import CATEGORIES
 from indicators.reading.target_edit import KIND_LABELS, OP_LABELS, OPS
@@ -24,12 +24,11 @@ from tracker.services.business_settings import BusinessSettings
 from tracker.services.programmes import visible_programmes
 from tracker.services.task_books import MilestoneInput, TargetChange, TaskBookProblems, confirm_task_book
 from tracker.web import forms
-from tracker.web.deps import Business, CurrentUser, DbSession, RequestActor, SubmittedForm
+from tracker.web.deps import Business, CurrentUser, DbSession, PageNo, RequestActor, SubmittedForm
 from tracker.web.lookups import project_or_404
 from tracker.web.render import page
 
 PAGE_SIZE = 50
-PageNo = Annotated[int, QueryParameter(name="page")]
 NEW_ROWS = 3
 
 
@@ -58,10 +57,7 @@ def project_list(request: Request[Any, Any, Any], db: DbSession, user: CurrentUs
     total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page_no = min(max(page_no, 1), pages)
-    # Related rows in a fixed number of queries, whatever the number of projects on the page.
-    rows = db.scalars(query.options(selectinload(Project.organisation), selectinload(Project.programme),
-                                    selectinload(Project.officer), selectinload(Project.node))
-                      .limit(PAGE_SIZE).offset((page_no - 1) * PAGE_SIZE)).all()
+    rows = project_service.page_of_projects(db, query, offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     params = {"programme": programme, "direction": direction, "city": city, "organisation": organisation,
               "officer": officer, "status": status, "q": q, "sort": filters.sort, "order": order}
     return page(request, "projects/list.html", projects=rows, total=total, page=page_no, pages=pages,

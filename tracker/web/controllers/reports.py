@@ -7,6 +7,7 @@ what was typed (uploaded files must be chosen again: browsers do not keep them).
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -32,12 +33,13 @@ from tracker.services.business_settings import BusinessSettings
 from tracker.services.reports import EvidenceInput, ReportInput, ReportProblems, ValueInput
 from tracker.settings import Settings
 from tracker.web import forms
-from tracker.web.deps import AppSettings, Business, CurrentUser, DbSession, RequestActor, SubmittedForm
+from tracker.web.deps import AppSettings, Business, CurrentUser, DbSession, PageNo, RequestActor, SubmittedForm
 from tracker.web.lookups import evidence_file_or_404, period_or_404, project_or_404
 from tracker.web.render import page
 from tracker.web.uploads import is_file, read_upload
 
 NEW_EVIDENCE_ROWS = 3
+QUEUE_PAGE = 50  # reports waiting for review, a page
 MAX_EVIDENCE_ROWS = service.MAX_EVIDENCE
 # A report may carry several files of up to 20 MB each; the rest of the app keeps the 1 MB default.
 REPORT_BODY_LIMIT = 100 * 1024 * 1024
@@ -267,11 +269,15 @@ def report_review(request: Request[Any, Any, Any], db: DbSession, user: CurrentU
 
 
 @get("/reports", name="report_queue", sync_to_thread=True)
-def report_queue(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, business: Business
-                 ) -> Response[Any]:
-    reports: list[Report] = service.review_queue(db, user)
-    due = {r.id: service.period_of(db, r.project, r.period_index, business.report_due_days) for r in reports}
-    return page(request, "reports/queue.html", reports=reports, due=due)
+def report_queue(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, business: Business,
+                 page_no: PageNo = 1) -> Response[Any]:
+    total = service.review_queue_size(db, user)
+    pages = max(1, math.ceil(total / QUEUE_PAGE))
+    page_no = min(max(page_no, 1), pages)
+    reports: list[Report] = service.review_queue(db, user, offset=(page_no - 1) * QUEUE_PAGE, limit=QUEUE_PAGE)
+    return page(request, "reports/queue.html", reports=reports, total=total, page=page_no, pages=pages,
+                due=service.periods_of(db, reports, business.report_due_days),
+                versions=service.version_counts(db, reports))
 
 
 # --- evidence files -----------------------------------------------------------------------------------

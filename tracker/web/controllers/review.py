@@ -20,11 +20,10 @@ from tracker.services import guidelines as catalogue
 from tracker.services import indicator_review as review
 from tracker.services.accounts import AccountError
 from tracker.web import forms
-from tracker.web.deps import CurrentUser, DbSession, RequestActor, SubmittedForm
+from tracker.web.deps import CurrentUser, DbSession, PageNo, RequestActor, SubmittedForm
 from tracker.web.lookups import clause_or_404, direction_or_404
 from tracker.web.render import page
 
-PageNo = Annotated[int, QueryParameter(name="page")]
 ReviewState = Annotated[str, QueryParameter(name="state")]  # `state` is a reserved handler argument
 TARGET_FIELDS = ("category", "metric", "op", "value", "unit", "kind")
 BLANK_ROWS = 2

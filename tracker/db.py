@@ -115,6 +115,13 @@ def mark_for_writing(session: Session) -> None:
     session.connection(execution_options={WRITE_OPTION: True})
 
 
+def refresh_statistics(session: Session) -> None:
+    """Let the query planner see how the tables look now (after a bulk load, and hourly): without them SQLite
+    picks the project list's programme index and sorts every project instead of reading the list's own index in
+    order. Cheap: a fraction of a second at 10,000 projects."""
+    session.execute(text("ANALYZE"))
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 

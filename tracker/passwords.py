@@ -1,22 +1,32 @@
-"""Password hashing with argon2id (G5 parameters: m=64 MiB, t=3, p=4)."""
+"""Password hashing with argon2id (G5 parameters: m=64 MiB, t=3, p=4).
+
+At most `MAX_HASHES_IN_FLIGHT` hashes run at once in a process (G31): each takes 64 MiB and several cores for
+a noticeable time, so a flood of logins would otherwise starve every other page of CPU and memory. The others
+wait their turn."""
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+MAX_HASHES_IN_FLIGHT = 2
+
 _HASHER = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4)
+_SLOTS = threading.BoundedSemaphore(MAX_HASHES_IN_FLIGHT)
 
 
 def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
+    with _SLOTS:
+        return _HASHER.hash(password)
 
 
 def verify_password(stored_hash: str, password: str) -> bool:
     try:
-        return _HASHER.verify(stored_hash, password)
+        with _SLOTS:
+            return _HASHER.verify(stored_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -27,7 +37,7 @@ def needs_rehash(stored_hash: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
-    return _HASHER.hash("no such user: this hash only burns the same time")
+    return hash_password("no such user: this hash only burns the same time")
 
 
 def burn_verify() -> None:

@@ -1,8 +1,8 @@
-"""list indexes
+"""indexes for the project list, its filters, the review queue and the jobs banner
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-12-05 05:54:54.583045
+Create Date: 2026-12-05 06:00:44.834435
 
 """
 from typing import Sequence, Union
@@ -26,14 +26,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_job_runs_job_result_finished_at', ['job', 'result', 'finished_at'], unique=False)
 
     with op.batch_alter_table('projects', schema=None) as batch_op:
-        batch_op.create_index('ix_projects_list_by_code', ['code', 'programme_id', 'organisation_id', 'officer_id', 'status', 'node_id'], unique=False)
-        batch_op.create_index('ix_projects_organisation_code', ['organisation_id', 'code'], unique=False)
+        batch_op.create_index('ix_projects_list_by_code', ['code', 'id', 'programme_id', 'organisation_id', 'officer_id', 'status', 'node_id'], unique=False)
+        batch_op.create_index('ix_projects_officer_programme', ['officer_id', 'programme_id'], unique=False)
+        batch_op.create_index('ix_projects_organisation_programme', ['organisation_id', 'programme_id', 'code'], unique=False)
 
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reports_status'))
         batch_op.create_index('ix_reports_status_submitted', ['status', 'last_submitted_at', 'id', 'project_id'], unique=False)
 
     # ### end Alembic commands ###
+    # Statistics for the planner, so that it reads the new indexes (tracker.db.refresh_statistics).
+    op.execute("ANALYZE")
 
 
 def downgrade() -> None:
@@ -44,7 +47,8 @@ def downgrade() -> None:
         batch_op.create_index(batch_op.f('ix_reports_status'), ['status'], unique=False)
 
     with op.batch_alter_table('projects', schema=None) as batch_op:
-        batch_op.drop_index('ix_projects_organisation_code')
+        batch_op.drop_index('ix_projects_organisation_programme')
+        batch_op.drop_index('ix_projects_officer_programme')
         batch_op.drop_index('ix_projects_list_by_code')
 
     with op.batch_alter_table('job_runs', schema=None) as batch_op:

@@ -236,3 +236,34 @@ def test_the_organisation_chooses_which_of_its_accounts_receive_the_reminders(cl
     assert refused.status_code == 400 and "只能选择本单位的有效账号" in refused.text
     db.refresh(project)
     assert [u.username for u in project.contacts] == ["li-second"]
+
+
+def test_filter_choices_name_only_what_the_user_can_see(db, world, demo_users):
+    from tracker.services.projects import filter_choices
+
+    own, foreign = world["own"][0], world["foreign"]
+    officer = filter_choices(db, demo_users["officer"], own.programme_id)
+    assert {name for _id, name in officer.organisations} == {own.organisation.name, foreign.organisation.name}
+    assert [name for _id, name in officer.officers] == [demo_users["officer"].display_name]
+    assert {node_id for node_id, _title in officer.directions} == {p.node_id for p in world["own"]} | {
+        foreign.node_id}
+    grantee = filter_choices(db, demo_users["grantee"], None)
+    assert [name for _id, name in grantee.organisations] == [own.organisation.name]
+    assert grantee.directions == []
+    assert filter_choices(db, demo_users["expert"], own.programme_id).organisations == []  # no cases yet
+
+
+def test_list_rows_read_the_same_values_as_the_project(db, world):
+    from tracker.services.accounts import get_user_by_username
+    from tracker.services.projects import ProjectFilters, filtered_projects, project_rows
+
+    officer = get_user_by_username(db, "officer")
+    rows = project_rows(db, filtered_projects(officer, ProjectFilters()), offset=0, limit=50)
+    projects = {p.id: p for p in [*world["own"], world["foreign"]]}
+    assert [r.code for r in rows] == sorted(p.code for p in projects.values())
+    for row in rows:
+        project = projects[row.id]
+        assert (row.title, row.organisation_name, row.division_code, row.direction, row.officer_name,
+                row.status_label) == (project.title, project.organisation.name, project.organisation.division_code,
+                                      project.node.title, project.officer.display_name, project.status_label)
+    assert project_rows(db, filtered_projects(officer, ProjectFilters()), offset=50, limit=50) == []

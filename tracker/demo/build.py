@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from tracker.db import refresh_statistics
 from tracker.demo import mail
 from tracker.demo.accounts import create_demo
 from tracker.demo.projects import load_demo_guidelines, load_demo_projects
@@ -24,4 +25,5 @@ def build_demo(db: Session, *, now: datetime, data_dir: Path, projects: int = 60
     created = load_demo_projects(db, documents, now=now, count=projects)
     reports = load_demo_reports(db, now=now, store=EvidenceStore(data_dir / "evidence"))
     mails = mail.load_demo_mail(db, now=now)
+    refresh_statistics(db)
     return [f"演示项目 {created} 个", summary_line(reports), mail.summary_line(mails)]

@@ -77,9 +77,12 @@ class Project(Base):
         Index("ix_projects_programme_status", "programme_id", "status"),
         # The project list in its default order with the columns its scopes and filters test, so that a page
         # is read from the index in order, without sorting or reading rows (an officer's programmes, admin).
-        Index("ix_projects_list_by_code", "code", "programme_id", "organisation_id", "officer_id", "status",
+        # (id after code: the index then gives the list's ORDER BY code, id exactly.)
+        Index("ix_projects_list_by_code", "code", "id", "programme_id", "organisation_id", "officer_id", "status",
               "node_id"),
-        Index("ix_projects_organisation_code", "organisation_id", "code"),  # a grantee's list
+        # A filter's choices: does this organisation (officer) have a project in these programmes?
+        Index("ix_projects_organisation_programme", "organisation_id", "programme_id", "code"),
+        Index("ix_projects_officer_programme", "officer_id", "programme_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

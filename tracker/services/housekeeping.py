@@ -7,6 +7,7 @@
   with their files, after a longer grace. A file a submitted version references is kept forever (the version is
   immutable). Later issues that reference evidence files add their tables to `_referenced`.
 - Pending uploads past their time to live (the two-step imports), and expired login sessions.
+- The query planner's statistics, refreshed (`tracker.db.refresh_statistics`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from tracker.db import refresh_statistics
 from tracker.files.pending import DEFAULT_TTL, PendingStore
 from tracker.files.store import EvidenceStore
 from tracker.models import EvidenceFile, ReportEvidence
@@ -53,6 +55,7 @@ def sweep(db: Session, *, now: datetime, evidence: EvidenceStore, uploads: Path)
             removed += 1
     counts["evidence_files_removed"] = removed
     counts["uploads_removed"] = _sweep_uploads(uploads, now)
+    refresh_statistics(db)
     return counts
 
 

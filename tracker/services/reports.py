@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
@@ -681,8 +681,9 @@ def report_for(db: Session, user: User, report_id: int) -> Report | None:
 
 
 def _waiting(user: User):
-    projects = scoped_projects(user).with_only_columns(Project.id)
-    return select(Report).where(Report.status == ReportStatus.SUBMITTED, Report.project_id.in_(projects))
+    # Each waiting report's project checked by its key, rather than listing every visible project first.
+    visible = scoped_projects(user).with_only_columns(literal(1)).where(Project.id == Report.project_id).exists()
+    return select(Report).where(Report.status == ReportStatus.SUBMITTED, visible)
 
 
 def review_queue(db: Session, user: User, *, offset: int = 0, limit: int = 200) -> list[Report]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from tracker.models import AuthSession, User
 
@@ -43,7 +43,8 @@ def resolve_session(db: Session, token: str, *, now: datetime, policy: SessionPo
     """The logged-in user for this cookie token, or None when the session is unknown or expired."""
     if not token or len(token) > 100:
         return None
-    row = db.get(AuthSession, _digest(token))
+    # The session and its user in one query: this runs before every signed-in request.
+    row = db.scalar(select(AuthSession).where(AuthSession.id == _digest(token)).options(joinedload(AuthSession.user)))
     if row is None:
         return None
     expired = now - row.last_seen_at > policy.idle or now - row.created_at > policy.absolute

@@ -15,7 +15,7 @@ from indicators.reading.categories import CATEGORIES
 from indicators.reading.target_edit import KIND_LABELS, OP_LABELS, OPS
 from indicators.regions import city_name
 from tracker import access, clock
-from tracker.models import GuidelineNode, Organisation, Project, ProjectStatus, TargetSet, User
+from tracker.models import Project, ProjectStatus, TargetSet, User
 from tracker.services import project_changes, reminders
 from tracker.services import projects as project_service
 from tracker.services import reports as report_service
@@ -57,7 +57,7 @@ def project_list(request: Request[Any, Any, Any], db: DbSession, user: CurrentUs
     total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page_no = min(max(page_no, 1), pages)
-    rows = project_service.page_of_projects(db, query, offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    rows = project_service.project_rows(db, query, offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     params = {"programme": programme, "direction": direction, "city": city, "organisation": organisation,
               "officer": officer, "status": status, "q": q, "sort": filters.sort, "order": order}
     return page(request, "projects/list.html", projects=rows, total=total, page=page_no, pages=pages,
@@ -67,18 +67,9 @@ def project_list(request: Request[Any, Any, Any], db: DbSession, user: CurrentUs
 
 
 def _filter_options(db: Session, user: User, filters: project_service.ProjectFilters) -> dict[str, Any]:
-    """Choices for the organisation, officer and direction filters, within the user's scope (three queries)."""
-    scope = project_service.scoped_projects(user).subquery()
-    organisations = db.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.id.in_(select(scope.c.organisation_id))).order_by(Organisation.name)).all()
-    officers = db.execute(select(User.id, User.display_name).where(
-        User.id.in_(select(scope.c.officer_id))).order_by(User.display_name)).all()
-    directions = []
-    if filters.programme_id:
-        directions = db.execute(select(GuidelineNode.id, GuidelineNode.title).where(
-            GuidelineNode.id.in_(select(scope.c.node_id).where(scope.c.programme_id == filters.programme_id)))
-            .order_by(GuidelineNode.position)).all()
-    return {"organisation_options": organisations, "officer_options": officers, "direction_options": directions}
+    choices = project_service.filter_choices(db, user, filters.programme_id)
+    return {"organisation_options": choices.organisations, "officer_options": choices.officers,
+            "direction_options": choices.directions}
 
 
 def _city_options() -> list[tuple[str, str]]:

@@ -28,6 +28,7 @@ def upgrade() -> None:
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.create_index('ix_projects_list_by_code', ['code', 'id', 'programme_id', 'organisation_id', 'officer_id', 'status', 'node_id'], unique=False)
         batch_op.create_index('ix_projects_officer_programme', ['officer_id', 'programme_id'], unique=False)
+        batch_op.create_index('ix_projects_officer_organisation', ['officer_id', 'organisation_id'], unique=False)
         batch_op.create_index('ix_projects_organisation_programme', ['organisation_id', 'programme_id', 'code'], unique=False)
 
     with op.batch_alter_table('reports', schema=None) as batch_op:
@@ -48,6 +49,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.drop_index('ix_projects_organisation_programme')
+        batch_op.drop_index('ix_projects_officer_organisation')
         batch_op.drop_index('ix_projects_officer_programme')
         batch_op.drop_index('ix_projects_list_by_code')
 

@@ -83,6 +83,7 @@ class Project(Base):
         # A filter's choices: does this organisation (officer) have a project in these programmes?
         Index("ix_projects_organisation_programme", "organisation_id", "programme_id", "code"),
         Index("ix_projects_officer_programme", "officer_id", "programme_id"),
+        Index("ix_projects_officer_organisation", "officer_id", "organisation_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tracker.web")
 
+# PostgreSQL runs writers side by side; a few at once per process leave the other threads to the pages.
+WRITERS_PER_PROCESS = 4
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
@@ -74,11 +76,29 @@ class RequestContextMiddleware:
         self.factory = session_factory
         self.names = cookie_names(settings)
         self.policy = sessions.SessionPolicy()
+        self._writers: anyio.CapacityLimiter | None = None
+
+    def _writer_slots(self) -> anyio.CapacityLimiter:
+        # Writing requests wait for their turn here, on the event loop, instead of in a worker thread blocked on
+        # the database's write lock: a burst of POSTs (a login flood, many submitters at once) would otherwise hold
+        # every thread of the pool and starve the pages that only read. SQLite admits one writer at a time anyway.
+        if self._writers is None:
+            engine = self.factory.kw.get("bind")
+            sqlite = engine is None or engine.dialect.name == "sqlite"
+            self._writers = anyio.CapacityLimiter(1 if sqlite else WRITERS_PER_PROCESS)
+        return self._writers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
             return
+        if scope["method"] in UNSAFE_METHODS:
+            async with self._writer_slots():
+                await self._handle(scope, receive, send)
+        else:
+            await self._handle(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request: Request[Any, Any, Any] = Request(scope, receive)
         state = scope.setdefault("state", {})
         db = self.factory()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def _demo_uscc(body: str) -> str:
 
 
 def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: datetime,
-                       count: int = 60) -> int:
+                       count: int = 60, progress: Callable[[str, int, int], None] | None = None) -> int:
     """`count` projects spread over the documents' directions, organisations, start years and every status,
     most with a confirmed task book. Returns how many were created."""
     from datetime import date, timedelta
@@ -113,7 +114,9 @@ def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: 
             end_date=start + timedelta(days=months * 30),
             period_months=months, fiscal_funding=Decimal(100 + (i * 37) % 400) * 10000,
             self_funding=Decimal(200 + (i * 53) % 900) * 10000, funding_mode=None), document))
-    for row, document in batch:
+    for n, (row, document) in enumerate(batch, 1):
+        if progress is not None and (n % 100 == 0 or n == len(batch)):
+            progress("演示项目", n, len(batch))
         result = import_projects(db, [row], document, actor=actor, now=now)
         if not result.ok:
             continue

@@ -471,10 +471,12 @@ class BulkWriter:
         db = self.db
         files, reports, versions, values, evidence, reviews = [], [], [], [], [], []
         submitted, mails, entries = [], [], []
+        kept = [f for recorder in self.recorders for f in recorder.files.values()]
+        names = iter(self.store.put_many([f.checked for f in kept]))
         for recorder in self.recorders:
             for f in recorder.files.values():
                 files.append({"id": f.id, "project_id": f.project_id, "sha256": f.sha256,
-                              "storage_name": self.store.put(f.checked), "display_name": f.checked.display_name,
+                              "storage_name": next(names), "display_name": f.checked.display_name,
                               "media_type": f.checked.media_type, "size": f.checked.size,
                               "uploaded_by_id": f.uploaded_by_id, "uploaded_at": f.uploaded_at})
             for r in recorder.reports.values():

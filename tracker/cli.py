@@ -6,6 +6,7 @@ import argparse
 import getpass
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -60,11 +61,69 @@ def _print_demo_logins() -> None:
         print(f"  {username:<8} {role.label}")
 
 
+class _Progress:
+    """How far `tracker demo` has come, on stderr: a bar redrawn in place on a terminal, otherwise (a log, a pipe)
+    a line per stage and per tenth of a long one ("演示项目 2000/10000"). A large demo takes minutes; silence
+    for that long looks like a hang."""
+
+    WIDTH = 30
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.start = time.monotonic()
+        self.stage = ""
+        self.drawn = 0.0  # when the bar was last redrawn (at most ten times a second)
+        self.tenth = -1
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self._end_line()
+            self.stage, self.tenth, self.drawn = stage, -1, 0.0
+            if not total:
+                self._write(f"{stage}…")
+        elapsed = time.monotonic() - self.start
+        if not total:
+            return
+        if self.tty:
+            if done == total or time.monotonic() - self.drawn >= 0.1:
+                filled = self.WIDTH * done // total
+                bar = "#" * filled + "-" * (self.WIDTH - filled)
+                self.stream.write(f"\r{stage} [{bar}] {done}/{total}  {elapsed:.0f} 秒")
+                self.stream.flush()
+                self.drawn = time.monotonic()
+            return
+        tenth = 10 * done // total
+        if tenth > self.tenth:
+            self.tenth = tenth
+            self._write(f"{stage} {done}/{total}（{elapsed:.0f} 秒）")
+
+    def _write(self, line: str) -> None:
+        if self.tty:
+            self.stream.write(f"{line}\n")
+        else:
+            print(line, file=self.stream, flush=True)
+        self.stream.flush()
+
+    def _end_line(self) -> None:
+        if self.tty and self.stage and self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        self._end_line()
+        self.stage = ""
+        self._write(f"用时 {time.monotonic() - self.start:.0f} 秒")
+
+
 def _create_demo(engine, data_dir: Path, projects: int = 60) -> None:
     from tracker.demo.build import build_demo
 
+    progress = _Progress()
     with session_scope(make_session_factory(engine)) as db:
-        lines = build_demo(db, now=clock.now(), data_dir=data_dir, projects=projects)
+        lines = build_demo(db, now=clock.now(), data_dir=data_dir, projects=projects, progress=progress)
+        progress("保存", 0, 0)
+    progress.close()
     print("\n".join(lines))
 
 
@@ -104,33 +163,49 @@ def _refuse_insecure_production(settings: Settings, engine) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
+    # Said at once: on a loaded machine the imports and the first demo take a while, and silence looks like a hang.
+    print("正在启动：检查数据库…" + ("（首次启动将建立演示数据库，约需半分钟）" if args.demo else ""), flush=True)
     import uvicorn
 
     from tracker.backup import table_counts
-    from tracker.web.app import create_app
 
     if args.demo and settings.is_production:
         raise CommandError("生产模式不能使用 --demo")
     engine = _upgrade(settings)
     if args.demo:
         if not table_counts(engine).get("users"):
+            print("正在建立演示数据库…", flush=True)
             _create_demo(engine, settings.data_dir)
             print("已创建演示数据库")
         _print_demo_logins()
     _refuse_insecure_production(settings, engine)
+    print("正在加载网页应用…", flush=True)
+    from tracker.web.app import create_app
+
     factory = make_session_factory(engine)
     scheduler = None
     if not args.no_scheduler:
         from reminders.scheduler import start_in_process
 
         scheduler = start_in_process(factory)
-    print(f"打开浏览器访问 http://{args.host}:{args.port}/")
+    url = f"http://{args.host}:{args.port}/"
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:  # listening: now the address works (a port in use ends the command instead)
+                print(f"已就绪，打开浏览器访问 {url}（按 Ctrl+C 停止；换端口用 --port）", flush=True)
+
+    config = uvicorn.Config(create_app(settings, session_factory=factory), host=args.host, port=args.port,
+                            server_header=False, proxy_headers=False, log_level="info")
+    server = Server(config)
     try:
-        uvicorn.run(create_app(settings, session_factory=factory), host=args.host, port=args.port,
-                    server_header=False, proxy_headers=False, log_level="info")
+        server.run()
     finally:
         if scheduler is not None:
             scheduler.stop()
+    if not server.started:
+        raise CommandError(f"网页服务未能启动：{args.host}:{args.port} 可能已被占用，可用 --port 换一个端口")
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> None:

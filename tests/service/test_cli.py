@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import subprocess
 import sys
@@ -113,3 +114,33 @@ def test_users_create_reads_the_password_from_stdin(cli_db, monkeypatch, capsys)
     assert cli.main(["users", "create", "wang", "--role", "officer", "--password-stdin"]) == 0
     assert cli.main(["users", "create", "li", "--role", "boss", "--password-stdin"]) == 1
     assert "未知角色" in capsys.readouterr().err
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_demo_progress_is_a_line_per_stage_and_tenth_in_a_log_and_a_bar_on_a_terminal():
+    log = _Stream(tty=False)
+    progress = cli._Progress(log)
+    progress("示例指南", 0, 0)
+    for done in range(1, 10_001):
+        progress("演示项目", done, 10_000)
+    progress.close()
+    lines = log.getvalue().splitlines()
+    assert lines[0] == "示例指南…"
+    assert [line.split("（")[0] for line in lines[1:-1]] == [f"演示项目 {n}/10000" for n in (1, *range(1000, 10_001, 1000))]
+    assert lines[-1].startswith("用时")
+
+    terminal = _Stream(tty=True)
+    progress = cli._Progress(terminal)
+    for done in range(1, 101):
+        progress("演示进展报告", done, 100)
+    progress.close()
+    text = terminal.getvalue()
+    assert "\r演示进展报告 [" in text and "100/100" in text and text.count("\n") == 2  # the bar, then the time

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def _demo_uscc(body: str) -> str:
 
 
 def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: datetime,
-                       count: int = 60) -> int:
+                       count: int = 60, progress: Callable[[str, int, int], None] | None = None) -> int:
     """`count` projects spread over the documents' directions, organisations, start years and every status,
     most with a confirmed task book. Returns how many were created."""
     from datetime import date, timedelta
@@ -68,7 +69,7 @@ def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: 
 
     from sqlalchemy import select
 
-    from tracker.models import GuidelineNode, Organisation
+    from tracker.models import GuidelineNode, Organisation, Project
     from tracker.services.projects import ProjectInput, import_projects
     from tracker.services.task_books import MilestoneInput, TargetChange, confirm_task_book
 
@@ -113,11 +114,25 @@ def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: 
             end_date=start + timedelta(days=months * 30),
             period_months=months, fiscal_funding=Decimal(100 + (i * 37) % 400) * 10000,
             self_funding=Decimal(200 + (i * 53) % 900) * 10000, funding_mode=None), document))
-    for row, document in batch:
-        result = import_projects(db, [row], document, actor=actor, now=now)
-        if not result.ok:
+    imported: dict[str, Project] = {}
+    # The default demo imports row by row, as it always has; a large one a chunk at a time, one call per document
+    # (each call reads the document's directions once), falling back to row by row if a chunk is refused.
+    size = 1 if count <= 60 else 500
+    for n, (row, _document) in enumerate(batch, 1):
+        if progress is not None:
+            progress("演示项目", n, len(batch))
+        if row.project_code not in imported and (n - 1) % size == 0:
+            chunk = batch[n - 1:n - 1 + size]
+            for doc in dict.fromkeys(d for _, d in chunk):
+                rows = [r for r, d in chunk if d is doc]
+                result = import_projects(db, rows, doc, actor=actor, now=now)
+                if not result.ok:
+                    result.created = [p for r in rows for p in import_projects(db, [r], doc, actor=actor,
+                                                                               now=now).created]
+                imported.update((p.code, p) for p in result.created)
+        project = imported.get(row.project_code)
+        if project is None:
             continue
-        project = result.created[0]
         project.status = _STATUS_CYCLE[created % len(_STATUS_CYCLE)]
         if created % 5 != 4:  # four in five have a confirmed task book; some raised a value
             targets = project.target_sets[-1].targets

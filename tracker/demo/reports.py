@@ -14,9 +14,10 @@ earlier period accepted later.
 
 Deterministic: one `random.Random` per project, seeded by its code, and the stories assigned in project order;
 the same `now` on a fresh database gives the same histories. Projects that already have reports are left alone.
-Only the first `MAX_PROJECTS` projects get histories: a history costs a few dozen service calls per period
-(each re-reads the project's reports to check the new values against the accepted ones), and the 10000-project
-benchmark demo needs volume of projects, not of reports.
+Every project gets its history. The default demo's go through the report service, call by call; at scale
+(`tracker demo --projects N`) the same stories are recorded by tracker/demo/bulk.py as the rows the service would
+write and inserted together (a history through the service costs a few dozen calls per period, about 0.4 s a
+project).
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from __future__ import annotations
 import io
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Any, Protocol
 
 from PIL import Image, ImageDraw
 from sqlalchemy import func, select
@@ -36,7 +38,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from indicators.assessment.progress import is_per_year, project_year
-from indicators.workdays import ReportingPeriod
+from indicators.workdays import ReportingPeriod, reporting_periods
 from tracker import clock
 from tracker.files.evidence import check_evidence_file
 from tracker.files.store import EvidenceStore
@@ -55,8 +57,11 @@ from tracker.models import (
 from tracker.services import reports as service
 from tracker.services.audit import Actor
 from tracker.services.reports import EvidenceInput, ReportInput, ValueInput
+from tracker.services.work_calendar import load_calendar
 
-MAX_PROJECTS = 300
+# (stage, done, total): how far a long step has come, for the command's progress line (total 0: unknown).
+Progress = Callable[[str, int, int], None]
+
 # Projects that no longer report but did: their histories run up to the last period due.
 REPORTED_BEFORE = frozenset({ProjectStatus.UNDER_ACCEPTANCE, ProjectStatus.PASSED, ProjectStatus.FAILED,
                              ProjectStatus.CONCLUDED, ProjectStatus.TERMINATED})
@@ -412,18 +417,55 @@ def _pdf(label: str) -> bytes:
 # --- one project's history ------------------------------------------------------------------------
 
 
+class _Backend(Protocol):
+    """Where a history's steps go: the report service (`_ServiceBackend`), or the bulk writer's recorder
+    (tracker/demo/bulk.py), which keeps the rows the service would write and inserts them all at the end."""
+
+    def save(self, period: ReportingPeriod, data: ReportInput, *, now: datetime, today: date) -> Any: ...
+    def submit(self, period: ReportingPeriod, report: Any, *, now: datetime, today: date) -> Any: ...
+    def review(self, report: Any, decision: str, comment: str, *, now: datetime) -> None: ...
+    def revise(self, report: Any, *, now: datetime, today: date) -> Any: ...
+    def report_at(self, index: int) -> Any: ...
+
+
+@dataclass
+class _ServiceBackend:
+    db: Session
+    project: Project
+    grantee: Actor
+    officer: Actor
+    store: EvidenceStore
+    open_days: int
+
+    def save(self, period: ReportingPeriod, data: ReportInput, *, now: datetime, today: date) -> Report:
+        return service.save_draft(self.db, self.project, period, data, actor=self.grantee, now=now, today=today,
+                                  open_days=self.open_days, store=self.store)
+
+    def submit(self, period: ReportingPeriod, report: Report, *, now: datetime, today: date) -> Report:
+        return service.submit(self.db, self.project, period, edit_lock=report.latest.edit_lock, actor=self.grantee,
+                              now=now, today=today, open_days=self.open_days)
+
+    def review(self, report: Report, decision: str, comment: str, *, now: datetime) -> None:
+        service.review(self.db, report, decision=decision, comment=comment, lock=report.lock, actor=self.officer,
+                       now=now)
+
+    def revise(self, report: Report, *, now: datetime, today: date) -> ReportVersion:
+        return service.start_revision(self.db, self.project, report, lock=report.lock, actor=self.grantee, now=now,
+                                      today=today, open_days=self.open_days)
+
+    def report_at(self, index: int) -> Report:
+        return service.reports_of(self.db, self.project)[index]
+
+
+
 @dataclass
 class _History:
-    db: Session
     project: Project
     due: list[ReportingPeriod]
     plan: _Plan
     rng: random.Random
-    grantee: Actor
-    officer: Actor
-    store: EvidenceStore
+    backend: _Backend
     today: date
-    open_days: int
     ids: _Identifiers = field(init=False)
     targets: list[ProjectTarget] = field(init=False)
     series: dict[int, list] = field(init=False)  # target position → the planned value per due period
@@ -662,23 +704,19 @@ class _History:
     def _in_past(self, day: date) -> bool:
         return day < self.today
 
-    # -- the service calls
+    # -- the steps (through the report service, or recorded for the bulk writer: `backend`)
 
     def _save(self, period: ReportingPeriod, data: ReportInput, day: date, *, lock: int | None = None) -> Report:
-        return service.save_draft(self.db, self.project, period, replace(data, edit_lock=lock), actor=self.grantee,
-                                  now=self._moment(day), today=day, open_days=self.open_days, store=self.store)
+        return self.backend.save(period, replace(data, edit_lock=lock), now=self._moment(day), today=day)
 
     def _submit(self, period: ReportingPeriod, report: Report, day: date) -> Report:
-        return service.submit(self.db, self.project, period, edit_lock=report.latest.edit_lock, actor=self.grantee,
-                              now=self._moment(day), today=day, open_days=self.open_days)
+        return self.backend.submit(period, report, now=self._moment(day), today=day)
 
     def _review(self, report: Report, decision: str, day: date, comment: str = "") -> None:
-        service.review(self.db, report, decision=decision, comment=comment, lock=report.lock, actor=self.officer,
-                       now=self._moment(day))
+        self.backend.review(report, decision, comment, now=self._moment(day))
 
     def _revise(self, report: Report, day: date) -> ReportVersion:
-        return service.start_revision(self.db, self.project, report, lock=report.lock, actor=self.grantee,
-                                      now=self._moment(day), today=day, open_days=self.open_days)
+        return self.backend.revise(report, now=self._moment(day), today=day)
 
     def _remember(self, report: Report) -> None:
         """Deliverable evidence is carried into later reports by the stored file, not uploaded again."""
@@ -749,7 +787,7 @@ class _History:
         accept_day = day + timedelta(days=self.rng.randint(2, 6))
         if self.correction_data is None or not self._in_past(accept_day):
             return
-        report = service.reports_of(self.db, self.project)[period.index]
+        report = self.backend.report_at(period.index)
         version = self._revise(report, day)
         data = replace(self.correction_data, narrative=self.correction_data.narrative + self.correction_note)
         report = self._save(period, data, day, lock=version.edit_lock)
@@ -761,48 +799,76 @@ class _History:
 
 
 def load_demo_reports(db: Session, *, now: datetime, store: EvidenceStore, due_days: int = 15,
-                      open_days: int = 15, limit: int = MAX_PROJECTS) -> dict[str, int]:
-    """Give the demo projects report histories through the report service; returns what was created."""
+                      open_days: int = 15, limit: int | None = None, bulk: bool = False,
+                      progress: Progress | None = None) -> dict[str, int]:
+    """Give the demo projects (the first `limit`, or all) report histories; returns what was created.
+
+    Through the report service, call by call; or with `bulk`, the same histories recorded in memory as the rows
+    the service would write (tracker/demo/bulk.py) and inserted together at the end (DESIGN §3: the demo at
+    scale; tests/service/test_demo_bulk.py proves the rows equal)."""
+    from tracker.demo.bulk import BulkWriter
+
     today = clock.local(now).date()
-    projects = list(db.scalars(select(Project).order_by(Project.id).limit(limit).options(
-        selectinload(Project.target_sets).selectinload(TargetSet.targets), selectinload(Project.officer))))
+    query = select(Project).order_by(Project.id).options(
+        selectinload(Project.target_sets).selectinload(TargetSet.targets), selectinload(Project.officer),
+        selectinload(Project.contacts))
+    projects = list(db.scalars(query.limit(limit) if limit is not None else query))
     ids = [p.id for p in projects]
-    already = set(db.scalars(select(Report.project_id).where(Report.project_id.in_(ids or [-1])).distinct()))
+    already: set[int] = set()
+    for i in range(0, len(ids), 500):
+        already.update(db.scalars(select(Report.project_id).where(Report.project_id.in_(ids[i:i + 500])).distinct()))
     grantees: dict[int, User] = {}
     for user in db.scalars(select(User).where(User.role == Role.GRANTEE, User.is_active.is_(True))
                            .order_by(User.id)):
         if user.organisation_id is not None:
             grantees.setdefault(user.organisation_id, user)
     default_officer = db.scalar(select(User).where(User.username == "officer"))
+    calendar = load_calendar(db)  # once: every project's periods come from the same stored years
+    writer = BulkWriter(db, store) if bulk else None
     stories = _Stories()
     done: list[Project] = []
-    skipped = 0
-    for project in projects:
+    skipped = overdue = 0
+    for n, project in enumerate(projects, 1):
+        if progress is not None:  # every project: the printer decides what to show
+            progress("演示进展报告", n, len(projects))
         status = ProjectStatus(project.status)
         if project.id in already or not project.target_sets or not project.target_sets[-1].confirmed:
             continue
         if status not in service.REPORTING_STATUSES and status not in REPORTED_BEFORE:
             continue
-        due = [p for p in service.project_periods(db, project, due_days) if p.due < today]
+        due = [p for p in reporting_periods(project.start_date, project.end_date, calendar, due_days)
+               if p.due < today]
         if not due:
             continue
         rng = random.Random(f"demo-reports:{project.code}")
         plan = _plan(project, due, stories, rng)
         grantee = grantees.get(project.organisation_id)
         officer = project.officer or default_officer
-        history = _History(db, project, due, plan, rng,
-                           grantee=Actor.of(grantee) if grantee else Actor(None, "demo", Role.GRANTEE.value),
-                           officer=Actor.of(officer) if officer else Actor.system("demo"), store=store, today=today,
-                           open_days=open_days)
+        grantee_actor = Actor.of(grantee) if grantee else Actor(None, "demo", Role.GRANTEE.value)
+        officer_actor = Actor.of(officer) if officer else Actor.system("demo")
         try:
-            with db.begin_nested(), _as_reporting(project):
-                history.run()
+            if writer is not None:
+                with writer.project(project, grantee=grantee_actor, officer=officer_actor, open_days=open_days) \
+                        as recorder, _as_reporting(project):
+                    _History(project, due, plan, rng, recorder, today).run()
+                    submitted = recorder.submitted_periods()
+            else:
+                backend = _ServiceBackend(db, project, grantee_actor, officer_actor, store, open_days)
+                with db.begin_nested(), _as_reporting(project):
+                    _History(project, due, plan, rng, backend, today).run()
+                submitted = None
         except service.ReportProblems:
             # A target of a shape the story cannot fill (a per-year rate below zero in a unit the service
             # reads as unsigned…): that project goes without a history rather than with half of one.
             skipped += 1
             continue
         done.append(project)
+        if submitted is not None and project.status in service.REPORTING_STATUSES:
+            overdue += sum(1 for p in due if p.index not in submitted)
+    if writer is not None:
+        if progress is not None:
+            progress("写入进展报告", 0, 0)
+        return {**writer.finish(), "projects": len(done), "overdue": overdue, "skipped": skipped}
     db.flush()
     return {**_counts(db, done, today, due_days, open_days), "skipped": skipped}
 

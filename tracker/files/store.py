@@ -27,6 +27,17 @@ class EvidenceStore:
 
     def put(self, checked: CheckedFile) -> str:
         """Store the bytes under a new random name and return it; a crash never leaves a partial file under it."""
+        return self._put(checked, sync=True)
+
+    def put_many(self, files: list[CheckedFile]) -> list[str]:
+        """`put` for many files at once (a bulk writer's): the same names and files, made durable together by one
+        sync at the end rather than two fsyncs per file, which dominate the cost of thousands of small files."""
+        names = [self._put(checked, sync=False) for checked in files]
+        if names:
+            os.sync()
+        return names
+
+    def _put(self, checked: CheckedFile, *, sync: bool) -> str:
         if checked.extension not in STORED_EXTENSIONS:
             raise ValueError(f"not a stored extension: {checked.extension!r}")
         while True:
@@ -41,7 +52,8 @@ class EvidenceStore:
                     view = memoryview(checked.data)
                     while view:
                         view = view[os.write(fd, view):]
-                    os.fsync(fd)
+                    if sync:
+                        os.fsync(fd)
                 finally:
                     os.close(fd)
                 try:
@@ -50,7 +62,8 @@ class EvidenceStore:
                     continue  # 128 random bits collided: draw again
             finally:
                 temp.unlink(missing_ok=True)
-            _fsync_folder(folder)
+            if sync:
+                _fsync_folder(folder)
             return name
 
     def path_of(self, storage_name: str) -> Path:

@@ -460,6 +460,11 @@ def test_queue_lists_submitted_reports_of_the_officers_programmes(db, project, d
     assert [r.id for r in service.review_queue(db, demo_users["officer"])] == [report.id]
     assert service.review_queue(db, demo_users["grantee"]) == [report]  # own organisation's
     assert service.report_for(db, demo_users["expert"], report.id) is None
+    assert [service.review_queue_size(db, demo_users[role]) for role in ("officer", "grantee", "expert")] == [1, 1, 0]
+    assert service.review_queue(db, demo_users["officer"], offset=1) == []
+    assert service.version_counts(db, [report]) == {report.id: 1}
+    period = service.periods_of(db, [report], 15)[report.id]
+    assert (period.index, period.start) == (report.period_index, report.period_start)
 
 
 def test_a_new_task_book_version_keeps_the_values_by_position(db, project, grantee):

@@ -36,6 +36,7 @@ from tracker.files.evidence import CheckedFile
 from tracker.files.store import EvidenceStore
 from tracker.models import (
     EvidenceFile,
+    Organisation,
     Project,
     ProjectStatus,
     ProjectTarget,
@@ -688,8 +689,11 @@ def _waiting(user: User):
 
 def review_queue(db: Session, user: User, *, offset: int = 0, limit: int = 200) -> list[Report]:
     """Submitted reports across the user's projects, the longest waiting first (with project and organisation)."""
-    return list(db.scalars(_waiting(user).options(selectinload(Report.project).selectinload(Project.organisation))
-                           .order_by(Report.last_submitted_at, Report.id).offset(offset).limit(limit)))
+    # Only what the queue shows of each project (its rules are JSON, decoded for nothing if loaded whole).
+    project = selectinload(Report.project).load_only(Project.code, Project.title, Project.start_date,
+                                                     Project.end_date, Project.organisation_id)
+    return list(db.scalars(_waiting(user).options(project.selectinload(Project.organisation).load_only(
+        Organisation.name)).order_by(Report.last_submitted_at, Report.id).offset(offset).limit(limit)))
 
 
 def review_queue_size(db: Session, user: User) -> int:

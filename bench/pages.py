@@ -108,11 +108,13 @@ end
 
 
 def wrk(urls: list[str], cookie: str, seconds: int, *, paths: list[str] | None = None) -> dict[str, float]:
-    """wrk -t2 -c8 on each URL at once (one wrk per server); req/s summed, latencies of the first."""
+    """wrk -t2 -c8 spread over the URLs (one wrk per server, 8 connections in all); req/s summed, latencies of
+    the first."""
     procs = []
     with ExitStack() as stack:
         for url in urls:
-            command = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-H", f"Cookie: {cookie}"]
+            command = ["wrk", "-t2", f"-c{max(2, 8 // len(urls))}", f"-d{seconds}s", "--latency", "-H",
+                       f"Cookie: {cookie}"]
             if paths:
                 script = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "paths.lua"
                 script.write_text(_LUA_PATHS % ", ".join(f'"{p}"' for p in paths))

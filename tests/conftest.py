@@ -172,3 +172,13 @@ def login(client, username: str, password: str = DEMO_PASSWORD):
     token = csrf_from(client.get("/login").text)
     return client.post("/login", data={"_csrf_token": token, "username": username, "password": password,
                                        "next": "/"}, follow_redirects=False)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_page_fragments() -> Iterator[None]:
+    """Each test rolls its database back, data generation included: rendered parts kept by an earlier test must
+    not be found again under the same generation (tracker.web.fragments)."""
+    from tracker.web.fragments import PROJECT_LISTS
+
+    PROJECT_LISTS.clear()
+    yield

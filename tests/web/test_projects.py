@@ -267,3 +267,54 @@ def test_list_rows_read_the_same_values_as_the_project(db, world):
                 row.status_label) == (project.title, project.organisation.name, project.organisation.division_code,
                                       project.node.title, project.officer.display_name, project.status_label)
     assert project_rows(db, filtered_projects(officer, ProjectFilters()), offset=50, limit=50) == []
+
+
+def test_the_list_is_kept_until_something_it_shows_changes(client, world, db, engine):
+    from tracker.services import data_generation
+
+    login(client, "officer")
+    seen: list[str] = []
+    listener = lambda _conn, _cursor, statement, *args: seen.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        first = client.get("/projects?sort=code").text
+        built = len(seen)
+        seen.clear()
+        assert client.get("/projects?sort=code").text == first
+        assert len(seen) < built  # served from the kept part: no count, page or choices queries
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+    own = world["own"][0]
+    before = data_generation.current(db)
+    own.next_reminder_at = None  # not shown by the list: the kept part stays
+    db.commit()
+    assert data_generation.current(db) == before
+    own.status = "terminated"
+    own.organisation.name = "柳州示范智能装备集团有限公司"
+    db.commit()
+    assert data_generation.current(db) != before
+    page = client.get("/projects?sort=code").text
+    assert "柳州示范智能装备集团有限公司" in page and "终止" in page
+
+
+def test_every_watched_change_moves_the_data_generation(db, world, demo_users, now):
+    from sqlalchemy import text
+
+    from tracker.services import data_generation
+
+    def moves(statement: str) -> bool:
+        before = data_generation.current(db)
+        db.execute(text(statement))
+        return data_generation.current(db) != before
+
+    project = world["own"][0]
+    assert moves(f"UPDATE projects SET status = 'extended' WHERE id = {project.id}")
+    assert moves(f"UPDATE projects SET title = '新名称' WHERE id = {project.id}")
+    assert not moves(f"UPDATE projects SET next_reminder_at = NULL WHERE id = {project.id}")
+    assert moves(f"UPDATE organisations SET name = '改名' WHERE id = {project.organisation_id}")
+    assert moves(f"UPDATE users SET display_name = '新专员' WHERE id = {demo_users['officer'].id}")
+    assert not moves(f"UPDATE users SET last_login_at = NULL WHERE id = {demo_users['officer'].id}")
+    assert moves(f"UPDATE programmes SET name = '新计划' WHERE id = {project.programme_id}")
+    assert moves(f"UPDATE guideline_nodes SET title = '新方向' WHERE id = {project.node_id}")
+    assert moves(f"DELETE FROM project_contacts WHERE project_id = {project.id}") is False

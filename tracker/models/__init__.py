@@ -12,6 +12,7 @@ from tracker.models.accounts import (
 )
 from tracker.models.audit import AuditEntry
 from tracker.models.calendar import CalendarSource, WorkCalendarDay, WorkCalendarYear
+from tracker.models.generation import DataGeneration
 from tracker.models.guidelines import GuidelineClause, GuidelineDocument, GuidelineNode
 from tracker.models.jobs import JobRun, SchedulerLease
 from tracker.models.mail import MAIL_STATUS_LABELS, MailStatus, OutboxMail
@@ -46,6 +47,7 @@ __all__ = [
     "AuthSession",
     "CalendarSource",
     "ClauseCorrection",
+    "DataGeneration",
     "EvidenceFile",
     "GuidelineClause",
     "GuidelineDocument",

@@ -23,10 +23,12 @@ from tracker.services.accounts import AccountError
 from tracker.services.business_settings import BusinessSettings
 from tracker.services.programmes import visible_programmes
 from tracker.services.task_books import MilestoneInput, TargetChange, TaskBookProblems, confirm_task_book
+from tracker.templating import render
 from tracker.web import forms
 from tracker.web.deps import Business, CurrentUser, DbSession, PageNo, RequestActor, SubmittedForm
+from tracker.web.fragments import PROJECT_LISTS
 from tracker.web.lookups import project_or_404
-from tracker.web.render import page
+from tracker.web.render import page, page_context
 
 PAGE_SIZE = 50
 NEW_ROWS = 3
@@ -53,17 +55,31 @@ def project_list(request: Request[Any, Any, Any], db: DbSession, user: CurrentUs
                  status: FromQuery[str] = "", q: FromQuery[str] = "", sort: FromQuery[str] = "code",
                  order: FromQuery[str] = "asc", page_no: PageNo = 1) -> Response[Any]:
     filters = filters_from_query(programme, direction, city, organisation, officer, status, q, sort, order)
+    params = {"programme": programme, "direction": direction, "city": city, "organisation": organisation,
+              "officer": officer, "status": status, "q": q, "sort": filters.sort, "order": order}
+    lang = page_context(request)["lang"]
+
+    def body() -> str:
+        return _list_body(db, user, filters, params, page_no, lang)
+
+    # Everything the body depends on: who sees which projects, the language, the query; and, through the cache,
+    # the data generation.
+    key = ("projects", lang, user.role, user.organisation_id, tuple(p.id for p in visible_programmes(db, user)),
+           tuple(sorted(params.items())), page_no)
+    return page(request, "projects/list.html", body=PROJECT_LISTS.get_or_render(db, key, body))
+
+
+def _list_body(db: Session, user: User, filters: project_service.ProjectFilters, params: dict[str, str],
+               page_no: int, lang: str) -> str:
     query = project_service.filtered_projects(user, filters)
     total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page_no = min(max(page_no, 1), pages)
     rows = project_service.project_rows(db, query, offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-    params = {"programme": programme, "direction": direction, "city": city, "organisation": organisation,
-              "officer": officer, "status": status, "q": q, "sort": filters.sort, "order": order}
-    return page(request, "projects/list.html", projects=rows, total=total, page=page_no, pages=pages,
-                params=params, programmes=visible_programmes(db, user),
-                statuses=[(s.value, s.label) for s in ProjectStatus], city_name=city_name, cities=_city_options(),
-                **_filter_options(db, user, filters))
+    return render("projects/_list_body.html", lang=lang, role=user.role, projects=rows, total=total,
+                  page=page_no, pages=pages, params=params, programmes=visible_programmes(db, user),
+                  statuses=[(s.value, s.label) for s in ProjectStatus], city_name=city_name,
+                  cities=_city_options(), **_filter_options(db, user, filters))
 
 
 def _filter_options(db: Session, user: User, filters: project_service.ProjectFilters) -> dict[str, Any]:

@@ -1,0 +1,22 @@
+"""The data generation: a number that changes whenever a row a cached page shows changes.
+
+Triggers made by migration 0011 add one to it, in the writing transaction, on any insert or delete of projects,
+organisations, users, programmes and guideline directions, and on updates of the columns the project list shows
+(not, say, a project's next reminder moment). A page cached under a generation is therefore current for as long as
+the generation is. It is a row, not a sequence, on purpose: a reader sees the new value only once the writer's rows
+are committed, so it can never pair a new generation with old data. The epoch, drawn when the row was made, keeps
+a rebuilt database from reusing an old one's numbers.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tracker.models import DataGeneration
+
+
+def current(db: Session) -> str | None:
+    """The generation as text (epoch and value); None when the row is missing, and then nothing may be cached."""
+    row = db.execute(select(DataGeneration.epoch, DataGeneration.value).where(DataGeneration.id == 1)).first()
+    return f"{row.epoch}.{row.value}" if row else None

@@ -178,7 +178,7 @@ def login(client, username: str, password: str = DEMO_PASSWORD):
 def _fresh_page_fragments() -> Iterator[None]:
     """Each test rolls its database back, data generation included: rendered parts kept by an earlier test must
     not be found again under the same generation (tracker.web.fragments)."""
-    from tracker.web.fragments import PROJECT_LISTS
+    from tracker.web.fragments import KEPT
 
-    PROJECT_LISTS.clear()
+    KEPT.clear()
     yield

@@ -1,4 +1,4 @@
-"""the data generation: a counter that triggers bump when a row a cached page shows changes
+"""the data generation: a counter that triggers bump when a row a kept page shows changes
 
 Revision ID: 0011
 Revises: 0010
@@ -18,15 +18,24 @@ down_revision: Union[str, Sequence[str], None] = '0010'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
-# What the cached project list shows (tracker.services.data_generation.WATCHED): a table, and the columns whose
-# update matters (None: any insert, update or delete of the table). Inserts and deletes always count.
+# What the kept pages show (tracker.web.fragments: the project list, the review queue, the API's project list):
+# each table, and the columns whose update matters (None: any column). Inserts and deletes always count. Left out
+# on purpose: what changes all day without changing those pages (a project's next reminder moment, a user's last
+# login, a draft's content and lock, a report version's content).
 WATCHED = {
-    "projects": ("code", "title", "programme_id", "node_id", "organisation_id", "officer_id", "start_date",
-                 "end_date", "fiscal_funding", "status"),
-    "organisations": ("name", "division_code"),
-    "users": ("display_name",),
-    "programmes": ("name",),
-    "guideline_nodes": ("title",),
+    "projects": ("code", "title", "programme_id", "document_id", "node_id", "organisation_id", "officer_id",
+                 "start_date", "end_date", "period_months", "fiscal_funding", "self_funding", "funding_mode",
+                 "status"),
+    "organisations": None,
+    "users": ("username", "display_name"),
+    "programmes": None,
+    "guideline_nodes": None,
+    "target_sets": None,
+    "reports": ("project_id", "period_index", "is_final", "status", "accepted_number", "first_submitted_at",
+                "last_submitted_at"),
+    "report_versions": ("report_id",),  # the queue counts versions
+    "work_calendar_years": None,  # due dates, and so "late"
+    "work_calendar_days": None,
 }
 BUMP = "UPDATE data_generation SET value = value + 1 WHERE id = 1"
 
@@ -45,12 +54,12 @@ def upgrade() -> None:
                    f"$$ BEGIN {BUMP}; RETURN NULL; END $$")
         for table, columns in WATCHED.items():
             # Once per statement: a bulk insert of 5,000 projects bumps it once.
-            op.execute(f"CREATE TRIGGER data_generation_{table} AFTER INSERT OR DELETE OR UPDATE OF "
-                       f"{', '.join(columns)} ON {table} FOR EACH STATEMENT "
-                       f"EXECUTE FUNCTION tracker_bump_data_generation()")
+            update = f"UPDATE OF {', '.join(columns)}" if columns else "UPDATE"
+            op.execute(f"CREATE TRIGGER data_generation_{table} AFTER INSERT OR DELETE OR {update} ON {table} "
+                       f"FOR EACH STATEMENT EXECUTE FUNCTION tracker_bump_data_generation()")
     else:
         for table, columns in WATCHED.items():
-            for event in ("INSERT", "DELETE", f"UPDATE OF {', '.join(columns)}"):
+            for event in ("INSERT", "DELETE", f"UPDATE OF {', '.join(columns)}" if columns else "UPDATE"):
                 name = f"data_generation_{table}_{event.split()[0].lower()}"
                 op.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {BUMP}; END")
 

@@ -14,6 +14,7 @@ from tests import builders as build
 from tests.conftest import csrf_from, login
 from tracker.services.audit import Actor
 from tracker.services.projects import ProjectInput, import_projects
+from tracker.web.fragments import KEPT
 
 SYSTEM = Actor.system("test")
 # The first is at most 3 years (2025-03-01 to 2028-02-29) with a target of 2000 万元; the last is milestone-funded.
@@ -63,6 +64,7 @@ def test_the_list_runs_a_constant_number_of_queries(client, world, db, now, engi
     login(client, "officer")
 
     def count_queries(path: str) -> int:
+        KEPT.clear()  # the list as built, not as kept (tracker.web.fragments)
         seen = []
         listener = lambda *args: seen.append(1)  # noqa: E731
         event.listen(engine, "before_cursor_execute", listener)
@@ -317,4 +319,18 @@ def test_every_watched_change_moves_the_data_generation(db, world, demo_users, n
     assert not moves(f"UPDATE users SET last_login_at = NULL WHERE id = {demo_users['officer'].id}")
     assert moves(f"UPDATE programmes SET name = '新计划' WHERE id = {project.programme_id}")
     assert moves(f"UPDATE guideline_nodes SET title = '新方向' WHERE id = {project.node_id}")
+    assert moves(f"UPDATE target_sets SET reason = 'x' WHERE project_id = {project.id}")
     assert moves(f"DELETE FROM project_contacts WHERE project_id = {project.id}") is False
+
+
+def test_the_kept_review_queue_and_api_list_follow_a_submission(client, db, now, demo_users):
+    project = build.demo_project(db, code="KEPT-1")
+    report = build.report(db, project, status="draft")
+    db.commit()
+    login(client, "officer")
+    assert "KEPT-1" not in client.get("/reports").text
+    assert client.get("/reports").status_code == 200  # kept
+    report.status = "submitted"
+    report.first_submitted_at = report.last_submitted_at = now
+    db.commit()
+    assert "KEPT-1" in client.get("/reports").text

@@ -1,10 +1,11 @@
-"""Rendered parts of pages kept in memory, keyed by what they show and the data generation
+"""Parts of pages kept in memory, keyed by what they show and the data generation
 (tracker.services.data_generation), so that a page asked for again before anything it shows has changed is not
 built again. At 10,000 projects, rendering the project list's 24 KB of HTML was most of its time, and its queries
 the rest.
 
-Per process, least recently used first out. A part must not hold anything specific to one session (no CSRF token):
-the key names everything it depends on.
+Per process, least recently used first out. A part must not hold anything specific to one session (no CSRF token,
+no user name): its key names everything else it depends on. What is kept is shared between requests and must not
+be changed by them.
 """
 
 from __future__ import annotations
@@ -12,43 +13,51 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from tracker.services import data_generation
 
+T = TypeVar("T")
 
-class FragmentCache:
-    def __init__(self, size: int = 256) -> None:
+
+class KeptParts:
+    def __init__(self, size: int = 512) -> None:
         self.size = size
-        self._items: OrderedDict[Hashable, str] = OrderedDict()
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_render(self, db: Session, key: tuple, render: Callable[[], str]) -> Markup:
-        """The part for `key` at the current generation, rendered by `render` (an autoescaped template) if new."""
+    def get(self, db: Session, key: tuple, build: Callable[[], T]) -> T:
+        """The part for `key` at the current generation, built by `build` if there is none yet."""
         generation = data_generation.current(db)
         if generation is None:
-            return _html(render())
+            return build()
         full = (generation, *key)
         with self._lock:
             if full in self._items:
                 self._items.move_to_end(full)
-                return _html(self._items[full])
-        html = render()
+                return self._items[full]
+        part = build()
         with self._lock:
-            self._items[full] = html
+            self._items[full] = part
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
-        return _html(html)
+        return part
+
+    def html(self, db: Session, key: tuple, render: Callable[[], str]) -> Markup:
+        """A rendered part: `render` fills an autoescaped template."""
+        return Markup(self.get(db, key, render))  # noqa: S704 - an autoescaped template's output, not user text
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
 
 
-def _html(rendered: str) -> Markup:
-    return Markup(rendered)  # noqa: S704 - the output of an autoescaped template, never raw user text
+KEPT = KeptParts()
 
 
-PROJECT_LISTS = FragmentCache()
+def scope_key(user: Any, programme_ids: list[int]) -> tuple:
+    """What decides which projects a user sees (tracker.services.projects.scoped_projects)."""
+    return (user.role, user.organisation_id, tuple(sorted(programme_ids)))

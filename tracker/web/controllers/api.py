@@ -53,6 +53,7 @@ from tracker.services import projects as project_service
 from tracker.services.programmes import visible_programmes
 from tracker.services.task_books import confirmed_set
 from tracker.web.deps import CurrentUser, DbSession
+from tracker.web.fragments import KEPT, scope_key
 from tracker.web.lookups import direction_or_404, or_404, project_or_404
 
 API_PREFIX = "/api/v1"
@@ -472,18 +473,23 @@ def api_projects(
     if status and status not in {s.value for s in ProjectStatus}:
         raise _bad("status", "可选值为 " + "、".join(ProjectStatus))
     filters = project_service.ProjectFilters(programme_id=programme_id, status=status, q=q[:50])
-    query = project_service.filtered_projects(user, filters)
-    total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    # Related rows in a fixed number of queries, whatever the number of projects on the page.
-    # Only the columns an item shows of the direction and the guideline version (not the guideline's text).
-    rows = project_service.page_of_projects(db, query, offset=(page_no - 1) * size, limit=size, options=(
-        selectinload(Project.organisation), selectinload(Project.programme), selectinload(Project.officer),
-        selectinload(Project.node).load_only(GuidelineNode.id, GuidelineNode.path, GuidelineNode.title),
-        selectinload(Project.document).load_only(GuidelineDocument.id, GuidelineDocument.version),
-        selectinload(Project.target_sets),
-    ))
-    return {"items": [_project(p) for p in rows], "page": page_no, "per_page": size, "total": total,
-            "pages": max(1, math.ceil(total / size))}
+
+    def build() -> ProjectList:
+        query = project_service.filtered_projects(user, filters)
+        total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+        # Related rows in a fixed number of queries, whatever the number of projects on the page.
+        # Only the columns an item shows of the direction and the guideline version (not the guideline's text).
+        rows = project_service.page_of_projects(db, query, offset=(page_no - 1) * size, limit=size, options=(
+            selectinload(Project.organisation), selectinload(Project.programme), selectinload(Project.officer),
+            selectinload(Project.node).load_only(GuidelineNode.id, GuidelineNode.path, GuidelineNode.title),
+            selectinload(Project.document).load_only(GuidelineDocument.id, GuidelineDocument.version),
+            selectinload(Project.target_sets),
+        ))
+        return {"items": [_project(p) for p in rows], "page": page_no, "per_page": size, "total": total,
+                "pages": max(1, math.ceil(total / size))}
+
+    key = ("api-projects", scope_key(user, [p.id for p in visible_programmes(db, user)]), page_no, size, filters)
+    return KEPT.get(db, key, build)
 
 
 def _target(target: ProjectTarget) -> ProjectTargetOut:

@@ -26,7 +26,7 @@ from tracker.services.task_books import MilestoneInput, TargetChange, TaskBookPr
 from tracker.templating import render
 from tracker.web import forms
 from tracker.web.deps import Business, CurrentUser, DbSession, PageNo, RequestActor, SubmittedForm
-from tracker.web.fragments import PROJECT_LISTS
+from tracker.web.fragments import KEPT, scope_key
 from tracker.web.lookups import project_or_404
 from tracker.web.render import page, page_context
 
@@ -64,9 +64,9 @@ def project_list(request: Request[Any, Any, Any], db: DbSession, user: CurrentUs
 
     # Everything the body depends on: who sees which projects, the language, the query; and, through the cache,
     # the data generation.
-    key = ("projects", lang, user.role, user.organisation_id, tuple(p.id for p in visible_programmes(db, user)),
+    key = ("projects", lang, scope_key(user, [p.id for p in visible_programmes(db, user)]),
            tuple(sorted(params.items())), page_no)
-    return page(request, "projects/list.html", body=PROJECT_LISTS.get_or_render(db, key, body))
+    return page(request, "projects/list.html", body=KEPT.html(db, key, body))
 
 
 def _list_body(db: Session, user: User, filters: project_service.ProjectFilters, params: dict[str, str],

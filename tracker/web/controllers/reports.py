@@ -30,12 +30,15 @@ from tracker.files.store import EvidenceStore
 from tracker.models import Project, Report, User
 from tracker.services import reports as service
 from tracker.services.business_settings import BusinessSettings
+from tracker.services.programmes import visible_programmes
 from tracker.services.reports import EvidenceInput, ReportInput, ReportProblems, ValueInput
 from tracker.settings import Settings
+from tracker.templating import render
 from tracker.web import forms
 from tracker.web.deps import AppSettings, Business, CurrentUser, DbSession, PageNo, RequestActor, SubmittedForm
+from tracker.web.fragments import KEPT, scope_key
 from tracker.web.lookups import evidence_file_or_404, period_or_404, project_or_404
-from tracker.web.render import page
+from tracker.web.render import page, page_context
 from tracker.web.uploads import is_file, read_upload
 
 NEW_EVIDENCE_ROWS = 3
@@ -271,13 +274,20 @@ def report_review(request: Request[Any, Any, Any], db: DbSession, user: CurrentU
 @get("/reports", name="report_queue", sync_to_thread=True)
 def report_queue(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, business: Business,
                  page_no: PageNo = 1) -> Response[Any]:
-    total = service.review_queue_size(db, user)
-    pages = max(1, math.ceil(total / QUEUE_PAGE))
-    page_no = min(max(page_no, 1), pages)
-    reports: list[Report] = service.review_queue(db, user, offset=(page_no - 1) * QUEUE_PAGE, limit=QUEUE_PAGE)
-    return page(request, "reports/queue.html", reports=reports, total=total, page=page_no, pages=pages,
-                due=service.periods_of(db, reports, business.report_due_days),
-                versions=service.version_counts(db, reports))
+    lang = page_context(request)["lang"]
+
+    def body() -> str:
+        total = service.review_queue_size(db, user)
+        pages = max(1, math.ceil(total / QUEUE_PAGE))
+        number = min(max(page_no, 1), pages)
+        reports: list[Report] = service.review_queue(db, user, offset=(number - 1) * QUEUE_PAGE, limit=QUEUE_PAGE)
+        return render("reports/_queue_body.html", lang=lang, reports=reports, total=total, page=number, pages=pages,
+                      due=service.periods_of(db, reports, business.report_due_days),
+                      versions=service.version_counts(db, reports))
+
+    key = ("reports", lang, scope_key(user, [p.id for p in visible_programmes(db, user)]), page_no,
+           business.report_due_days)
+    return page(request, "reports/queue.html", body=KEPT.html(db, key, body))
 
 
 # --- evidence files -----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -102,24 +102,27 @@ def alerts(db: Session, schedule: dict[str, int], *, now: datetime, dead_mail: b
     """What an admin or officer must know about the scheduler (DESIGN §3: a silent scheduler is how reminder
     systems usually fail), as (what it concerns, message): nobody holds the lease, or a job has not succeeded within
     two intervals; for the admin (`dead_mail`) also mails that could not be delivered."""
+    # One query, each part an indexed look-up (the lease by key, each job's last success by (job, result,
+    # finished_at), dead mail by status): this runs on every officer's and admin's page.
+    jobs = list(schedule)
+    lease = select(func.count()).where(SchedulerLease.name == LEASE, SchedulerLease.holder != "",
+                                       SchedulerLease.expires_at >= now).scalar_subquery()
+    dead = (select(func.count()).select_from(OutboxMail).where(OutboxMail.status == MailStatus.DEAD)
+            .scalar_subquery() if dead_mail else literal(0))
+    held, dead_count, *latest = db.execute(select(lease, dead, *(select(func.max(JobRun.finished_at)).where(
+        JobRun.job == job, JobRun.result == "ok").scalar_subquery() for job in jobs))).one()
     found = []
-    if current_lease(db, now=now) is None:
+    if not held:
         found.append(("jobs", "定时任务没有在运行：提醒邮件不会生成和发出。请启动 tracker scheduler"
                               "（或不带 --no-scheduler 的 tracker serve）。"))
     else:
-        # One indexed look-up per job (job, result, finished_at): this runs on every officer's page.
-        jobs = list(schedule)
-        latest = db.execute(select(*(select(func.max(JobRun.finished_at)).where(
-            JobRun.job == job, JobRun.result == "ok").scalar_subquery() for job in jobs))).one()
         succeeded = dict(zip(jobs, latest, strict=True))
         stale = [job for job, minutes in schedule.items()
                  if succeeded.get(job) is None or succeeded[job] < now - timedelta(minutes=2 * minutes)]
         if stale:
             found.append(("jobs", f"定时任务 {'、'.join(stale)} 已超过两个运行周期没有成功完成。"))
-    if dead_mail:
-        dead = db.scalar(select(func.count()).select_from(OutboxMail).where(OutboxMail.status == MailStatus.DEAD))
-        if dead:
-            found.append(("mail", f"有 {dead} 封邮件发送失败，请查看原因。"))
+    if dead_count:
+        found.append(("mail", f"有 {dead_count} 封邮件发送失败，请查看原因。"))
     return found
 
 

@@ -40,6 +40,11 @@ def _scheduler_alerts(state: dict[str, Any], role: str | None) -> list[tuple[str
             for concern, message in scheduling.alerts(db, schedule, now=clock.now(), dead_mail=role == "admin")]
 
 
+def request_language(request: Request[Any, Any, Any]) -> str:
+    """The language the page is rendered in (the user's cookie, else the default)."""
+    return i18n.normalize(request.scope.get("state", {}).get("lang"))
+
+
 def page_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
     state = request.scope.get("state", {})
     user = state.get("user")

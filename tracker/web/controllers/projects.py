@@ -28,7 +28,7 @@ from tracker.web import forms
 from tracker.web.deps import Business, CurrentUser, DbSession, PageNo, RequestActor, SubmittedForm
 from tracker.web.fragments import KEPT, scope_key
 from tracker.web.lookups import project_or_404
-from tracker.web.render import page, page_context
+from tracker.web.render import page, request_language
 
 PAGE_SIZE = 50
 NEW_ROWS = 3
@@ -57,7 +57,7 @@ def project_list(request: Request[Any, Any, Any], db: DbSession, user: CurrentUs
     filters = filters_from_query(programme, direction, city, organisation, officer, status, q, sort, order)
     params = {"programme": programme, "direction": direction, "city": city, "organisation": organisation,
               "officer": officer, "status": status, "q": q, "sort": filters.sort, "order": order}
-    lang = page_context(request)["lang"]
+    lang = request_language(request)
 
     def body() -> str:
         return _list_body(db, user, filters, params, page_no, lang)

@@ -38,7 +38,7 @@ from tracker.web import forms
 from tracker.web.deps import AppSettings, Business, CurrentUser, DbSession, PageNo, RequestActor, SubmittedForm
 from tracker.web.fragments import KEPT, scope_key
 from tracker.web.lookups import evidence_file_or_404, period_or_404, project_or_404
-from tracker.web.render import page, page_context
+from tracker.web.render import page, request_language
 from tracker.web.uploads import is_file, read_upload
 
 NEW_EVIDENCE_ROWS = 3
@@ -274,7 +274,7 @@ def report_review(request: Request[Any, Any, Any], db: DbSession, user: CurrentU
 @get("/reports", name="report_queue", sync_to_thread=True)
 def report_queue(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, business: Business,
                  page_no: PageNo = 1) -> Response[Any]:
-    lang = page_context(request)["lang"]
+    lang = request_language(request)
 
     def body() -> str:
         total = service.review_queue_size(db, user)

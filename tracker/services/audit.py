@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from tracker.models import AuditEntry
 
 GENESIS = "0" * 64
+# db.info key: the hash of the last row this transaction appended, so that the next row chains onto it without
+# reading the log again (a 5,000-row award list appends 5,000 rows).
+_LAST_HASH = "tracker.audit.last_hash"
 
 
 @dataclass(frozen=True)
@@ -71,14 +74,13 @@ def record(
     before: Any = None,
     after: Any = None,
     result: str = "ok",
+    flush: bool = True,
 ) -> AuditEntry:
-    """Append one row in the caller's transaction."""
-    if db.get_bind().dialect.name == "postgresql":
-        # Two transactions must not both chain onto the same last row.
-        db.execute(text("SELECT pg_advisory_xact_lock(hashtext('tracker-audit'))"))
-    db.flush()
-    last = db.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
-    prev_hash = last or GENESIS
+    """Append one row in the caller's transaction.
+
+    `flush=False` leaves the row pending for the caller's next flush (bulk writers: one batched INSERT for
+    thousands of rows); rows are inserted in the order they were recorded, so the ids follow the chain."""
+    prev_hash = _last_hash(db)
     entry = AuditEntry(
         at=now.astimezone(UTC), user_id=actor.user_id, username=actor.username[:64],
         role=actor.role, ip=actor.ip[:64], action=action, object_type=object_type,
@@ -87,9 +89,38 @@ def record(
     )
     entry.hash = _digest(entry, prev_hash)
     db.add(entry)
-    db.flush()
+    db.info[_LAST_HASH] = entry.hash
+    if flush:
+        db.flush()
     db.info["audited"] = True
     return entry
+
+
+def _last_hash(db: Session) -> str:
+    """The hash the next row chains onto: read once per transaction (under the lock), then remembered."""
+    cached = db.info.get(_LAST_HASH)
+    if cached is not None:
+        return cached
+    if db.get_bind().dialect.name == "postgresql":
+        # Two transactions must not both chain onto the same last row. The lock is held until this transaction
+        # ends (or the savepoint it was taken in rolls back), and the remembered hash is forgotten then too.
+        db.execute(text("SELECT pg_advisory_xact_lock(hashtext('tracker-audit'))"))
+    db.flush()
+    return db.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_on_end(session: Session, transaction: SessionTransaction) -> None:
+    # The end of the transaction or of a savepoint (committed or rolled back: a savepoint's rows may be gone, and
+    # a lock taken inside it released). A flush's own inner transaction ending changes nothing.
+    if transaction.nested or transaction.parent is None:
+        session.info.pop(_LAST_HASH, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    # Any rollback, a failed flush's included: the rows appended since may never reach the database.
+    session.info.pop(_LAST_HASH, None)
 
 
 @dataclass(frozen=True)

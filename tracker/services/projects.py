@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from indicators.rules.period import PeriodError, add_period, project_end
 from indicators.rules.period import from_dict as period_from_dict
@@ -29,6 +30,7 @@ from tracker.models import (
     Role,
     TargetSet,
     User,
+    project_contacts,
 )
 from tracker.services import audit, indicator_review
 from tracker.services.accounts import AccountError, create_user, get_user_by_username, issue_activation
@@ -318,23 +320,48 @@ def import_projects(db: Session, rows: list[ProjectInput], document: GuidelineDo
         result.planned.append(PlannedProject(row, tuple(node.path), end, months, organisation is None))
     if result.problems or dry_run:
         return result
-    # Projects are written in runs: one flush inserts a run's projects and target sets, one executemany their
-    # targets (tens of thousands of rows: plain rows, not ORM objects; the sets load them when asked), then their
-    # audit rows are appended (inserted by the next flush). A row bringing a new organisation ends the run first,
-    # so that the audit log reads in row order as before (the organisation and its account, then the project).
-    run: list[tuple[Project, GuidelineNode, TargetSet]] = []
+    # Projects are written in runs of bulk INSERTs: a provincial list has thousands of projects and tens of thousands
+    # of targets, and ORM objects with their flushes cost several times the rows themselves. The projects are read
+    # back as ORM objects for the caller; their target sets, targets, contacts and audit rows go in as plain rows
+    # (the projects load them when asked). A row bringing a new organisation ends the run first, so that the audit
+    # log keeps its row order (the organisation and its account, then the project).
+    run: list[tuple[dict[str, Any], GuidelineNode, User | None]] = []
+    projects_table, sets_table = Project.__table__, TargetSet.__table__
 
     def write_run() -> None:
-        db.flush()
-        rows = [{**fields, "target_set_id": target_set.id} for _, node, target_set in run
-                for fields in found.targets(node)]
-        if rows:
-            db.execute(insert(ProjectTarget.__table__), rows)
-        for project, node, _ in run:
-            audit.record(db, actor, "project_created", now=now, object_type="project", object_id=project.id,
-                         after={"code": project.code, "direction": list(node.path), "document": document.id,
-                                "targets": len(found.targets(node))}, flush=False)
-            result.created.append(project)
+        if not run:
+            return
+        # Ids are assigned in the order of the rows, as the ORM's one-by-one inserts did.
+        ids = {code: project_id for project_id, code in db.execute(
+            insert(projects_table).returning(projects_table.c.id, projects_table.c.code),
+            [values for values, _, _ in run])}
+        project_ids = [ids[values["code"]] for values, _, _ in run]
+        set_ids = {project_id: set_id for project_id, set_id in db.execute(
+            insert(sets_table).returning(sets_table.c.project_id, sets_table.c.id),
+            [{"project_id": project_id, "version": 1, "confirmed": False, "created_at": now,
+              "reason": "立项时从指南方向继承"} for project_id in project_ids])}
+        targets = [{**fields, "target_set_id": set_ids[project_id]}
+                   for project_id, (_, node, _) in zip(project_ids, run, strict=True) for fields in found.targets(node)]
+        if targets:
+            db.execute(insert(ProjectTarget.__table__), targets)
+        contacts = [{"project_id": project_id, "user_id": contact.id}
+                    for project_id, (_, _, contact) in zip(project_ids, run, strict=True) if contact is not None]
+        if contacts:
+            db.execute(insert(project_contacts), contacts)
+        audit.record_many(db, actor, [
+            audit.Event("project_created", object_type="project", object_id=project_id,
+                        after={"code": values["code"], "direction": list(node.path), "document": document.id,
+                               "targets": len(found.targets(node))})
+            for project_id, (values, node, _) in zip(project_ids, run, strict=True)], now=now)
+        # The caller gets ORM objects; the rules (large JSON, the same few per direction) are not read back and
+        # decoded but given the values just written.
+        created = [project for chunk in _chunks(project_ids) for project in db.scalars(
+            select(Project).options(*(defer(getattr(Project, name)) for name in _RULES))
+            .where(Project.id.in_(chunk)).order_by(Project.id))]
+        for project, (values, _, _) in zip(created, run, strict=True):
+            for name in _RULES:
+                set_committed_value(project, name, values[name])
+        result.created.extend(created)
         run.clear()
 
     for row, node, end, months, officer, period_rule in plans:
@@ -344,7 +371,7 @@ def import_projects(db: Session, rows: list[ProjectInput], document: GuidelineDo
             organisation = _create_organisation(db, row, result, actor=actor, now=now)
             found.organisations[row.uscc] = organisation
         funding_rule = found.rule(node, "funding")
-        project = Project(
+        values = dict(
             code=row.project_code, title=row.title, programme_id=document.programme_id, document_id=document.id,
             node_id=node.id, content_items=list(row.content_items), organisation_id=organisation.id,
             pi_name=row.pi_name, pi_phone=row.pi_phone, pi_email=row.pi_email,
@@ -355,16 +382,12 @@ def import_projects(db: Session, rows: list[ProjectInput], document: GuidelineDo
             period_rule=period_rule, status=ProjectStatus.ACTIVE.value, created_at=now, imported_batch=batch,
             version=1,
         )
-        contact = found.contact(organisation)
-        if contact is not None:
-            project.contacts.append(contact)
-        target_set = TargetSet(version=1, confirmed=False, created_at=now, reason="立项时从指南方向继承")
-        project.target_sets.append(target_set)
-        db.add(project)
-        run.append((project, node, target_set))
+        run.append((values, node, found.contact(organisation)))
     write_run()
-    db.flush()
     return result
+
+
+_RULES = ("funding_rule", "selection_rule", "period_rule")
 
 
 def _mode_of(funding_rule: dict[str, Any] | None) -> str | None:

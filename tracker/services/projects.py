@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from indicators.rules.period import PeriodError, add_period, project_end
 from indicators.rules.period import from_dict as period_from_dict
+from tracker.db import BulkInsert
 from tracker.models import (
     ClauseCorrection,
     GuidelineClause,
@@ -321,46 +322,58 @@ def import_projects(db: Session, rows: list[ProjectInput], document: GuidelineDo
     if result.problems or dry_run:
         return result
     # Projects are written in runs of bulk INSERTs: a provincial list has thousands of projects and tens of thousands
-    # of targets, and ORM objects with their flushes cost several times the rows themselves. The projects are read
-    # back as ORM objects for the caller; their target sets, targets, contacts and audit rows go in as plain rows
-    # (the projects load them when asked). A row bringing a new organisation ends the run first, so that the audit
-    # log keeps its row order (the organisation and its account, then the project).
+    # of targets, and ORM objects with their flushes cost several times the rows themselves. Projects and targets go
+    # to the driver converted once per value (BulkInsert: every project of a direction stores the same rules, every
+    # target set the same targets); the projects are read back as ORM objects for the caller, and their target
+    # sets, contacts and audit rows follow as plain rows (the projects load them when asked). A row bringing a new
+    # organisation ends the run first, so that the audit log keeps its row order (the organisation and its
+    # account, then the project).
     run: list[tuple[dict[str, Any], GuidelineNode, User | None]] = []
-    projects_table, sets_table = Project.__table__, TargetSet.__table__
+    sets_table = TargetSet.__table__
+    inserts: dict[str, BulkInsert] = {}
+    target_rows: dict[int, list[Any]] = {}
 
     def write_run() -> None:
         if not run:
             return
-        # Ids are assigned in the order of the rows, as the ORM's one-by-one inserts did.
-        ids = {code: project_id for project_id, code in db.execute(
-            insert(projects_table).returning(projects_table.c.id, projects_table.c.code),
-            [values for values, _, _ in run])}
-        project_ids = [ids[values["code"]] for values, _, _ in run]
-        set_ids = {project_id: set_id for project_id, set_id in db.execute(
-            insert(sets_table).returning(sets_table.c.project_id, sets_table.c.id),
-            [{"project_id": project_id, "version": 1, "confirmed": False, "created_at": now,
-              "reason": "立项时从指南方向继承"} for project_id in project_ids])}
-        targets = [{**fields, "target_set_id": set_ids[project_id]}
-                   for project_id, (_, node, _) in zip(project_ids, run, strict=True) for fields in found.targets(node)]
-        if targets:
-            db.execute(insert(ProjectTarget.__table__), targets)
-        contacts = [{"project_id": project_id, "user_id": contact.id}
-                    for project_id, (_, _, contact) in zip(project_ids, run, strict=True) if contact is not None]
-        if contacts:
-            db.execute(insert(project_contacts), contacts)
-        audit.record_many(db, actor, [
-            audit.Event("project_created", object_type="project", object_id=project_id,
-                        after={"code": values["code"], "direction": list(node.path), "document": document.id,
-                               "targets": len(found.targets(node))})
-            for project_id, (values, node, _) in zip(project_ids, run, strict=True)], now=now)
+        if not inserts:
+            inserts["projects"] = BulkInsert(db, Project.__table__, list(run[0][0]))
+        # One executemany: ids are assigned in the order of the rows, as the ORM's one-by-one inserts did.
+        inserts["projects"].execute([inserts["projects"].row(values) for values, _, _ in run])
         # The caller gets ORM objects; the rules (large JSON, the same few per direction) are not read back and
         # decoded but given the values just written.
-        created = [project for chunk in _chunks(project_ids) for project in db.scalars(
+        codes = [values["code"] for values, _, _ in run]
+        by_code = {project.code: project for chunk in _chunks(codes) for project in db.scalars(
             select(Project).options(*(defer(getattr(Project, name)) for name in _RULES))
-            .where(Project.id.in_(chunk)).order_by(Project.id))]
+            .where(Project.code.in_(chunk)))}
+        created = [by_code[code] for code in codes]
         for project, (values, _, _) in zip(created, run, strict=True):
             for name in _RULES:
                 set_committed_value(project, name, values[name])
+        set_ids = {project_id: set_id for project_id, set_id in db.execute(
+            insert(sets_table).returning(sets_table.c.project_id, sets_table.c.id),
+            [{"project_id": project.id, "version": 1, "confirmed": False, "created_at": now,
+              "reason": "立项时从指南方向继承"} for project in created])}
+        for _, node, _ in run:
+            if node.id not in target_rows:
+                fields = found.targets(node)
+                if fields and "targets" not in inserts:
+                    inserts["targets"] = BulkInsert(db, ProjectTarget.__table__, ["target_set_id", *fields[0]])
+                target_rows[node.id] = [inserts["targets"].row({"target_set_id": 0, **f}) for f in fields]
+        if "targets" in inserts:
+            replace = inserts["targets"].replace
+            inserts["targets"].execute([replace(row, "target_set_id", set_ids[project.id])
+                                        for project, (_, node, _) in zip(created, run, strict=True)
+                                        for row in target_rows[node.id]])
+        contacts = [{"project_id": project.id, "user_id": contact.id}
+                    for project, (_, _, contact) in zip(created, run, strict=True) if contact is not None]
+        if contacts:
+            db.execute(insert(project_contacts), contacts)
+        audit.record_many(db, actor, [
+            audit.Event("project_created", object_type="project", object_id=project.id,
+                        after={"code": project.code, "direction": list(node.path), "document": document.id,
+                               "targets": len(found.targets(node))})
+            for project, (_, node, _) in zip(created, run, strict=True)], now=now)
         result.created.extend(created)
         run.clear()
 

@@ -165,7 +165,7 @@ class BulkInsert:
 
     def _convert(self, name: str, value: Any) -> Any:
         processor = self._processors[name]
-        if processor is None or value is None:
+        if processor is None:
             return value
         if isinstance(value, dict | list):
             key = (name, id(value))

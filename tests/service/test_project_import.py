@@ -306,3 +306,33 @@ def test_a_list_writes_the_rows_one_row_at_a_time_wrote(db, now, guideline, demo
         "code": first.code, "direction": first.node.path, "document": guideline.id,
         "targets": len(first.target_sets[0].targets)}
     assert verify_chain(db) == []
+
+
+def test_bulk_insert_stores_what_sqlalchemy_stores(db, now, guideline, demo_users):
+    """Values converted once (JSON None as JSON null, money quantized, aware times in UTC) are the values a Core
+    INSERT would have stored."""
+    from datetime import timedelta, timezone
+
+    from sqlalchemy import insert
+
+    from tracker.db import BulkInsert
+
+    organisation = demo_users["grantee"].organisation
+    node = guideline.nodes[-1]
+    rule = {"rule": {"kind": "fixed", "months": 36}, "说明": "三年"}
+    base = dict(title="t", programme_id=guideline.programme_id, document_id=guideline.id, node_id=node.id,
+                content_items=["1"], organisation_id=organisation.id, pi_name="李", pi_phone=None, pi_email=None,
+                officer_id=None, start_date=date(2025, 3, 1), end_date=date(2028, 2, 29), period_months=36,
+                fiscal_funding=Decimal("1.005"), self_funding=Decimal("0"), funding_mode=None, funding_rule=None,
+                selection_rule=rule, period_rule=rule, status="active", imported_batch=None, version=1,
+                created_at=now.astimezone(timezone(timedelta(hours=8))))
+    db.execute(insert(Project.__table__), [dict(base, code="CORE-1")])
+    bulk = BulkInsert(db, Project.__table__, list(dict(base, code="")))
+    bulk.execute([bulk.row(dict(base, code="BULK-1")), bulk.row(dict(base, code="BULK-2"))])
+    columns = [c for c in Project.__table__.columns if c.key not in ("id", "code")]
+    stored = db.execute(select(*columns).order_by(Project.id)).all()
+    assert len(stored) == 3 and stored[0] == stored[1] == stored[2]
+    raw = db.connection().exec_driver_sql("SELECT funding_rule FROM projects ORDER BY id").scalars().all()
+    assert raw[0] == raw[1] == raw[2]  # JSON null, not SQL NULL, as SQLAlchemy stores None in a JSON column
+    with pytest.raises(ValueError, match="not given"):
+        bulk.row(dict(base, code="X", next_reminder_at=None))

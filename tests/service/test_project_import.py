@@ -290,6 +290,10 @@ def test_a_list_writes_the_rows_one_row_at_a_time_wrote(db, now, guideline, demo
     assert all(any(t.value == Decimal("9") and t.clause_id == leaves[1].clauses[0].id for t in p.target_sets[0].targets)
                for p in result.created if p.node_id == leaves[1].id)
 
+    from tracker.services.projects import current_target_counts
+
+    assert current_target_counts(db, ids) == {p.id: len(p.target_sets[-1].targets) for p in result.created}
+
     # The audit log: a new organisation and its account before the first of its projects, in row order.
     expected_log, seen = [], set()
     for project in result.created:

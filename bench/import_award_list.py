@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,19 +31,23 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from openpyxl import load_workbook
-from sqlalchemy import func, select
+# `python bench/...` puts bench/ first on sys.path, so an installed copy of the project (an editable install of
+# another checkout) would be measured: import this checkout's code.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imports.award_loader import find_guideline, import_award_list, preview_award_list
-from imports.guideline_loader import load_file
-from indicators.identifiers import uscc_check_char
-from tracker.db import make_engine, make_session_factory, session_scope
-from tracker.exports.award_template import COLUMNS, SHEET_LIST, award_template
-from tracker.models import Organisation, Project, Role
-from tracker.schema import upgrade_database
-from tracker.services.accounts import create_user
-from tracker.services.audit import Actor
-from tracker.services.projects import leaf_index
+from openpyxl import load_workbook  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from imports.award_loader import find_guideline, import_award_list, preview_award_list  # noqa: E402
+from imports.guideline_loader import load_file  # noqa: E402
+from indicators.identifiers import uscc_check_char  # noqa: E402
+from tracker.db import make_engine, make_session_factory, session_scope  # noqa: E402
+from tracker.exports.award_template import COLUMNS, SHEET_LIST, award_template  # noqa: E402
+from tracker.models import Organisation, Project, Role  # noqa: E402
+from tracker.schema import upgrade_database  # noqa: E402
+from tracker.services.accounts import create_user  # noqa: E402
+from tracker.services.audit import Actor  # noqa: E402
+from tracker.services.projects import leaf_index  # noqa: E402
 
 T = TypeVar("T")
 SAMPLE = Path(__file__).resolve().parents[1] / "tracker" / "demo" / "samples" / "000_01a6d56b3cde02ef.txt"

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from imports.guidelines import clause_records, parse_guideline, read_source, tree_records
+# `python bench/...` puts bench/ first on sys.path, so an installed copy of the project (an editable install of
+# another checkout) would be measured: import this checkout's code.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from imports.guidelines import clause_records, parse_guideline, read_source, tree_records  # noqa: E402
 
 T = TypeVar("T")
 SAMPLES = Path(__file__).resolve().parents[1] / "tracker" / "demo" / "samples"

@@ -176,6 +176,7 @@ _AMOUNT_FIELDS = ("fiscal_funding", "self_funding")
 
 _SPACE = re.compile(r"\s+")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+_HAS_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 _BRACKETED = re.compile(r"[（(【\[〔]([^）)】\]〕]*)[）)】\]〕]")
 _UNIT_SUFFIX = re.compile(r"[/／]?(?:单位[:：]?)?(亿元|万元|元)$")
 _LEADING = re.compile(r"^(?:其中|含)[:：]?")
@@ -191,6 +192,9 @@ def _fold(text: str) -> str:
 
 
 def _strip_invisible(text: str) -> str:
+    # translate() looks every character up in a dict: a cost on each of a large list's cells, which seldom hold any.
+    if text.isascii() or not _HAS_INVISIBLE.search(text):
+        return text
     return text.translate(_INVISIBLE)
 
 

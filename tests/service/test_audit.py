@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from tracker.models import AuditEntry
 from tracker.models.audit import AuditLogIsAppendOnly
@@ -95,3 +95,79 @@ def test_cli_audit_verify_reports_a_tampered_row(tmp_path, monkeypatch, capsys):
         assert "第 2 条" in capsys.readouterr().err
     finally:
         get_settings.cache_clear()
+
+
+# --- the last hash remembered per transaction (a bulk import appends thousands of rows) ----------------------
+
+
+def _log(db):
+    return db.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+
+
+def test_a_rolled_back_savepoint_forgets_the_rows_it_chained(db, now):
+    actor = Actor.system("test")
+    kept = audit.record(db, actor, "kept", now=now)
+    with pytest.raises(RuntimeError), db.begin_nested():
+        audit.record(db, actor, "undone", now=now)
+        raise RuntimeError("refused")
+    after = audit.record(db, actor, "after", now=now)
+    assert after.prev_hash == kept.hash
+    db.commit()
+    assert [e.action for e in _log(db)] == ["kept", "after"] and verify_chain(db) == []
+
+
+def test_a_released_savepoint_and_a_failed_flush_keep_the_chain(db, now):
+    from tracker.models import Organisation
+
+    actor = Actor.system("test")
+    with db.begin_nested():
+        inner = audit.record(db, actor, "inner", now=now)
+    assert audit.record(db, actor, "outer", now=now).prev_hash == inner.hash
+    uscc = "91450100MA5K000000"
+    db.add(Organisation(uscc=uscc, name="甲", division_code="450100", kind="enterprise", is_active=True,
+                        created_at=now))
+    db.flush()
+    with pytest.raises(IntegrityError), db.begin_nested():
+        audit.record(db, actor, "lost", now=now)
+        db.add(Organisation(uscc=uscc, name="乙", division_code="450100", kind="enterprise", is_active=True,
+                            created_at=now))
+        db.flush()
+    audit.record(db, actor, "last", now=now)
+    db.commit()
+    assert [e.action for e in _log(db)] == ["inner", "outer", "last"] and verify_chain(db) == []
+
+
+def test_another_transaction_appending_in_between_is_read_again(session_factory, db, now):
+    actor = Actor.system("test")
+    audit.record(db, actor, "first", now=now)
+    db.commit()
+    other = session_factory()
+    try:
+        audit.record(other, actor, "elsewhere", now=now)
+        other.commit()
+    finally:
+        other.close()
+    audit.record(db, actor, "second", now=now)
+    db.commit()
+    assert [e.action for e in _log(db)] == ["first", "elsewhere", "second"] and verify_chain(db) == []
+
+
+def test_record_many_writes_the_rows_record_writes(db, now, demo_users):
+    actor = Actor.of(demo_users["officer"], "10.0.0.1")
+    audit.record(db, actor, "before", now=now)
+    events = [audit.Event(f"action_{i}", object_type="project", object_id=i, before={"n": i} if i else None,
+                          after={"n": i + 1, "名称": "测试"}, result="ok") for i in range(4)]
+    columns = ("at", "user_id", "username", "role", "ip", "action", "object_type", "object_id", "before", "after",
+               "result", "prev_hash", "hash")
+    with db.begin_nested() as savepoint:
+        for event_ in events:
+            audit.record(db, actor, event_.action, now=now, object_type=event_.object_type,
+                         object_id=event_.object_id, before=event_.before, after=event_.after)
+        one_by_one = [tuple(getattr(e, c) for c in columns) for e in _log(db)]
+        savepoint.rollback()
+    audit.record_many(db, actor, events, now=now)
+    db.expire_all()
+    assert [tuple(getattr(e, c) for c in columns) for e in _log(db)] == one_by_one
+    audit.record(db, actor, "after", now=now)  # chains onto the last row record_many wrote
+    db.commit()
+    assert verify_chain(db) == []

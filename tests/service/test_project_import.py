@@ -191,3 +191,152 @@ def test_one_upload_reports_file_errors_and_database_errors_together(db, now, gu
     preview = preview_award_list(db, "x.xlsx", buffer.getvalue(), guideline, actor=SYSTEM, now=now)
     assert [(p.row, p.column, p.cell) for p in preview.problems] == [(2, "财政资助（万元）", "H2"), (3, "方向", "C3")]
     assert db.scalar(select(func.count()).select_from(Project)) == 0
+
+
+# --- a list is imported in bulk: the same rows, a number of statements that does not grow with the list ----------
+
+
+def _rows(count: int, directions: list[str]) -> list[ProjectInput]:
+    """`count` rows over the directions and three organisations, half with an officer."""
+    organisations = [uscc(f"9145030{n}MA5L00XY0") for n in range(3)]
+    return [row(n, direction=directions[n % len(directions)], uscc=organisations[n % 3],
+                organisation_name=f"桂林第{n % 3}光电有限公司", officer="officer" if n % 2 else None,
+                fiscal_funding=Decimal(1000 * n))
+            for n in range(2, count + 2)]
+
+
+def _count_statements(connection, action) -> int:
+    from sqlalchemy import event
+
+    statements = []
+
+    def count(*_args) -> None:
+        statements.append(1)
+
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        action()
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_the_statements_of_an_import_do_not_grow_with_the_list(db, now, guideline, demo_users, connection):
+    from tracker.services.projects import leaf_index
+
+    directions = [" / ".join(leaf.path) for leaf in leaf_index(db, guideline)][:6]
+    officer = Actor.of(demo_users["officer"])
+    counts = {}
+    for size in (12, 24):
+        rows = _rows(size, directions)
+        with db.begin_nested() as savepoint:
+            dry = _count_statements(connection, lambda r=rows: import_projects(
+                db, r, guideline, actor=officer, now=now, dry_run=True))
+            results = []
+            full = _count_statements(connection, lambda r=rows, out=results: out.append(import_projects(
+                db, r, guideline, actor=officer, now=now)))
+            assert results[0].ok and len(results[0].created) == size
+            savepoint.rollback()
+        counts[size] = (dry, full)
+    assert counts[12] == counts[24], counts
+    dry, full = counts[24]
+    assert dry <= 10 and full <= 80, counts  # three new organisations and their accounts included
+
+
+def test_a_list_writes_the_rows_one_row_at_a_time_wrote(db, now, guideline, demo_users, session_factory):
+    import json
+
+    from tracker.models import AuditEntry, GuidelineNode, TargetSet
+    from tracker.services.audit import verify_chain
+    from tracker.services.projects import inherited_targets, leaf_index
+
+    leaves = leaf_index(db, guideline)
+    indicator_review.correct_clause(db, leaves[1].clauses[0], [
+        {"category": "patent_application", "metric": "发明专利申请", "op": ">=", "value": 9, "unit": "件",
+         "kind": "cumulative", "better": None}], "all", "按任务书", actor=SYSTEM, now=now)
+    corrected_period = {"rule": {"kind": "fixed", "months": 24}, "description": "2年"}
+    indicator_review.correct_rule(db, leaves[2], "period", corrected_period, "改", actor=SYSTEM, now=now)
+    db.commit()
+    start = db.scalar(select(func.max(AuditEntry.id)))
+    rows = _rows(9, [" / ".join(leaf.path) for leaf in leaves[:4]])
+    result = import_projects(db, rows, guideline, actor=Actor.of(demo_users["officer"]), now=now, batch="b" * 64)
+    assert result.ok and [p.code for p in result.created] == [r.project_code for r in rows]
+    db.commit()
+    ids = [p.id for p in result.created]
+    assert ids == sorted(ids)  # in row order, as one INSERT per row gave them
+    on_corrected = [p for p in result.created if p.node_id == leaves[2].id]
+    assert on_corrected and all(p.period_rule == corrected_period and p.period_months == 24 for p in on_corrected)
+
+    # The objects handed back are what another session reads.
+    columns = [c.key for c in Project.__table__.columns]
+    other = session_factory()
+    try:
+        for project in result.created:
+            stored = other.get(Project, project.id)
+            assert {c: getattr(project, c) for c in columns} == {c: getattr(stored, c) for c in columns}
+    finally:
+        other.close()
+
+    # Targets: the direction's, corrections included, as inherited_targets makes them for one project.
+    compared = [c.key for c in ProjectTarget.__table__.columns if c.key not in ("id", "target_set_id", "change_reason")]
+    for project in result.created:
+        (target_set,) = db.scalars(select(TargetSet).where(TargetSet.project_id == project.id)).all()
+        assert (target_set.version, target_set.confirmed, target_set.reason) == (1, False, "立项时从指南方向继承")
+        expected = inherited_targets(db, db.get(GuidelineNode, project.node_id))
+        assert [[getattr(t, c) for c in compared] for t in target_set.targets] == \
+               [[getattr(t, c) for c in compared] for t in expected]
+        assert all(t.change_reason == "" for t in target_set.targets)
+        assert [u.username for u in project.contacts] == [project.organisation.uscc.lower()]
+    assert all(any(t.value == Decimal("9") and t.clause_id == leaves[1].clauses[0].id for t in p.target_sets[0].targets)
+               for p in result.created if p.node_id == leaves[1].id)
+
+    from tracker.services.projects import current_target_counts
+
+    assert current_target_counts(db, ids) == {p.id: len(p.target_sets[-1].targets) for p in result.created}
+
+    # The audit log: a new organisation and its account before the first of its projects, in row order.
+    expected_log, seen = [], set()
+    for project in result.created:
+        if project.organisation_id not in seen:
+            seen.add(project.organisation_id)
+            grantee = db.scalar(select(User).where(User.organisation_id == project.organisation_id))
+            expected_log += [("organisation_created", str(project.organisation_id)), ("user_created", str(grantee.id)),
+                             ("activation_issued", str(grantee.id))]
+        expected_log.append(("project_created", str(project.id)))
+    log = db.scalars(select(AuditEntry).where(AuditEntry.id > start).order_by(AuditEntry.id)).all()
+    assert [(e.action, e.object_id) for e in log] == expected_log
+    first = result.created[0]
+    assert json.loads(next(e.after for e in log if e.action == "project_created")) == {
+        "code": first.code, "direction": first.node.path, "document": guideline.id,
+        "targets": len(first.target_sets[0].targets)}
+    assert verify_chain(db) == []
+
+
+def test_bulk_insert_stores_what_sqlalchemy_stores(db, now, guideline, demo_users):
+    """Values converted once (JSON None as JSON null, money quantized, aware times in UTC) are the values a Core
+    INSERT would have stored."""
+    from datetime import timedelta, timezone
+
+    from sqlalchemy import insert
+
+    from tracker.db import BulkInsert
+
+    organisation = demo_users["grantee"].organisation
+    node = guideline.nodes[-1]
+    rule = {"rule": {"kind": "fixed", "months": 36}, "说明": "三年"}
+    base = dict(title="t", programme_id=guideline.programme_id, document_id=guideline.id, node_id=node.id,
+                content_items=["1"], organisation_id=organisation.id, pi_name="李", pi_phone=None, pi_email=None,
+                officer_id=None, start_date=date(2025, 3, 1), end_date=date(2028, 2, 29), period_months=36,
+                fiscal_funding=Decimal("1.005"), self_funding=Decimal("0"), funding_mode=None, funding_rule=None,
+                selection_rule=rule, period_rule=rule, status="active", imported_batch=None, version=1,
+                created_at=now.astimezone(timezone(timedelta(hours=8))))
+    db.execute(insert(Project.__table__), [dict(base, code="CORE-1")])
+    bulk = BulkInsert(db, Project.__table__, list(dict(base, code="")))
+    bulk.execute([bulk.row(dict(base, code="BULK-1")), bulk.row(dict(base, code="BULK-2"))])
+    columns = [c for c in Project.__table__.columns if c.key not in ("id", "code")]
+    stored = db.execute(select(*columns).order_by(Project.id)).all()
+    assert len(stored) == 3 and stored[0] == stored[1] == stored[2]
+    raw = db.connection().exec_driver_sql("SELECT funding_rule FROM projects ORDER BY id").scalars().all()
+    assert raw[0] == raw[1] == raw[2]  # JSON null, not SQL NULL, as SQLAlchemy stores None in a JSON column
+    with pytest.raises(ValueError, match="not given"):
+        bulk.row(dict(base, code="X", next_reminder_at=None))

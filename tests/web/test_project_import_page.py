@@ -166,6 +166,8 @@ def test_officer_imports_a_messy_award_list_through_preview_and_confirm(client, 
         targets = db.scalars(select(ProjectTarget).join(TargetSet).where(TargetSet.project_id == project.id)).all()
         assert targets, f"{project.code} inherited no targets"
         assert f'href="/projects/{project.id}"' in done.text
+        row_html = done.text.split(f'href="/projects/{project.id}"', 1)[1].split("</tr>", 1)[0]
+        assert f'<td class="nowrap">{len(targets)}</td>' in row_html  # the inherited targets counted
     # Two new organisations, each with a grantee account whose activation link the officer sees once.
     links = re.findall(r'href="(http://[^"]+/activate/[A-Za-z0-9_-]+)"', done.text)
     assert len(links) == 2 and NEW_ORG.lower() in done.text and OTHER_ORG.lower() in done.text

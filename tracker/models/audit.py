@@ -32,7 +32,9 @@ class AuditEntry(Base):
     after: Mapped[str] = mapped_column(Text, default="")
     result: Mapped[str] = mapped_column(String(40), default="ok")
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Unique and always set before the insert: the insert sentinel (no schema change) that lets the ORM insert many
+    # rows in batched INSERTs on SQLite (an award list appends thousands) instead of one statement each.
+    hash: Mapped[str] = mapped_column(String(64), unique=True, insert_sentinel=True)
 
 
 class AuditLogIsAppendOnly(RuntimeError):

@@ -87,7 +87,9 @@ class Project(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)  # 项目编号
+    # 项目编号. Also the insert sentinel (no schema change): SQLite cannot promise RETURNING's order, so without one
+    # the ORM inserts new projects one statement each; with it, an award list's projects go in batched INSERTs.
+    code: Mapped[str] = mapped_column(String(64), unique=True, insert_sentinel=True)
     title: Mapped[str] = mapped_column(String(500))
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
     # The guideline version and direction the project was awarded under (never re-pointed by a re-import).

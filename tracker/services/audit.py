@@ -6,15 +6,17 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, insert, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from tracker.models import AuditEntry
 
 GENESIS = "0" * 64
+# db.info key: the hash of the last row this transaction appended, so that the next row chains onto it without
+# reading the log again (a 5,000-row award list appends 5,000 rows).
+_LAST_HASH = "tracker.audit.last_hash"
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,29 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
+_COLUMNS = ("at", "user_id", "username", "role", "ip", "action", "object_type", "object_id", "before", "after",
+            "result")
+
+
 def _digest(entry: AuditEntry, prev_hash: str) -> str:
-    payload = json.dumps(
-        [entry.at.isoformat(), entry.user_id, entry.username, entry.role, entry.ip, entry.action,
-         entry.object_type, entry.object_id, entry.before, entry.after, entry.result, prev_hash],
-        ensure_ascii=False, separators=(",", ":"),
-    )
+    return _hash([getattr(entry, column) for column in _COLUMNS], prev_hash)
+
+
+def _hash(values: list[Any], prev_hash: str) -> str:
+    """SHA-256 of the row's fields (in _COLUMNS order, the time as ISO 8601) and the previous row's hash."""
+    payload = json.dumps([values[0].isoformat(), *values[1:], prev_hash], ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _row(actor: Actor, action: str, now: datetime, object_type: str, object_id: Any, before: Any, after: Any,
+         result: str, prev_hash: str) -> dict[str, Any]:
+    """The columns of one audit row, chained onto `prev_hash`."""
+    values = [now.astimezone(UTC), actor.user_id, actor.username[:64], actor.role, actor.ip[:64], action,
+              object_type, str(object_id)[:64], _dump(before), _dump(after), result[:40]]
+    row = dict(zip(_COLUMNS, values, strict=True))
+    row["prev_hash"] = prev_hash
+    row["hash"] = _hash(values, prev_hash)
+    return row
 
 
 def record(
@@ -74,23 +92,58 @@ def record(
     result: str = "ok",
 ) -> AuditEntry:
     """Append one row in the caller's transaction."""
-    if db.get_bind().dialect.name == "postgresql":
-        # Two transactions must not both chain onto the same last row.
-        db.execute(text("SELECT pg_advisory_xact_lock(hashtext('tracker-audit'))"))
-    db.flush()
-    last = db.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
-    prev_hash = last or GENESIS
-    entry = AuditEntry(
-        at=now.astimezone(UTC), user_id=actor.user_id, username=actor.username[:64],
-        role=actor.role, ip=actor.ip[:64], action=action, object_type=object_type,
-        object_id=str(object_id)[:64], before=_dump(before), after=_dump(after), result=result[:40],
-        prev_hash=prev_hash,
-    )
-    entry.hash = _digest(entry, prev_hash)
+    entry = AuditEntry(**_row(actor, action, now, object_type, object_id, before, after, result, _last_hash(db)))
     db.add(entry)
     db.flush()
+    db.info[_LAST_HASH] = entry.hash
     db.info["audited"] = True
     return entry
+
+
+@dataclass(frozen=True)
+class Event:
+    """One row for `record_many`: what `record` takes besides the actor and the time."""
+
+    action: str
+    object_type: str = ""
+    object_id: Any = ""
+    before: Any = None
+    after: Any = None
+    result: str = "ok"
+
+
+def record_many(db: Session, actor: Actor, events: list[Event], *, now: datetime) -> None:
+    """Append many rows, the same as `record` for each in turn, in one executemany (bulk writers: an award list
+    appends thousands; ORM objects and a flush per row cost more than the import's own rows)."""
+    append_many(db, [PendingEntry(actor, e.action, now, e.object_type, e.object_id, e.before, e.after, e.result)
+                     for e in events])
+
+
+def _last_hash(db: Session) -> str:
+    """The hash the next row chains onto: read once per transaction (under the lock), then remembered."""
+    cached = db.info.get(_LAST_HASH)
+    if cached is not None:
+        return cached
+    if db.get_bind().dialect.name == "postgresql":
+        # Two transactions must not both chain onto the same last row. The lock is held until this transaction
+        # ends (or the savepoint it was taken in rolls back), and the remembered hash is forgotten then too.
+        db.execute(text("SELECT pg_advisory_xact_lock(hashtext('tracker-audit'))"))
+    db.flush()
+    return db.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_on_end(session: Session, transaction: SessionTransaction) -> None:
+    # The end of the transaction or of a savepoint (committed or rolled back: a savepoint's rows may be gone, and
+    # a lock taken inside it released). A flush's own inner transaction ending changes nothing.
+    if transaction.nested or transaction.parent is None:
+        session.info.pop(_LAST_HASH, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    # Any rollback, a failed flush's included: the rows appended since may never reach the database.
+    session.info.pop(_LAST_HASH, None)
 
 
 @dataclass(frozen=True)
@@ -132,22 +185,18 @@ def append_many(db: Session, entries: list[PendingEntry]) -> int:
     the demo at scale (DESIGN §3). Returns how many rows were added."""
     if not entries:
         return 0
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SELECT pg_advisory_xact_lock(hashtext('tracker-audit'))"))
-    db.flush()
-    prev_hash = db.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)) or GENESIS
+    db.flush()  # rows recorded before these go first: ids follow the chain
+    prev_hash = _last_hash(db)
     rows = []
     for item in entries:
-        row = {"at": item.now.astimezone(UTC), "user_id": item.actor.user_id, "username": item.actor.username[:64],
-               "role": item.actor.role, "ip": item.actor.ip[:64], "action": item.action,
-               "object_type": item.object_type, "object_id": str(item.object_id)[:64], "before": _dump(item.before),
-               "after": _dump(item.after), "result": item.result[:40], "prev_hash": prev_hash}
-        # The row as a plain object for `_digest` (an AuditEntry per row costs more than the hash itself).
-        row["hash"] = prev_hash = _digest(SimpleNamespace(**row), prev_hash)  # type: ignore[arg-type]
+        row = _row(item.actor, item.action, item.now, item.object_type, item.object_id, item.before, item.after,
+                   item.result, prev_hash)
+        prev_hash = row["hash"]
         rows.append(row)
-    table = AuditEntry.__table__
     for i in range(0, len(rows), 5000):  # executemany keeps the order, so ids follow the chain
-        db.execute(table.insert(), rows[i:i + 5000])
+        db.execute(insert(AuditEntry.__table__), rows[i:i + 5000])
+    # The next `record` in this transaction chains onto the last of these.
+    db.info[_LAST_HASH] = prev_hash
     db.info["audited"] = True
     return len(rows)
 

@@ -12,12 +12,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, literal, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import func, insert, literal, select
+from sqlalchemy.orm import Session, aliased, defer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from indicators.rules.period import PeriodError, add_period, project_end
 from indicators.rules.period import from_dict as period_from_dict
+from tracker.db import BulkInsert
 from tracker.models import (
+    ClauseCorrection,
+    GuidelineClause,
     GuidelineDocument,
     GuidelineNode,
     Organisation,
@@ -27,10 +31,12 @@ from tracker.models import (
     Role,
     TargetSet,
     User,
+    project_contacts,
 )
 from tracker.services import audit, indicator_review
 from tracker.services.accounts import AccountError, create_user, get_user_by_username, issue_activation
 from tracker.services.audit import Actor
+from tracker.services.guidelines import latest_rule_corrections, leaves_with_clauses
 
 PATH_SEPARATORS = (" / ", "/", "›", ">", "＞", "→")
 
@@ -141,26 +147,26 @@ def inherited_targets(db: Session, node: GuidelineNode) -> list[ProjectTarget]:
     """The direction's targets as project targets, officers' corrections included (DESIGN §2)."""
     clauses = list(node.clauses)
     corrections = indicator_review.latest_corrections(db, [c.id for c in clauses])
-    targets: list[ProjectTarget] = []
+    return [ProjectTarget(**fields) for fields in _target_fields(clauses, corrections)]
+
+
+def _target_fields(clauses: list[GuidelineClause], corrections: dict[int, ClauseCorrection]) -> list[dict[str, Any]]:
+    """The columns of each inherited target: the newest correction of a clause, else its parsed targets."""
+    fields: list[dict[str, Any]] = []
     for clause in clauses:
         correction = corrections.get(clause.id)
         found = correction.targets if correction else clause.targets
         combine = correction.combine if correction else clause.combine
         for t in found:
             value = _decimal(t.get("value"))
-            targets.append(ProjectTarget(
-                position=len(targets), source="guideline", clause_id=clause.id, label=clause.label,
+            fields.append(dict(
+                position=len(fields), source="guideline", clause_id=clause.id, label=clause.label,
                 clause_text=clause.text, clause_combine=combine, category=t.get("category") or "impact",
                 metric=(t.get("metric") or clause.text)[:200], op=t.get("op"), value=value, unit=t.get("unit"),
                 kind=t.get("kind") or ("qualitative" if value is None else "cumulative"), better=t.get("better"),
                 guideline_value=value,
             ))
-    return targets
-
-
-def _effective_rule(db: Session, node: GuidelineNode, kind: str) -> dict[str, Any] | None:
-    corrected = indicator_review.latest_rule(db, node, kind)
-    return corrected.data if corrected is not None else getattr(node, f"{kind}_rule")
+    return fields
 
 
 def _selection_for(rule: dict[str, Any] | None, content_items: tuple[str, ...]) -> dict[str, Any] | None:
@@ -218,18 +224,79 @@ def _same(project: Project, row: ProjectInput, node: GuidelineNode) -> bool:
             and project.self_funding == row.self_funding)
 
 
+def _chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
+    """Bounded IN lists, whatever the length of the list."""
+    return [values[i:i + size] for i in range(0, len(values), size)]
+
+
+class _Lookups:
+    """What checking and writing one list needs from the database, each read once for the list instead of once per
+    row: a provincial list has thousands of rows but a few dozen organisations and officers and at most a few
+    hundred directions. The answers are the ones the per-row queries gave; the organisations the import creates
+    are added as it goes."""
+
+    def __init__(self, db: Session, document: GuidelineDocument, rows: list[ProjectInput], actor: Actor) -> None:
+        self.db, self.actor = db, actor
+        self.leaves = leaves_with_clauses(db, document.id)
+        self.rules = {key: row.data for key, row in latest_rule_corrections(db, [leaf.id for leaf in self.leaves])
+                      .items()}
+        codes = sorted({row.project_code for row in rows})
+        self.projects = {p.code: p for chunk in _chunks(codes)
+                         for p in db.scalars(select(Project).where(Project.code.in_(chunk)))}
+        usccs = sorted({row.uscc for row in rows})
+        self.organisations = {o.uscc: o for chunk in _chunks(usccs)
+                              for o in db.scalars(select(Organisation).where(Organisation.uscc.in_(chunk)))}
+        self._directions: dict[str, tuple[GuidelineNode | None, str | None]] = {}
+        self._officers: dict[str | None, tuple[User | None, str | None]] = {}
+        self._targets: dict[int, list[dict[str, Any]]] | None = None
+        self._contacts: dict[int, User | None] = {}
+
+    def direction(self, written: str) -> tuple[GuidelineNode | None, str | None]:
+        if written not in self._directions:
+            self._directions[written] = match_direction(self.leaves, written)
+        return self._directions[written]
+
+    def rule(self, node: GuidelineNode, kind: str) -> dict[str, Any] | None:
+        """The direction's rule of this kind, the newest officer's correction first (`_effective_rule`)."""
+        if (node.id, kind) in self.rules:
+            return self.rules[(node.id, kind)]
+        return getattr(node, f"{kind}_rule")
+
+    def officer(self, written: str | None) -> tuple[User | None, str | None]:
+        if written not in self._officers:
+            self._officers[written] = _officer_for(self.db, written, self.actor)
+        return self._officers[written]
+
+    def targets(self, node: GuidelineNode) -> list[dict[str, Any]]:
+        """The columns of the targets inherited from the direction (`inherited_targets`), every clause's
+        corrections read at once."""
+        if self._targets is None:
+            clause_ids = [c.id for leaf in self.leaves for c in leaf.clauses]
+            corrections = {}
+            for chunk in _chunks(clause_ids):
+                corrections.update(indicator_review.latest_corrections(self.db, chunk))
+            self._targets = {leaf.id: _target_fields(list(leaf.clauses), corrections) for leaf in self.leaves}
+        return self._targets[node.id]
+
+    def contact(self, organisation: Organisation) -> User | None:
+        """The organisation's reporting account (`_reporting_account`); asked after its account was created."""
+        if organisation.id not in self._contacts:
+            self._contacts[organisation.id] = _reporting_account(self.db, organisation)
+        return self._contacts[organisation.id]
+
+
 def import_projects(db: Session, rows: list[ProjectInput], document: GuidelineDocument, *, actor: Actor,
                     now: datetime, batch: str | None = None, dry_run: bool = False) -> ImportResult:
     """Check every row, then (unless dry_run or any problem) create the projects in the caller's transaction."""
     result = ImportResult()
-    leaves = leaf_index(db, document)
+    found = _Lookups(db, document, rows, actor)
     plans = []
     for row in rows:
-        node, problem = match_direction(leaves, row.direction)
-        if problem:
-            result.problems.append(ImportProblem(row.row, "方向", problem))
+        node, problem = found.direction(row.direction)
+        if node is None:
+            result.problems.append(ImportProblem(row.row, "方向", problem or ""))
             continue
-        existing = db.scalar(select(Project).where(Project.code == row.project_code))
+        existing = found.projects.get(row.project_code)
         if existing is not None:
             if _same(existing, row, node):
                 result.unchanged.append(row.project_code)
@@ -237,16 +304,16 @@ def import_projects(db: Session, rows: list[ProjectInput], document: GuidelineDo
                 result.problems.append(ImportProblem(row.row, "项目编号",
                                                      f"项目编号 {row.project_code} 已存在，且内容与本行不同"))
             continue
-        period_rule = _effective_rule(db, node, "period")
+        period_rule = found.rule(node, "period")
         end, months, problem = _end_date(row, period_rule)
         if problem:
             result.problems.append(ImportProblem(row.row, "实施期限", problem))
             continue
-        officer, problem = _officer_for(db, row.officer, actor)
+        officer, problem = found.officer(row.officer)
         if problem:
             result.problems.append(ImportProblem(row.row, "项目管理专员", problem))
             continue
-        organisation = db.scalar(select(Organisation).where(Organisation.uscc == row.uscc))
+        organisation = found.organisations.get(row.uscc)
         if organisation is not None and not organisation.is_active:
             result.problems.append(ImportProblem(row.row, "统一社会信用代码", f"单位“{organisation.name}”已停用"))
             continue
@@ -254,35 +321,86 @@ def import_projects(db: Session, rows: list[ProjectInput], document: GuidelineDo
         result.planned.append(PlannedProject(row, tuple(node.path), end, months, organisation is None))
     if result.problems or dry_run:
         return result
+    # Projects are written in runs of bulk INSERTs: a provincial list has thousands of projects and tens of thousands
+    # of targets, and ORM objects with their flushes cost several times the rows themselves. Projects and targets go
+    # to the driver converted once per value (BulkInsert: every project of a direction stores the same rules, every
+    # target set the same targets); the projects are read back as ORM objects for the caller, and their target
+    # sets, contacts and audit rows follow as plain rows (the projects load them when asked). A row bringing a new
+    # organisation ends the run first, so that the audit log keeps its row order (the organisation and its
+    # account, then the project).
+    run: list[tuple[dict[str, Any], GuidelineNode, User | None]] = []
+    sets_table = TargetSet.__table__
+    inserts: dict[str, BulkInsert] = {}
+    target_rows: dict[int, list[Any]] = {}
+
+    def write_run() -> None:
+        if not run:
+            return
+        if not inserts:
+            inserts["projects"] = BulkInsert(db, Project.__table__, list(run[0][0]))
+        # One executemany: ids are assigned in the order of the rows, as the ORM's one-by-one inserts did.
+        inserts["projects"].execute([inserts["projects"].row(values) for values, _, _ in run])
+        # The caller gets ORM objects; the rules (large JSON, the same few per direction) are not read back and
+        # decoded but given the values just written.
+        codes = [values["code"] for values, _, _ in run]
+        by_code = {project.code: project for chunk in _chunks(codes) for project in db.scalars(
+            select(Project).options(*(defer(getattr(Project, name)) for name in _RULES))
+            .where(Project.code.in_(chunk)))}
+        created = [by_code[code] for code in codes]
+        for project, (values, _, _) in zip(created, run, strict=True):
+            for name in _RULES:
+                set_committed_value(project, name, values[name])
+        set_ids = {project_id: set_id for project_id, set_id in db.execute(
+            insert(sets_table).returning(sets_table.c.project_id, sets_table.c.id),
+            [{"project_id": project.id, "version": 1, "confirmed": False, "created_at": now,
+              "reason": "立项时从指南方向继承"} for project in created])}
+        for _, node, _ in run:
+            if node.id not in target_rows:
+                fields = found.targets(node)
+                if fields and "targets" not in inserts:
+                    inserts["targets"] = BulkInsert(db, ProjectTarget.__table__, ["target_set_id", *fields[0]])
+                target_rows[node.id] = [inserts["targets"].row({"target_set_id": 0, **f}) for f in fields]
+        if "targets" in inserts:
+            replace = inserts["targets"].replace
+            inserts["targets"].execute([replace(row, "target_set_id", set_ids[project.id])
+                                        for project, (_, node, _) in zip(created, run, strict=True)
+                                        for row in target_rows[node.id]])
+        contacts = [{"project_id": project.id, "user_id": contact.id}
+                    for project, (_, _, contact) in zip(created, run, strict=True) if contact is not None]
+        if contacts:
+            db.execute(insert(project_contacts), contacts)
+        audit.record_many(db, actor, [
+            audit.Event("project_created", object_type="project", object_id=project.id,
+                        after={"code": project.code, "direction": list(node.path), "document": document.id,
+                               "targets": len(found.targets(node))})
+            for project, (_, node, _) in zip(created, run, strict=True)], now=now)
+        result.created.extend(created)
+        run.clear()
+
     for row, node, end, months, officer, period_rule in plans:
-        organisation = _organisation_for(db, row, result, actor=actor, now=now)
-        project = Project(
+        organisation = found.organisations.get(row.uscc)
+        if organisation is None:
+            write_run()
+            organisation = _create_organisation(db, row, result, actor=actor, now=now)
+            found.organisations[row.uscc] = organisation
+        funding_rule = found.rule(node, "funding")
+        values = dict(
             code=row.project_code, title=row.title, programme_id=document.programme_id, document_id=document.id,
             node_id=node.id, content_items=list(row.content_items), organisation_id=organisation.id,
             pi_name=row.pi_name, pi_phone=row.pi_phone, pi_email=row.pi_email,
             officer_id=officer.id if officer else None, start_date=row.start_date, end_date=end,
             period_months=months, fiscal_funding=row.fiscal_funding, self_funding=row.self_funding,
-            funding_mode=row.funding_mode or _mode_of(_effective_rule(db, node, "funding")),
-            funding_rule=_effective_rule(db, node, "funding"),
-            selection_rule=_selection_for(_effective_rule(db, node, "selection"), row.content_items),
+            funding_mode=row.funding_mode or _mode_of(funding_rule), funding_rule=funding_rule,
+            selection_rule=_selection_for(found.rule(node, "selection"), row.content_items),
             period_rule=period_rule, status=ProjectStatus.ACTIVE.value, created_at=now, imported_batch=batch,
             version=1,
         )
-        db.add(project)
-        db.flush()
-        contact = _reporting_account(db, organisation)
-        if contact is not None:
-            project.contacts.append(contact)
-        target_set = TargetSet(project_id=project.id, version=1, confirmed=False, created_at=now,
-                               reason="立项时从指南方向继承")
-        target_set.targets = inherited_targets(db, node)
-        db.add(target_set)
-        db.flush()
-        audit.record(db, actor, "project_created", now=now, object_type="project", object_id=project.id,
-                     after={"code": project.code, "direction": list(node.path), "document": document.id,
-                            "targets": len(target_set.targets)})
-        result.created.append(project)
+        run.append((values, node, found.contact(organisation)))
+    write_run()
     return result
+
+
+_RULES = ("funding_rule", "selection_rule", "period_rule")
 
 
 def _mode_of(funding_rule: dict[str, Any] | None) -> str | None:
@@ -290,12 +408,9 @@ def _mode_of(funding_rule: dict[str, Any] | None) -> str | None:
     return "或".join(sorted(modes)) if modes else None
 
 
-def _organisation_for(db: Session, row: ProjectInput, result: ImportResult, *, actor: Actor,
-                      now: datetime) -> Organisation:
-    """Match by 统一社会信用代码, or create the organisation with a grantee account (activation link)."""
-    organisation = db.scalar(select(Organisation).where(Organisation.uscc == row.uscc))
-    if organisation is not None:
-        return organisation
+def _create_organisation(db: Session, row: ProjectInput, result: ImportResult, *, actor: Actor,
+                         now: datetime) -> Organisation:
+    """A new organisation by 统一社会信用代码, with a grantee account (activation link)."""
     organisation = Organisation(uscc=row.uscc, name=row.organisation_name, division_code=row.uscc[2:8],
                                 kind="enterprise", is_active=True, contact_name=row.pi_name,
                                 contact_phone=row.pi_phone, created_at=now, version=1)
@@ -493,6 +608,22 @@ def page_of_projects(db: Session, query, *, offset: int, limit: int, options: tu
         return []
     rows = {p.id: p for p in db.scalars(select(Project).where(Project.id.in_(ids)).options(*options))}
     return [rows[i] for i in ids]
+
+
+def current_target_counts(db: Session, project_ids: list[int]) -> dict[int, int]:
+    """Project id → number of targets in its newest target set, for many projects in a few queries (the import's
+    result page lists thousands)."""
+    newest = (select(TargetSet.project_id, func.max(TargetSet.version).label("version"))
+              .group_by(TargetSet.project_id).subquery())
+    counts: dict[int, int] = {}
+    for chunk in _chunks(project_ids):
+        rows = db.execute(
+            select(TargetSet.project_id, func.count(ProjectTarget.id))
+            .join(newest, (newest.c.project_id == TargetSet.project_id) & (newest.c.version == TargetSet.version))
+            .outerjoin(ProjectTarget, ProjectTarget.target_set_id == TargetSet.id)
+            .where(TargetSet.project_id.in_(chunk)).group_by(TargetSet.project_id))
+        counts.update({project_id: count for project_id, count in rows})
+    return counts
 
 
 def target_counts(db: Session, target_set_ids: list[int]) -> dict[int, int]:

@@ -38,7 +38,7 @@ from tracker.models import GuidelineDocument, ProjectStatus, User
 from tracker.services import guidelines as catalogue
 from tracker.services import projects as project_service
 from tracker.services.programmes import visible_programmes
-from tracker.services.projects import ImportProblem, leaf_index
+from tracker.services.projects import ImportProblem, current_target_counts, leaf_index
 from tracker.settings import Settings
 from tracker.web import forms
 from tracker.web.controllers.projects import filters_from_query
@@ -173,9 +173,12 @@ class AwardListUpload(UploadFlow[AwardListPreview]):
         base = str(call.request.base_url).rstrip("/")
         activations = [(username, f"{base}/activate/{token}") for username, token in result.activations]
         by_username = {o.uscc.lower(): o for o in result.new_organisations}
+        # Counted in a few queries: the page lists every created project (thousands for a provincial list).
+        target_counts = current_target_counts(call.db, [p.id for p in result.created])
         return page(call.request, "projects/import_result.html", document=document, file_name=preview.file_name,
                     created=result.created, unchanged=result.unchanged, organisations=result.new_organisations,
-                    activations=activations, by_username=by_username, city_name=city_name)
+                    activations=activations, by_username=by_username, city_name=city_name,
+                    target_counts=target_counts)
 
 
 AWARD_LIST_UPLOAD = AwardListUpload()

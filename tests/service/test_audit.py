@@ -171,3 +171,15 @@ def test_record_many_writes_the_rows_record_writes(db, now, demo_users):
     audit.record(db, actor, "after", now=now)  # chains onto the last row record_many wrote
     db.commit()
     assert verify_chain(db) == []
+
+
+def test_record_after_a_bulk_append_continues_the_chain(db, now):
+    actor = Actor.system("test")
+    audit.record(db, actor, "first", now=now)  # the transaction now remembers the last hash
+    audit.append_many(db, [audit.PendingEntry(actor, f"bulk {i}", now) for i in range(3)])
+    audit.record_many(db, actor, [audit.Event("many")], now=now)
+    audit.record(db, actor, "last", now=now)
+    db.commit()
+    assert verify_chain(db) == []
+    assert [a for (a,) in db.execute(select(AuditEntry.action).order_by(AuditEntry.id))][-6:] == [
+        "first", "bulk 0", "bulk 1", "bulk 2", "many", "last"]

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from imports.awards import AwardRow, AwardSheet, header_field, read_award_list
 from indicators.regions import city_name
-from tracker.db import refresh_statistics
 from tracker.models import GuidelineDocument, Programme
 from tracker.services import audit
 from tracker.services.audit import Actor
@@ -115,8 +114,6 @@ def import_award_list(db: Session, preview: AwardListPreview, document: Guidelin
                      object_id=document.id, after={
                          "file": preview.file_name, "created": len(result.created),
                          "unchanged": len(result.unchanged), "organisations": len(result.new_organisations)})
-        if len(result.created) >= 500:  # a bulk load: let the planner see the tables as they now are
-            refresh_statistics(db)
     return result
 
 

@@ -91,16 +91,17 @@ class Project(Base):
     # the ORM inserts new projects one statement each; with it, an award list's projects go in batched INSERTs.
     code: Mapped[str] = mapped_column(String(64), unique=True, insert_sentinel=True)
     title: Mapped[str] = mapped_column(String(500))
-    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    # (programme, organisation and officer are indexed as the first columns of the composite indexes above)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
     # The guideline version and direction the project was awarded under (never re-pointed by a re-import).
     document_id: Mapped[int] = mapped_column(ForeignKey("guideline_documents.id"))
     node_id: Mapped[int] = mapped_column(ForeignKey("guideline_nodes.id"), index=True)
     content_items: Mapped[list[str]] = mapped_column(JSON, default=list)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     pi_name: Mapped[str] = mapped_column(String(100), info={"pii": "name"})
     pi_phone: Mapped[str | None] = mapped_column(String(32), info={"pii": "phone"})
     pi_email: Mapped[str | None] = mapped_column(String(254), info={"pii": "email"})
-    officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     start_date: Mapped[date] = mapped_column(Date)  # the task-book signing date
     end_date: Mapped[date] = mapped_column(Date)
     period_months: Mapped[int] = mapped_column(Integer)

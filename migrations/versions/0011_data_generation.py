@@ -29,6 +29,7 @@ WATCHED = {
     "organisations": None,
     "users": ("username", "display_name"),
     "programmes": None,
+    "programme_officers": None,  # an officer's scope
     "guideline_nodes": None,
     "target_sets": None,
     "reports": ("project_id", "period_index", "is_final", "status", "accepted_number", "first_submitted_at",

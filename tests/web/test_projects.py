@@ -334,3 +334,22 @@ def test_the_kept_review_queue_and_api_list_follow_a_submission(client, db, now,
     report.first_submitted_at = report.last_submitted_at = now
     db.commit()
     assert "KEPT-1" in client.get("/reports").text
+
+
+def test_an_officer_given_a_programme_sees_its_projects_at_once(client, db, world, demo_users, now):
+    from tracker.services.accounts import assign_programmes
+
+    officer = demo_users["officer"]
+    before = list(officer.programmes)
+    other = build.demo_project(db, code="ELSEWHERE-1", programme="另一个计划")  # assigns the officer to it
+    db.commit()
+    login(client, "officer")
+    assert "ELSEWHERE-1" in client.get("/projects").text
+    assign_programmes(db, officer, before, actor=SYSTEM, now=now)  # ends the officer's sessions
+    db.commit()
+    login(client, "officer")
+    assert "GK-0000" in (page := client.get("/projects").text) and "ELSEWHERE-1" not in page
+    assign_programmes(db, officer, [*before, other.programme], actor=SYSTEM, now=now)
+    db.commit()
+    login(client, "officer")
+    assert "ELSEWHERE-1" in client.get("/projects").text

@@ -58,6 +58,8 @@ class KeptParts:
 KEPT = KeptParts()
 
 
-def scope_key(user: Any, programme_ids: list[int]) -> tuple:
-    """What decides which projects a user sees (tracker.services.projects.scoped_projects)."""
-    return (user.role, user.organisation_id, tuple(sorted(programme_ids)))
+def scope_key(user: Any) -> tuple:
+    """What decides which projects a user sees (tracker.services.projects.scoped_projects): the role, the
+    organisation, and for the roles that see assigned work, the user (an officer's programme assignments are
+    watched by the data generation, so the user stands for them without reading them)."""
+    return (user.role, user.organisation_id, user.id if user.role in ("officer", "expert") else None)

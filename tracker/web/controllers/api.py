@@ -488,7 +488,7 @@ def api_projects(
         return {"items": [_project(p) for p in rows], "page": page_no, "per_page": size, "total": total,
                 "pages": max(1, math.ceil(total / size))}
 
-    key = ("api-projects", scope_key(user, [p.id for p in visible_programmes(db, user)]), page_no, size, filters)
+    key = ("api-projects", scope_key(user), page_no, size, filters)
     return KEPT.get(db, key, build)
 
 

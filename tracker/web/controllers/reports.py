@@ -30,7 +30,6 @@ from tracker.files.store import EvidenceStore
 from tracker.models import Project, Report, User
 from tracker.services import reports as service
 from tracker.services.business_settings import BusinessSettings
-from tracker.services.programmes import visible_programmes
 from tracker.services.reports import EvidenceInput, ReportInput, ReportProblems, ValueInput
 from tracker.settings import Settings
 from tracker.templating import render
@@ -285,7 +284,7 @@ def report_queue(request: Request[Any, Any, Any], db: DbSession, user: CurrentUs
                       due=service.periods_of(db, reports, business.report_due_days),
                       versions=service.version_counts(db, reports))
 
-    key = ("reports", lang, scope_key(user, [p.id for p in visible_programmes(db, user)]), page_no,
+    key = ("reports", lang, scope_key(user), page_no,
            business.report_due_days)
     return page(request, "reports/queue.html", body=KEPT.html(db, key, body))
 

@@ -37,6 +37,7 @@ WATCHED = {
     "report_versions": ("report_id",),  # the queue counts versions
     "work_calendar_years": None,  # due dates, and so "late"
     "work_calendar_days": None,
+    "settings": None,  # the admin's business settings (due days, …)
 }
 BUMP = "UPDATE data_generation SET value = value + 1 WHERE id = 1"
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from tracker.db import UTCDateTime
 from tracker.models import JobRun, MailStatus, OutboxMail, SchedulerLease
 
 LEASE = "scheduler"
@@ -102,15 +104,8 @@ def alerts(db: Session, schedule: dict[str, int], *, now: datetime, dead_mail: b
     """What an admin or officer must know about the scheduler (DESIGN §3: a silent scheduler is how reminder
     systems usually fail), as (what it concerns, message): nobody holds the lease, or a job has not succeeded within
     two intervals; for the admin (`dead_mail`) also mails that could not be delivered."""
-    # One query, each part an indexed look-up (the lease by key, each job's last success by (job, result,
-    # finished_at), dead mail by status): this runs on every officer's and admin's page.
-    jobs = list(schedule)
-    lease = select(func.count()).where(SchedulerLease.name == LEASE, SchedulerLease.holder != "",
-                                       SchedulerLease.expires_at >= now).scalar_subquery()
-    dead = (select(func.count()).select_from(OutboxMail).where(OutboxMail.status == MailStatus.DEAD)
-            .scalar_subquery() if dead_mail else literal(0))
-    held, dead_count, *latest = db.execute(select(lease, dead, *(select(func.max(JobRun.finished_at)).where(
-        JobRun.job == job, JobRun.result == "ok").scalar_subquery() for job in jobs))).one()
+    jobs = tuple(schedule)
+    held, dead_count, *latest = db.execute(_alerts_query(jobs, dead_mail), {"now": now}).one()
     found = []
     if not held:
         found.append(("jobs", "定时任务没有在运行：提醒邮件不会生成和发出。请启动 tracker scheduler"
@@ -124,6 +119,20 @@ def alerts(db: Session, schedule: dict[str, int], *, now: datetime, dead_mail: b
     if dead_count:
         found.append(("mail", f"有 {dead_count} 封邮件发送失败，请查看原因。"))
     return found
+
+
+@lru_cache(maxsize=8)
+def _alerts_query(jobs: tuple[str, ...], dead_mail: bool):
+    """One query, each part an indexed look-up (the lease by key, each job's last success by (job, result,
+    finished_at), dead mail by status). It runs on every officer's and admin's page, so it is built once: building
+    and keying a fresh statement cost several times what SQLite takes to answer it."""
+    lease = select(func.count()).where(SchedulerLease.name == LEASE, SchedulerLease.holder != "",
+                                       SchedulerLease.expires_at >= bindparam("now", type_=UTCDateTime)
+                                       ).scalar_subquery()
+    dead = (select(func.count()).select_from(OutboxMail).where(OutboxMail.status == MailStatus.DEAD)
+            .scalar_subquery() if dead_mail else literal(0))
+    return select(lease, dead, *(select(func.max(JobRun.finished_at)).where(
+        JobRun.job == job, JobRun.result == "ok").scalar_subquery() for job in jobs))
 
 
 def last_success(db: Session, job: str, *, before: datetime) -> datetime | None:

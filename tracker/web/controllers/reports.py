@@ -28,6 +28,7 @@ from tracker.exports.report_xlsx import report_workbook
 from tracker.files.evidence import MAX_EVIDENCE_BYTES, EvidenceFileRejected, check_evidence_file
 from tracker.files.store import EvidenceStore
 from tracker.models import Project, Report, User
+from tracker.services import business_settings
 from tracker.services import reports as service
 from tracker.services.business_settings import BusinessSettings
 from tracker.services.reports import EvidenceInput, ReportInput, ReportProblems, ValueInput
@@ -271,21 +272,21 @@ def report_review(request: Request[Any, Any, Any], db: DbSession, user: CurrentU
 
 
 @get("/reports", name="report_queue", sync_to_thread=True)
-def report_queue(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, business: Business,
+def report_queue(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser,
                  page_no: PageNo = 1) -> Response[Any]:
     lang = request_language(request)
 
     def body() -> str:
+        due_days = business_settings.load(db).report_due_days  # the settings table is watched too
         total = service.review_queue_size(db, user)
         pages = max(1, math.ceil(total / QUEUE_PAGE))
         number = min(max(page_no, 1), pages)
         reports: list[Report] = service.review_queue(db, user, offset=(number - 1) * QUEUE_PAGE, limit=QUEUE_PAGE)
         return render("reports/_queue_body.html", lang=lang, reports=reports, total=total, page=number, pages=pages,
-                      due=service.periods_of(db, reports, business.report_due_days),
+                      due=service.periods_of(db, reports, due_days),
                       versions=service.version_counts(db, reports))
 
-    key = ("reports", lang, scope_key(user), page_no,
-           business.report_due_days)
+    key = ("reports", lang, scope_key(user), page_no)
     return page(request, "reports/queue.html", body=KEPT.html(db, key, body))
 
 

@@ -40,8 +40,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tracker.web")
 
-# PostgreSQL runs writers side by side; a few at once per process leave the other threads to the pages.
-WRITERS_PER_PROCESS = 4
+# PostgreSQL runs writers side by side; two at once per process leave the CPU and the threads to the pages
+# (bench/pages.py --mode mixed: readers' p99 604 ms with four, 518 ms with two, on two cores).
+WRITERS_PER_PROCESS = 2
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 

@@ -52,7 +52,7 @@ def page_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return {
         "system_alerts": _scheduler_alerts(state, role),
         "user": user,
-        "lang": i18n.normalize(state.get("lang")),
+        "lang": request_language(request),
         "languages": i18n.LANGUAGES,
         "csrf_field": CSRF_FIELD,
         "csrf_token": state.get("csrf_token", ""),

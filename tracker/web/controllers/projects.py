@@ -64,8 +64,7 @@ def project_list(request: Request[Any, Any, Any], db: DbSession, user: CurrentUs
 
     # Everything the body depends on: who sees which projects, the language, the query; and, through the cache,
     # the data generation.
-    key = ("projects", lang, scope_key(user),
-           tuple(sorted(params.items())), page_no)
+    key = ("projects", lang, scope_key(user), tuple(sorted(params.items())), page_no)
     return page(request, "projects/list.html", body=KEPT.html(db, key, body))
 
 

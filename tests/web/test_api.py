@@ -417,3 +417,22 @@ def test_the_openapi_document_is_off_in_production(settings, session_factory, db
         response = client.get("/api/v1/openapi.json", headers=headers)
         assert response.status_code == 404 and response.json()["status"] == 404
         assert client.get("/api/v1/projects", headers=headers).status_code == 200  # the API itself stays on
+
+
+def test_the_kept_project_list_follows_a_task_book_and_a_status(client, db, world, demo_users, now):
+    headers = bearer(db, demo_users["grantee"])
+    db.commit()
+
+    def item(code: str) -> dict:
+        return next(p for p in client.get("/api/v1/projects", headers=headers).json()["items"] if p["code"] == code)
+
+    project = next(p for p in world["own"] if p.code == "GK-0001")
+    before = item("GK-0001")
+    assert before["status"] == "active" and before["task_book"]["state"] == "draft"
+    assert item("GK-0001") == before  # kept
+    project.status = "extended"
+    db.commit()
+    assert item("GK-0001")["status"] == "extended"
+    confirm_task_book(db, project, [], [], reason="", actor=SYSTEM, now=now)
+    db.commit()
+    assert item("GK-0001")["task_book"]["state"] == "confirmed"

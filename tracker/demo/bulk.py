@@ -23,7 +23,6 @@ from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from indicators.assessment import progress as progress_model
-from indicators.evidence_ids import EVIDENCE_KINDS, check_identifier
 from indicators.workdays import ReportingPeriod, quarter_label
 from tracker.files.evidence import CheckedFile
 from tracker.files.store import EvidenceStore
@@ -291,7 +290,8 @@ class Recorder:
                                            self.project.start_date)
         service._check_text(data, errors)  # noqa: SLF001
         service._check_values(target_set, data, baseline, errors, clean)  # noqa: SLF001
-        self._check_evidence(target_set, data, errors, clean, today)
+        service._check_evidence({f.id for f in self.files.values()}, target_set, data, errors, clean,  # noqa: SLF001
+                                today)
         service._check_funds(self.project, data, self._accepted_funds(period_index), errors, clean)  # noqa: SLF001
         if errors:
             raise ReportProblems(errors)
@@ -314,43 +314,6 @@ class Recorder:
             return dict.fromkeys(service.FUND_FIELDS)
         version = max(earlier, key=lambda r: r.period_index).accepted
         return {name: getattr(version, name) for name in service.FUND_FIELDS}
-
-    def _check_evidence(self, target_set: TargetSet, data: ReportInput, errors: dict[str, str],
-                        clean: service._Clean, today: date) -> None:
-        """service._check_evidence, with the project's files from memory instead of a query."""
-        if len(data.evidence) > service.MAX_EVIDENCE:
-            errors["evidence"] = "too many"
-            return
-        positions = {t.position for t in target_set.targets}
-        known_files = {f.id for f in self.files.values()}
-        seen: set[tuple[str, str]] = set()
-        for i, item in enumerate(data.evidence):
-            key = f"e{i}"
-            if item.kind not in EVIDENCE_KINDS:
-                errors[f"{key}_kind"] = "kind"
-                continue
-            has_file = item.new_file is not None or item.file_id is not None
-            checked = check_identifier(item.kind, item.identifier, today=today)
-            identifier = checked.value or ""
-            if checked.error and not (item.kind == "file" and has_file):
-                errors[f"{key}_identifier"] = checked.error
-            if (item.kind == "file" and not has_file) or (item.file_id is not None and item.file_id not in known_files):
-                errors[f"{key}_file"] = "file"
-            target_position: int | None = None
-            if item.target.strip():
-                try:
-                    target_position = int(item.target)
-                except ValueError:
-                    target_position = -1
-                if target_position not in positions:
-                    errors[f"{key}_target"] = "target"
-            if len(item.description) > 500:
-                errors[f"{key}_description"] = "description"
-            if identifier:
-                if (item.kind, identifier) in seen:
-                    errors[f"{key}_identifier"] = "twin"
-                seen.add((item.kind, identifier))
-            clean.evidence.append((item, identifier, item.description.strip(), target_position))
 
     # -- service.submit
 

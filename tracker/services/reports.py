@@ -329,15 +329,20 @@ def may_be_negative(target: ProjectTarget) -> bool:
                                        or (target.value is not None and target.value < 0))
 
 
-def _check_evidence(db: Session, project: Project, target_set: TargetSet, data: ReportInput,
-                    errors: dict[str, str], clean: _Clean, today: date) -> None:
+def _known_files(db: Session, project: Project, data: ReportInput) -> set[int]:
+    """Which of the files the evidence names are the project's own."""
+    return {f.id for f in db.scalars(select(EvidenceFile).where(
+        EvidenceFile.project_id == project.id,
+        EvidenceFile.id.in_([e.file_id for e in data.evidence if e.file_id is not None] or [-1])))}
+
+
+def _check_evidence(known_files: set[int], target_set: TargetSet, data: ReportInput, errors: dict[str, str],
+                    clean: _Clean, today: date) -> None:
+    """The evidence rows; `known_files` are the project's files among those they name (`_known_files`)."""
     if len(data.evidence) > MAX_EVIDENCE:
         errors["evidence"] = f"一份报告最多{MAX_EVIDENCE}项佐证材料"
         return
     positions = {t.position for t in target_set.targets}
-    known_files = {f.id for f in db.scalars(select(EvidenceFile).where(
-        EvidenceFile.project_id == project.id,
-        EvidenceFile.id.in_([e.file_id for e in data.evidence if e.file_id is not None] or [-1])))}
     seen: dict[tuple[str, str], int] = {}
     for i, item in enumerate(data.evidence):
         key = f"e{i}"
@@ -379,7 +384,7 @@ def _check(db: Session, project: Project, target_set: TargetSet, period_index: i
     baseline = project_progress(db, project, before=period_index, reports=reports)
     _check_text(data, errors)
     _check_values(target_set, data, baseline, errors, clean)
-    _check_evidence(db, project, target_set, data, errors, clean, today)
+    _check_evidence(_known_files(db, project, data), target_set, data, errors, clean, today)
     _check_funds(project, data, accepted_funds(db, project, before=period_index, reports=reports), errors, clean)
     if errors:
         raise ReportProblems(errors)

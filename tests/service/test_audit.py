@@ -152,11 +152,12 @@ def test_another_transaction_appending_in_between_is_read_again(session_factory,
     assert [e.action for e in _log(db)] == ["first", "elsewhere", "second"] and verify_chain(db) == []
 
 
-def test_record_many_writes_the_rows_record_writes(db, now, demo_users):
+def test_append_many_writes_the_rows_record_writes(db, now, demo_users):
     actor = Actor.of(demo_users["officer"], "10.0.0.1")
     audit.record(db, actor, "before", now=now)
-    events = [audit.Event(f"action_{i}", object_type="project", object_id=i, before={"n": i} if i else None,
-                          after={"n": i + 1, "名称": "测试"}, result="ok") for i in range(4)]
+    events = [audit.PendingEntry(actor, f"action_{i}", now, object_type="project", object_id=i,
+                                 before={"n": i} if i else None, after={"n": i + 1, "名称": "测试"}, result="ok")
+              for i in range(4)]
     columns = ("at", "user_id", "username", "role", "ip", "action", "object_type", "object_id", "before", "after",
                "result", "prev_hash", "hash")
     with db.begin_nested() as savepoint:
@@ -165,10 +166,10 @@ def test_record_many_writes_the_rows_record_writes(db, now, demo_users):
                          object_id=event_.object_id, before=event_.before, after=event_.after)
         one_by_one = [tuple(getattr(e, c) for c in columns) for e in _log(db)]
         savepoint.rollback()
-    audit.record_many(db, actor, events, now=now)
+    audit.append_many(db, events)
     db.expire_all()
     assert [tuple(getattr(e, c) for c in columns) for e in _log(db)] == one_by_one
-    audit.record(db, actor, "after", now=now)  # chains onto the last row record_many wrote
+    audit.record(db, actor, "after", now=now)  # chains onto the last row append_many wrote
     db.commit()
     assert verify_chain(db) == []
 
@@ -177,7 +178,7 @@ def test_record_after_a_bulk_append_continues_the_chain(db, now):
     actor = Actor.system("test")
     audit.record(db, actor, "first", now=now)  # the transaction now remembers the last hash
     audit.append_many(db, [audit.PendingEntry(actor, f"bulk {i}", now) for i in range(3)])
-    audit.record_many(db, actor, [audit.Event("many")], now=now)
+    audit.append_many(db, [audit.PendingEntry(actor, "many", now)])
     audit.record(db, actor, "last", now=now)
     db.commit()
     assert verify_chain(db) == []

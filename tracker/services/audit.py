@@ -100,24 +100,6 @@ def record(
     return entry
 
 
-@dataclass(frozen=True)
-class Event:
-    """One row for `record_many`: what `record` takes besides the actor and the time."""
-
-    action: str
-    object_type: str = ""
-    object_id: Any = ""
-    before: Any = None
-    after: Any = None
-    result: str = "ok"
-
-
-def record_many(db: Session, actor: Actor, events: list[Event], *, now: datetime) -> None:
-    """Append many rows, the same as `record` for each in turn, in one executemany (bulk writers: an award list
-    appends thousands; ORM objects and a flush per row cost more than the import's own rows)."""
-    append_many(db, [PendingEntry(actor, e.action, now, e.object_type, e.object_id, e.before, e.after, e.result)
-                     for e in events])
-
 
 def _last_hash(db: Session) -> str:
     """The hash the next row chains onto: read once per transaction (under the lock), then remembered."""
@@ -181,8 +163,9 @@ class PendingEntry:
 
 def append_many(db: Session, entries: list[PendingEntry]) -> int:
     """Append many rows in the caller's transaction, in order, chained exactly as `record` chains them one by one
-    (the same columns and hashes), with one read of the last hash and inserts in chunks: bulk writers such as
-    the demo at scale (DESIGN §3). Returns how many rows were added."""
+    (the same columns and hashes), with one read of the last hash and inserts in chunks: bulk writers such as an
+    award list or the demo at scale, where an ORM object and a flush per row cost more than their own rows
+    (DESIGN §3). Returns how many rows were added."""
     if not entries:
         return 0
     db.flush()  # rows recorded before these go first: ids follow the chain

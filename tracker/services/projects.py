@@ -370,11 +370,11 @@ def import_projects(db: Session, rows: list[ProjectInput], document: GuidelineDo
                     for project, (_, _, contact) in zip(created, run, strict=True) if contact is not None]
         if contacts:
             db.execute(insert(project_contacts), contacts)
-        audit.record_many(db, actor, [
-            audit.Event("project_created", object_type="project", object_id=project.id,
-                        after={"code": project.code, "direction": list(node.path), "document": document.id,
-                               "targets": len(found.targets(node))})
-            for project, (_, node, _) in zip(created, run, strict=True)], now=now)
+        audit.append_many(db, [
+            audit.PendingEntry(actor, "project_created", now, object_type="project", object_id=project.id,
+                               after={"code": project.code, "direction": list(node.path), "document": document.id,
+                                      "targets": len(found.targets(node))})
+            for project, (_, node, _) in zip(created, run, strict=True)])
         result.created.extend(created)
         run.clear()
 

@@ -320,7 +320,14 @@ def test_every_watched_change_moves_the_data_generation(db, world, demo_users, n
     assert moves(f"UPDATE programmes SET name = '新计划' WHERE id = {project.programme_id}")
     assert moves(f"UPDATE guideline_nodes SET title = '新方向' WHERE id = {project.node_id}")
     assert moves(f"UPDATE target_sets SET reason = 'x' WHERE project_id = {project.id}")
-    assert moves(f"DELETE FROM project_contacts WHERE project_id = {project.id}") is False
+    # What the project page shows besides (migration 0012).
+    assert moves(f"UPDATE projects SET pi_email = 'pi@example.cn' WHERE id = {project.id}")
+    assert moves(f"UPDATE users SET email = 'new@example.cn' WHERE id = {demo_users['grantee'].id}")
+    assert moves(f"DELETE FROM project_contacts WHERE project_id = {project.id}")
+    assert moves(f"INSERT INTO project_contacts (project_id, user_id) VALUES ({project.id}, {demo_users['grantee'].id})")
+    assert moves("UPDATE project_targets SET metric = '新指标' WHERE id = "
+                 f"(SELECT min(id) FROM project_targets WHERE target_set_id = {project.target_sets[-1].id})")
+    assert moves(f"UPDATE guideline_documents SET title = '新标题' WHERE id = {project.document_id}")
 
 
 def test_the_kept_review_queue_and_api_list_follow_a_submission(client, db, now, demo_users):
@@ -353,3 +360,41 @@ def test_an_officer_given_a_programme_sees_its_projects_at_once(client, db, worl
     db.commit()
     login(client, "officer")
     assert "ELSEWHERE-1" in client.get("/projects").text
+
+
+def test_the_project_page_is_kept_with_each_sessions_own_form_token(app, client, world, db, engine, demo_users):
+    from litestar.testing import TestClient
+
+    project = world["own"][0]
+    login(client, "officer")
+    seen: list[str] = []
+    listener = lambda _conn, _cursor, statement, *args: seen.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        first = client.get(f"/projects/{project.id}").text
+        built = len(seen)
+        seen.clear()
+        again = client.get(f"/projects/{project.id}").text
+        assert len(seen) < built - 3  # kept: no project, calendar, report or target queries
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert again == first and csrf_from(first) == csrf_from(client.get("/account").text)
+
+    with TestClient(app=app, raise_server_exceptions=False) as other:  # another officer session, the kept part
+        login(other, "officer")
+        theirs = other.get(f"/projects/{project.id}").text
+        assert csrf_from(theirs) != csrf_from(first)
+        assert theirs.replace(csrf_from(theirs), "") == first.replace(csrf_from(first), "")
+        done = other.post(f"/projects/{project.id}/extension", data={
+            "_csrf_token": csrf_from(theirs), "requested_on": "2027-06-01", "months": "3", "reason": "样机返修"},
+            follow_redirects=False)
+        assert done.status_code == 303
+    assert "样机返修" in client.get(f"/projects/{project.id}").text
+
+    demo_users["grantee"].email = "contact.person@example.cn"
+    project.contacts = [demo_users["grantee"]]
+    db.commit()
+    assert "c***@example.cn" in client.get(f"/projects/{project.id}").text
+    login(client, "grantee")
+    assert client.get(f"/projects/{world['foreign'].id}").status_code == 404  # kept per scope, not per project
+    assert client.get(f"/projects/{project.id}").status_code == 200

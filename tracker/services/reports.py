@@ -126,6 +126,7 @@ class PeriodRow:
     report: Report | None
     is_open: bool
     today: date
+    versions: int = 0  # how many versions the report has, drafts included
 
     @property
     def overdue(self) -> bool:
@@ -169,9 +170,15 @@ def reports_of(db: Session, project: Project) -> dict[int, Report]:
 
 def schedule(db: Session, project: Project, periods: Sequence[ReportingPeriod], *, today: date,
              open_days: int) -> list[PeriodRow]:
-    reports = reports_of(db, project)
-    return [PeriodRow(p, reports.get(p.index), period_is_open(project, p, today, open_days) is None, today)
-            for p in periods]
+    # The reports' own columns and their version counts: a calendar needs no version's content.
+    reports = {r.period_index: r for r in db.scalars(select(Report).where(Report.project_id == project.id))}
+    counts = version_counts(db, list(reports.values()))
+    rows = []
+    for p in periods:
+        report = reports.get(p.index)
+        rows.append(PeriodRow(p, report, period_is_open(project, p, today, open_days) is None, today,
+                              counts.get(report.id, 0) if report else 0))
+    return rows
 
 
 def visible_version(report: Report | None, *, drafts: bool) -> ReportVersion | None:

@@ -10,6 +10,7 @@ be changed by them.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -24,7 +25,7 @@ T = TypeVar("T")
 
 
 class KeptParts:
-    def __init__(self, size: int = 512) -> None:
+    def __init__(self, size: int = 1024) -> None:
         self.size = size
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
@@ -56,6 +57,15 @@ class KeptParts:
 
 
 KEPT = KeptParts()
+
+# A kept part that holds a form renders this in place of the CSRF token, and the page puts the session's own token
+# there (`with_csrf`). Drawn per process, so no text a user typed can contain it.
+CSRF_PLACEHOLDER = "csrf-" + secrets.token_hex(16)
+
+
+def with_csrf(html: str, token: str) -> Markup:
+    """A kept part's HTML with the request's CSRF token in its forms."""
+    return Markup(html.replace(CSRF_PLACEHOLDER, token))  # noqa: S704 - an autoescaped template's output
 
 
 def scope_key(user: Any) -> tuple:

@@ -146,7 +146,7 @@ def _summary(row: service.PeriodRow) -> ReportSummary:
     return {**_period_out(row.period), "status": report.status if report else None,
             "status_label": report.status_label if report else "未填报",
             "accepted_version": report.accepted_number if report else None,
-            "versions": len(report.versions) if report else 0,
+            "versions": row.versions,
             "first_submitted_at": _iso(report.first_submitted_at) if report else None,
             "on_time": row.on_time, "overdue": row.overdue, "open": row.is_open}
 

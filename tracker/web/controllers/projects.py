@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -25,9 +27,10 @@ from tracker.services.programmes import visible_programmes
 from tracker.services.task_books import MilestoneInput, TargetChange, TaskBookProblems, confirm_task_book
 from tracker.templating import render
 from tracker.web import forms
+from tracker.web.common import CSRF_FIELD
 from tracker.web.deps import Business, CurrentUser, DbSession, PageNo, RequestActor, SubmittedForm
-from tracker.web.fragments import KEPT, scope_key
-from tracker.web.lookups import project_or_404
+from tracker.web.fragments import CSRF_PLACEHOLDER, KEPT, scope_key, with_csrf
+from tracker.web.lookups import or_404, project_or_404
 from tracker.web.render import page, request_language
 
 PAGE_SIZE = 50
@@ -93,16 +96,15 @@ def _city_options() -> list[tuple[str, str]]:
     return [(code[:4], name) for code, name in CITIES.items()]
 
 
-def _detail_page(request: Request[Any, Any, Any], db: Session, user: User, business: BusinessSettings, project: Project,
-                 *, status_code: int = 200, change_errors: dict[str, str] | None = None,
-                 change_typed: dict[str, str] | None = None) -> Response[Any]:
-    """The project page; with errors, the extension or termination form comes back with what was typed."""
+def _detail_body(db: Session, user: User, business: BusinessSettings, project: Project, *, lang: str, today: date,
+                 csrf_token: str, change_errors: dict[str, str] | None = None,
+                 change_typed: dict[str, str] | None = None) -> str:
     periods = report_service.project_periods(db, project, business.report_due_days)
     # The reporting calendar with each period's report (DESIGN §2).
-    schedule = report_service.schedule(db, project, periods, today=clock.today_local(),
-                                       open_days=business.report_open_days)
-    return page(request, "projects/detail.html", status_code=status_code, project=project,
-                current=project.target_sets[-1], categories=CATEGORIES, kinds=KIND_LABELS, ops=OP_LABELS,
+    schedule = report_service.schedule(db, project, periods, today=today, open_days=business.report_open_days)
+    return render("projects/_detail_body.html", lang=lang, csrf_field=CSRF_FIELD, csrf_token=csrf_token,
+                project=project, current=project.target_sets[-1], categories=CATEGORIES, kinds=KIND_LABELS,
+                ops=OP_LABELS,
                 city_name=city_name, periods=schedule, changes=project_changes.changes_of(db, project),
                 change_errors=change_errors or {}, change_typed=change_typed or {},
                 no_reminder_address=project.status in reminders.REMINDED_STATUSES
@@ -114,10 +116,34 @@ def _detail_page(request: Request[Any, Any, Any], db: Session, user: User, busin
                 may_change=access.may_access("project_extend", user.role))
 
 
+def _detail_page(request: Request[Any, Any, Any], db: Session, user: User, business: BusinessSettings, project: Project,
+                 *, status_code: int = 200, change_errors: dict[str, str] | None = None,
+                 change_typed: dict[str, str] | None = None) -> Response[Any]:
+    """The project page built for this request: with errors, the extension or termination form comes back with
+    what was typed."""
+    body = _detail_body(db, user, business, project, lang=request_language(request), today=clock.today_local(),
+                        csrf_token=request.scope["state"]["csrf_token"], change_errors=change_errors,
+                        change_typed=change_typed)
+    return page(request, "projects/detail.html", status_code=status_code, title=project.code, body=Markup(body))  # noqa: S704
+
+
 @get("/projects/{project_id:int}", name="project", sync_to_thread=True)
 def project_detail(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, business: Business,
                    project_id: FromPath[int]) -> Response[Any]:
-    return _detail_page(request, db, user, business, project_or_404(db, user, project_id))
+    lang, today = request_language(request), clock.today_local()
+
+    def build() -> tuple[str, str] | None:
+        project = project_service.project_for(db, user, project_id)
+        if project is None:
+            return None
+        return project.code, _detail_body(db, user, business, project, lang=lang, today=today,
+                                          csrf_token=CSRF_PLACEHOLDER)
+
+    # Whether the user may see the project is part of what is kept: the scope is in the key, and what decides it
+    # (programme assignments, a project's programme and organisation) moves the data generation.
+    code, body = or_404(KEPT.get(db, ("project", lang, scope_key(user), project_id, today), build))
+    return page(request, "projects/detail.html", title=code,
+                body=with_csrf(body, request.scope["state"]["csrf_token"]))
 
 
 def _milestone_rows(project: Project) -> int:

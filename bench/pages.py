@@ -11,9 +11,10 @@ checkout, e.g. a worktree of an older commit, to measure "before" with the same 
 install wrk`), run as the issue measured: `wrk -t2 -c8`, S seconds per path, signed in through the login form.
 
 Modes:
-  pages  each list and page as the officer, then the grantee's list; printed: req/s, p50, p99, non-2xx and the
-         ratio to /static/app.css's req/s. Goals (performance issue): lists and /reports ≥ 0.3× and p99 ≤ 200 ms,
-         the project page ≥ 0.3×, the JSON list ≥ 0.4×.
+  pages  each list and page as the officer, then the grantee's list, then 3,000 project pages in turn (each
+         built, not kept); printed: req/s, p50, p99, non-2xx and the ratio to /static/app.css's req/s. Goals
+         (performance issue): lists and /reports ≥ 0.3× and p99 ≤ 200 ms, the project page ≥ 0.3×, the JSON
+         list ≥ 0.4×.
   mixed  G30: 60 s (or S) of wrk over the officer's home, project list, a project page and a report page, while 8
          threads signed in as the grantee save report drafts in a loop (GET the form, POST it back); printed: the
          readers' req/s, p50, p99 and errors, the writers' saves and failures, and "database is locked" lines in
@@ -176,6 +177,11 @@ def mode_pages(bases: list[str], seconds: int) -> None:
             figures = wrk([b + path for b in bases], cookie_header(client), seconds)
             static = static or figures["rps"]
             print(_row(f"{who:8s} {path}", figures, static), flush=True)
+    # The project page is kept once built (tracker.web.fragments): 3,000 different projects in turn, more than the
+    # process keeps, show what a first visit costs.
+    rotation = [f"/projects/{n}" for n in range(1, 3001)]
+    figures = wrk([b + "/" for b in bases], cookie_header(officer), seconds, paths=rotation)
+    print(_row(f"{'officer':8s} /projects/1…3000 (first visits)", figures, static), flush=True)
 
 
 class _Form(HTMLParser):

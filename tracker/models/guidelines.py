@@ -32,7 +32,7 @@ class GuidelineDocument(Base):
     format: Mapped[str] = mapped_column(String(8))
     encoding: Mapped[str | None] = mapped_column(String(20))
     # The text as read (lines joined by \n), so every field and clause can be shown with its source line.
-    source_text: Mapped[str] = mapped_column(Text)
+    source_text: Mapped[str] = mapped_column(Text, deferred=True)  # whole documents: read only where shown
     flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     leaf_count: Mapped[int] = mapped_column(Integer, default=0)
     clause_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, contains_eager, defer, selectinload
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from tracker.models import GuidelineClause, GuidelineDocument, GuidelineNode, Programme, RuleCorrection, User
 from tracker.services import audit
@@ -205,7 +205,7 @@ def search_nodes(db: Session, user: User, words: str, *, limit: int = 100) -> li
 def catalogue_documents(db: Session, user: User) -> list[GuidelineDocument]:
     """`current_documents` for the catalogue list: programme loaded with it, source text left in the database."""
     query = (select(GuidelineDocument).join(GuidelineDocument.programme)
-             .options(contains_eager(GuidelineDocument.programme), defer(GuidelineDocument.source_text))
+             .options(contains_eager(GuidelineDocument.programme))
              .where(GuidelineDocument.is_current.is_(True)).order_by(Programme.name))
     ids = visible_programme_ids(db, user)
     if ids is not None:
@@ -218,7 +218,7 @@ def documents_by_id(db: Session, ids: set[int]) -> dict[int, GuidelineDocument]:
     if not ids:
         return {}
     query = (select(GuidelineDocument).join(GuidelineDocument.programme)
-             .options(contains_eager(GuidelineDocument.programme), defer(GuidelineDocument.source_text))
+             .options(contains_eager(GuidelineDocument.programme))
              .where(GuidelineDocument.id.in_(ids)))
     return {d.id: d for d in db.scalars(query)}
 
@@ -257,7 +257,7 @@ def clause_flags(db: Session, document_ids: set[int]) -> list[ClauseFlags]:
 
 def programme_versions(db: Session, programme_id: int) -> list[GuidelineDocument]:
     """Every version of a programme's guideline, newest first (source text not loaded)."""
-    return list(db.scalars(select(GuidelineDocument).options(defer(GuidelineDocument.source_text))
+    return list(db.scalars(select(GuidelineDocument)
                            .where(GuidelineDocument.programme_id == programme_id)
                            .order_by(GuidelineDocument.version.desc())))
 
@@ -307,7 +307,7 @@ def plan_store(db: Session, doc: DocumentInput, programme_name: str | None = Non
     programme = db.scalar(select(Programme).where(Programme.name == name))
     if programme is None:
         return StorePlan("new_programme", name)
-    current = db.scalar(select(GuidelineDocument).options(defer(GuidelineDocument.source_text))
+    current = db.scalar(select(GuidelineDocument)
                         .where(GuidelineDocument.programme_id == programme.id,
                                GuidelineDocument.is_current.is_(True)))
     version = (db.scalar(select(func.max(GuidelineDocument.version))
@@ -351,7 +351,7 @@ def assign_uploader(db: Session, user: User, programme: Programme, *, actor: Act
 
 def current_document_of(db: Session, programme_id: int) -> GuidelineDocument | None:
     """The current guideline version of a programme (source text not loaded), or None before any import."""
-    return db.scalar(select(GuidelineDocument).options(defer(GuidelineDocument.source_text))
+    return db.scalar(select(GuidelineDocument)
                      .where(GuidelineDocument.programme_id == programme_id, GuidelineDocument.is_current.is_(True))
                      .order_by(GuidelineDocument.version.desc()).limit(1))
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, insert, literal, select
-from sqlalchemy.orm import Session, aliased, defer
+from sqlalchemy.orm import Session, aliased, defer, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from indicators.rules.period import PeriodError, add_period, project_end
@@ -506,6 +506,15 @@ def scoped_projects(user: User):
 def project_for(db: Session, user: User, project_id: int) -> Project | None:
     """The project if the user may see it; a foreign one is None exactly like a missing one."""
     return db.scalar(scoped_projects(user).where(Project.id == project_id))
+
+
+def project_page(db: Session, user: User, project_id: int) -> Project | None:
+    """`project_for` with everything the project page shows, in four queries instead of one per relation."""
+    return db.scalar(scoped_projects(user).where(Project.id == project_id).options(
+        joinedload(Project.programme), joinedload(Project.organisation), joinedload(Project.node),
+        joinedload(Project.document), joinedload(Project.officer), selectinload(Project.contacts),
+        selectinload(Project.target_sets).options(selectinload(TargetSet.targets),
+                                                  selectinload(TargetSet.milestones))))
 
 
 def filtered_projects(user: User, filters: ProjectFilters):

@@ -133,7 +133,7 @@ def project_detail(request: Request[Any, Any, Any], db: DbSession, user: Current
     lang, today = request_language(request), clock.today_local()
 
     def build() -> tuple[str, str] | None:
-        project = project_service.project_for(db, user, project_id)
+        project = project_service.project_page(db, user, project_id)
         if project is None:
             return None
         return project.code, _detail_body(db, user, business, project, lang=lang, today=today,

@@ -308,6 +308,7 @@ def test_every_watched_change_moves_the_data_generation(db, world, demo_users, n
     def moves(statement: str) -> bool:
         before = data_generation.current(db)
         db.execute(text(statement))
+        db.commit()  # each its own transaction: on PostgreSQL the generation moves once per transaction
         return data_generation.current(db) != before
 
     project = world["own"][0]

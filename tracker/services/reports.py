@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, inspect, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
@@ -227,7 +227,9 @@ def project_progress(db: Session, project: Project, *, before: int | None = None
 
 
 def load_versions(db: Session, versions: list[ReportVersion]) -> None:
-    """Values and evidence of many versions in two queries (pages stay at a constant number of queries)."""
+    """Values and evidence of many versions in two queries (pages stay at a constant number of queries); versions
+    loaded before are not read again (the report page asks for the accepted ones three times)."""
+    versions = [v for v in versions if {"values", "evidence"} & inspect(v).unloaded]
     if versions:
         db.scalars(select(ReportVersion).where(ReportVersion.id.in_([v.id for v in versions])).options(
             selectinload(ReportVersion.values).selectinload(ReportValue.target),

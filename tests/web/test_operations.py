@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from reminders.jobs import JOBS
 from reminders.runner import run_job
 from tests.conftest import csrf_from, login
 from tracker import clock
@@ -33,7 +34,7 @@ def test_jobs_page_shows_the_lease_each_job_and_the_runs(client, db, demo_users,
     now = clock.now()
     scheduling.take_lease(db, "host:42:abc", now=now, ttl=timedelta(minutes=5))
     db.commit()
-    for name in ("reminders", "send-mail", "housekeeping"):
+    for name in JOBS:
         run_job(session_factory, name, now=now, runner="host:42:abc")
     page = client.get("/admin/jobs").text
     assert "正在运行：host:42:abc" in page and "从未运行" not in page and NO_SCHEDULER not in page

@@ -22,13 +22,17 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
+from indicators.assessment import monitoring as monitoring_model
 from indicators.assessment import progress as progress_model
 from indicators.workdays import ReportingPeriod, quarter_label
+from tracker import clock
 from tracker.files.evidence import CheckedFile
 from tracker.files.store import EvidenceStore
 from tracker.models import (
+    AssessmentChange,
     EvidenceFile,
     Project,
+    ProjectAssessment,
     ProjectTarget,
     Report,
     ReportEvidence,
@@ -39,9 +43,10 @@ from tracker.models import (
     ReviewDecision,
     TargetSet,
 )
-from tracker.services import audit, outbox, reminders
+from tracker.services import audit, business_settings, monitoring, outbox, reminders
 from tracker.services import reports as service
 from tracker.services.audit import Actor, PendingEntry
+from tracker.services.business_settings import BusinessSettings
 from tracker.services.reports import ReportInput, ReportProblems
 
 CHUNK = 5000
@@ -189,10 +194,15 @@ class Recorder:
     officer: Actor
     open_days: int
     ids: _Ids
+    rules: BusinessSettings
+    periods: list[ReportingPeriod]  # all of the project's, for the overdue ones of its assessment
+    assessment: dict[str, Any] | None  # its stored monitoring row, as the service would find it
     reports: dict[int, _Report] = field(default_factory=dict)
     files: dict[str, _File] = field(default_factory=dict)  # sha256 → the project's one row for those bytes
     audit: list[PendingEntry] = field(default_factory=list)
     mails: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)  # assessment history rows
+    reassessed: bool = False
 
     @property
     def current(self) -> TargetSet:
@@ -355,6 +365,41 @@ class Recorder:
                      after={"version": version.number, "comment": comment[:200]})
         if decision == ReviewDecision.RETURNED:
             self._mail_returned(report, version, comment, now)
+        self._reassess(now)
+
+    def _reassess(self, now: datetime) -> None:
+        """monitoring.refresh_project, on what the service would read back from the database."""
+        project = self.project
+        if project.status not in monitoring.ASSESSED_STATUSES:
+            return
+        today = clock.local(now).date()
+        current = self.current
+        by_period = sorted(self.reports.values(), key=lambda r: r.period_index)
+        accepted = [r for r in by_period if r.accepted is not None]
+        found = monitoring.Inputs(project, current.id, [monitoring.monitored(t) for t in current.targets])
+        found.accepted = [progress_model.AcceptedReport(r.period_index, r.period_end, {
+            v.target.position: progress_model.ReportedValue(v.value, v.year_value, v.done)
+            for v in r.accepted.values}) for r in accepted]
+        found.versions = [r.accepted.id for r in accepted]
+        if accepted:
+            latest = accepted[-1].accepted
+            found.funds = {name: getattr(latest, name) for name in ("fiscal_received", "fiscal_spent",
+                                                                    "self_received")}
+        submitted = self.submitted_periods()
+        running = project.status in reminders.REMINDED_STATUSES and any(s.confirmed for s in project.target_sets)
+        found.concerns = monitoring.report_concerns(
+            [p for p in self.periods if p.index not in submitted] if running else [],
+            [(r.period_start, r.period_end, r.is_final) for r in by_period if r.status == ReportStatus.RETURNED],
+            today)
+        result = monitoring.evaluate(found, self.rules, today)
+        values, history = monitoring.outcome(self.assessment, found, result, now)
+        self.assessment = {**(self.assessment or {}), **values}
+        self.reassessed = True
+        if history is not None:
+            change = {"id": self.ids.take("assessment_changes"), **history}
+            self.changes.append(change)
+            if result.status == monitoring_model.RED:
+                self.mails.extend(monitoring.red_mails(project, change["id"], change["reasons"], now))
 
     def _mail_returned(self, report: _Report, version: _Version, comment: str, now: datetime) -> None:
         """service._mail_returned's rows."""
@@ -402,7 +447,8 @@ class Recorder:
 # --- the writer ---------------------------------------------------------------------------------------------
 
 _TABLES = {"reports": Report, "report_versions": ReportVersion, "report_values": ReportValue,
-           "report_evidence": ReportEvidence, "evidence_files": EvidenceFile, "report_reviews": ReportReview}
+           "report_evidence": ReportEvidence, "evidence_files": EvidenceFile, "report_reviews": ReportReview,
+           "assessment_changes": AssessmentChange}
 
 
 class BulkWriter:
@@ -415,13 +461,19 @@ class BulkWriter:
         # The next ids, as the database would hand them out to the service's inserts in the same order.
         self.ids = _Ids({name: (db.scalar(select(func.max(model.id))) or 0) + 1 for name, model in _TABLES.items()})
         self.recorders: list[Recorder] = []
+        self.rules = business_settings.load(db)
+        columns = ProjectAssessment.__table__.columns
+        self.assessments = {row["project_id"]: dict(row)
+                            for row in db.execute(select(*columns)).mappings()}  # as task books left them
 
     @contextmanager
-    def project(self, project: Project, *, grantee: Actor, officer: Actor, open_days: int) -> Iterator[Recorder]:
+    def project(self, project: Project, *, grantee: Actor, officer: Actor, open_days: int,
+                periods: list[ReportingPeriod]) -> Iterator[Recorder]:
         """A recorder for one project's history; kept only if the history ends without a refusal (the service
         path's savepoint), and then its ids stay taken."""
         saved = dict(self.ids.next)
-        recorder = Recorder(project, grantee, officer, open_days, self.ids)
+        recorder = Recorder(project, grantee, officer, open_days, self.ids, self.rules, periods,
+                            self.assessments.get(project.id))
         try:
             yield recorder
         except BaseException:
@@ -433,7 +485,7 @@ class BulkWriter:
         """Insert every kept row; returns the counts of `load_demo_reports`."""
         db = self.db
         files, reports, versions, values, evidence, reviews = [], [], [], [], [], []
-        submitted, mails, entries = [], [], []
+        submitted, mails, entries, changes, assessments = [], [], [], [], []
         kept = [f for recorder in self.recorders for f in recorder.files.values()]
         names = iter(self.store.put_many([f.checked for f in kept]))
         for recorder in self.recorders:
@@ -476,6 +528,9 @@ class BulkWriter:
                                 "decided_at": x.decided_at} for x in r.reviews)
             mails.extend(recorder.mails)
             entries.extend(recorder.audit)
+            changes.extend(recorder.changes)
+            if recorder.reassessed:
+                assessments.append(recorder.assessment)
         reports.sort(key=lambda row: row["id"])
         versions.sort(key=lambda row: row["id"])
         reviews.sort(key=lambda row: row["id"])
@@ -489,6 +544,13 @@ class BulkWriter:
         for i in range(0, len(submitted), CHUNK):
             db.connection().execute(statement, submitted[i:i + CHUNK])
         self._insert(ReportReview, reviews)
+        # The monitoring rows as the last review left them (replacing what the task book's confirmation wrote).
+        table = ProjectAssessment.__table__
+        for i in range(0, len(assessments), CHUNK):
+            chunk = assessments[i:i + CHUNK]
+            db.execute(table.delete().where(table.c.project_id.in_([row["project_id"] for row in chunk])))
+            db.connection().execute(table.insert(), chunk)
+        self._insert(AssessmentChange, sorted(changes, key=lambda row: row["id"]))
         outbox.queue_many(db, mails)
         audit.append_many(db, entries)
         if db.get_bind().dialect.name == "postgresql":

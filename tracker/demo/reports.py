@@ -836,8 +836,8 @@ def load_demo_reports(db: Session, *, now: datetime, store: EvidenceStore, due_d
             continue
         if status not in service.REPORTING_STATUSES and status not in REPORTED_BEFORE:
             continue
-        due = [p for p in reporting_periods(project.start_date, project.end_date, calendar, due_days)
-               if p.due < today]
+        periods = reporting_periods(project.start_date, project.end_date, calendar, due_days)
+        due = [p for p in periods if p.due < today]
         if not due:
             continue
         rng = random.Random(f"demo-reports:{project.code}")
@@ -848,7 +848,8 @@ def load_demo_reports(db: Session, *, now: datetime, store: EvidenceStore, due_d
         officer_actor = Actor.of(officer) if officer else Actor.system("demo")
         try:
             if writer is not None:
-                with writer.project(project, grantee=grantee_actor, officer=officer_actor, open_days=open_days) \
+                with writer.project(project, grantee=grantee_actor, officer=officer_actor, open_days=open_days,
+                                    periods=periods) \
                         as recorder, _as_reporting(project):
                     _History(project, due, plan, rng, recorder, today).run()
                     submitted = recorder.submitted_periods()

@@ -16,6 +16,7 @@ from tracker.models.generation import DataGeneration
 from tracker.models.guidelines import GuidelineClause, GuidelineDocument, GuidelineNode
 from tracker.models.jobs import JobRun, SchedulerLease
 from tracker.models.mail import MAIL_STATUS_LABELS, MailStatus, OutboxMail
+from tracker.models.monitoring import AssessmentChange, ProjectAssessment
 from tracker.models.programmes import Programme, programme_officers
 from tracker.models.projects import (
     Milestone,
@@ -43,6 +44,7 @@ from tracker.models.settings import SettingValue
 __all__ = [
     "ActivationToken",
     "ApiToken",
+    "AssessmentChange",
     "AuditEntry",
     "AuthSession",
     "CalendarSource",
@@ -62,6 +64,7 @@ __all__ = [
     "OutboxMail",
     "Programme",
     "Project",
+    "ProjectAssessment",
     "ProjectChange",
     "ProjectStatus",
     "ProjectTarget",

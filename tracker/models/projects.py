@@ -184,6 +184,7 @@ class ProjectTarget(Base):
     kind: Mapped[str] = mapped_column(String(20))  # cumulative / level / deliverable / qualitative
     better: Mapped[str | None] = mapped_column(String(10))
     guideline_value: Mapped[Decimal | None] = mapped_column(Numeric(24, 6))  # the inherited value
+    baseline: Mapped[Decimal | None] = mapped_column(Numeric(24, 6))  # the value at the start (monitoring)
     change_reason: Mapped[str] = mapped_column(Text, default="")  # required when lowered below the guideline
 
     target_set: Mapped[TargetSet] = relationship(back_populates="targets")

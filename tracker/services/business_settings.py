@@ -20,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
+from indicators.assessment.monitoring import CURVE_LABELS
+from indicators.reading.categories import CATEGORIES
 from tracker.models import Project, SettingValue
 from tracker.services import audit
 from tracker.services.accounts import StaleEdit
@@ -45,6 +47,12 @@ class BusinessSettings:
     extension_max_months: int = 12
     acceptance_open_days: int = 30  # the acceptance application opens this many days before the end date
     acceptance_close_months: int = 6  # … and closes this many months after it
+    # Monitoring (DESIGN §2): when a target turns amber or red, and the shape of progress per category
+    monitoring_amber_percent: int = 90  # amber below this share of the expected value, or a forecast short
+    monitoring_red_percent: int = 60  # red below this share of the expected value …
+    monitoring_red_forecast_percent: int = 80  # … with a forecast below this share of the target
+    monitoring_low_spend_percent: int = 30  # fiscal money spent below this share of received, after half the period
+    monitoring_curves: tuple[tuple[str, str], ...] = (("profit_tax", "back_loaded"), ("revenue", "back_loaded"))
     # Links in mails
     site_url: str = "http://127.0.0.1:8000"
 
@@ -98,6 +106,21 @@ def _stages(text: str) -> tuple[int, ...]:
     return tuple(sorted(values))
 
 
+def _curves(text: str) -> tuple[tuple[str, str], ...]:
+    """"收入/产值=后期集中，利润/利税=后期集中": categories by their label (or key), shapes by theirs."""
+    categories = {**{k: k for k in CATEGORIES}, **{label: k for k, label in CATEGORIES.items()}}
+    shapes = {**{k: k for k in CURVE_LABELS}, **{label: k for k, label in CURVE_LABELS.items()}}
+    found: dict[str, str] = {}
+    for part in (p.strip() for p in re.split(r"[,，、;；\n]+", text) if p.strip()):
+        name, _, shape = (s.strip() for s in part.replace("＝", "=").partition("="))
+        if name not in categories:
+            raise ValueError(f"“{name[:20]}”不是指标类别（如 收入/产值、专利申请）")
+        if shape not in shapes:
+            raise ValueError(f"“{shape[:20]}”不是进度曲线，可选：{'、'.join(CURVE_LABELS.values())}")
+        found[categories[name]] = shapes[shape]
+    return tuple(sorted(found.items()))
+
+
 def _site_url(text: str) -> str:
     url = text.strip().rstrip("/")
     if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?(/[\w\-./]*)?", url):
@@ -108,6 +131,8 @@ def _site_url(text: str) -> str:
 def _show(value: Any) -> str:
     if isinstance(value, time):
         return value.strftime("%H:%M")
+    if isinstance(value, tuple) and all(isinstance(v, tuple) for v in value):  # category curves
+        return "，".join(f"{CATEGORIES.get(k, k)}={CURVE_LABELS.get(c, c)}" for k, c in value)
     if isinstance(value, tuple):
         return ", ".join(str(v) for v in value)
     return str(value)
@@ -145,6 +170,17 @@ DEFINITIONS = (
                "项目结束日前多少天起可以申请验收", _integer(0, 180), "天"),
     Definition("acceptance_close_months", "项目变更与验收", "验收申请截止（结束日后）",
                "项目结束日后多少个月内必须申请验收", _integer(0, 24), "个月"),
+    Definition("monitoring_amber_percent", "监测预警", "关注（黄）线",
+               "实际值低于按进度应达值的这个百分比，或预计期末达不到目标时，指标标为“关注”", _integer(1, 100), "%"),
+    Definition("monitoring_red_percent", "监测预警", "预警（红）线",
+               "实际值低于按进度应达值的这个百分比，且预计期末低于下一项时，指标标为“预警”", _integer(1, 100), "%"),
+    Definition("monitoring_red_forecast_percent", "监测预警", "预警的预计期末值",
+               "预计期末值低于目标的这个百分比（与上一项同时满足）时为“预警”", _integer(1, 100), "%"),
+    Definition("monitoring_low_spend_percent", "监测预警", "财政资金支出偏低",
+               "实施期过半后，财政资金支出低于到位资金的这个百分比时提示", _integer(0, 100), "%"),
+    Definition("monitoring_curves", "监测预警", "各类指标的进度曲线",
+               "未列出的类别按线性进度；可选：" + "、".join(CURVE_LABELS.values()) + "，例如 收入/产值=后期集中",
+               _curves),
     Definition("site_url", "系统", "系统访问地址", "邮件中的链接以此开头，例如 https://kjxm.example.gov.cn", _site_url),
 )
 BY_KEY = {d.key: d for d in DEFINITIONS}
@@ -160,6 +196,8 @@ def _check(values: BusinessSettings) -> dict[str, str]:
         errors["send_window_end"] = "发信时段的结束时间应晚于开始时间"
     if not values.send_window_start <= values.digest_time < values.send_window_end:
         errors["digest_time"] = "汇总时间应在发信时段内"
+    if values.monitoring_red_percent >= values.monitoring_amber_percent:
+        errors["monitoring_red_percent"] = "预警线应低于关注线"
     return errors
 
 

@@ -25,7 +25,19 @@ from sqlalchemy.orm import Session, load_only, selectinload
 from indicators.deadlines import add_months, latest_stage, next_stage_day, window_opening
 from indicators.workdays import ReportingPeriod, quarter_label, reporting_periods, years_needed
 from tracker import clock
-from tracker.models import MailStatus, OutboxMail, Project, ProjectStatus, Report, ReportStatus, Role, TargetSet, User
+from tracker.models import (
+    AssessmentChange,
+    MailStatus,
+    OutboxMail,
+    Project,
+    ProjectAssessment,
+    ProjectStatus,
+    Report,
+    ReportStatus,
+    Role,
+    TargetSet,
+    User,
+)
 from tracker.services import outbox
 from tracker.services.business_settings import BusinessSettings
 from tracker.services.outbox import valid_address
@@ -303,6 +315,16 @@ def _digests_due(sweep: _Sweep) -> bool:
     return len(outbox.existing_keys(sweep.db, keys)) < len(keys)
 
 
+def _turned_red_since(db: Session, since: datetime) -> list[tuple[AssessmentChange, Project]]:
+    """Projects that turned red since `since` and are still red (tracker.services.monitoring writes the rows)."""
+    rows = db.execute(select(AssessmentChange, Project).join(Project, Project.id == AssessmentChange.project_id)
+                      .join(ProjectAssessment, ProjectAssessment.project_id == Project.id)
+                      .where(AssessmentChange.status == "red", AssessmentChange.changed_at >= since,
+                             ProjectAssessment.status == "red")
+                      .order_by(AssessmentChange.id)).all()
+    return [(change, project) for change, project in rows]
+
+
 def _digest_key(officer_id: int, day: date) -> str:
     return f"digest:{officer_id}:{day.isoformat()}"
 
@@ -319,6 +341,7 @@ def _digests(sweep: _Sweep, periods: list[RemindablePeriod]) -> None:
                          .join(Project, Project.id == Report.project_id)
                          .where(Report.status == ReportStatus.SUBMITTED)
                          .order_by(Report.last_submitted_at)).all()
+    red = _turned_red_since(db, sweep.now - timedelta(days=1))  # since yesterday's digest
     for officer in officers:
         if not valid_address(officer.email):
             continue
@@ -332,7 +355,9 @@ def _digests(sweep: _Sweep, periods: list[RemindablePeriod]) -> None:
                    "path": f"/projects/{project_id}/reports/{index}"}
                   for start, final, index, submitted, project_id, code, title, programme_id in waiting
                   if programme_id in mine]
-        turned_red: list[dict[str, Any]] = []  # filled by the monitoring's assessment
+        turned_red = [{"code": project.code, "title": project.title, "reason": "；".join(change.reasons[:3]),
+                       "path": f"/projects/{project.id}"}
+                      for change, project in red if project.programme_id in mine][:DIGEST_LIMIT]
         to = Recipient(f"u{officer.id}", officer.email, officer.display_name or officer.username, officer)
         context = {"name": to.name, "date": today.isoformat(), "overdue": overdue[:DIGEST_LIMIT],
                    "overdue_total": len(overdue), "review": review[:DIGEST_LIMIT], "review_total": len(review),

@@ -50,7 +50,7 @@ from tracker.models import (
     TargetSet,
     User,
 )
-from tracker.services import audit, outbox, reminders
+from tracker.services import audit, monitoring, outbox, reminders
 from tracker.services.audit import Actor
 from tracker.services.projects import current_targets, scoped_projects
 from tracker.services.work_calendar import load_calendar
@@ -612,6 +612,8 @@ def review(db: Session, report: Report, *, decision: str, comment: str, lock: in
                  after={"version": version.number, "comment": comment[:200]})
     if decision == ReviewDecision.RETURNED:
         _mail_returned(db, report, version, comment, now)
+    # Accepted figures move the assessment, and a return is a concern of its own: recompute in this transaction.
+    monitoring.refresh_project(db, report.project, now=now)
     return row
 
 

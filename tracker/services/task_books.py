@@ -18,7 +18,7 @@ from indicators.reading.categories import KINDS
 from indicators.reading.numbers import parse_number
 from indicators.reading.target_edit import check_target
 from tracker.models import Milestone, Project, ProjectTarget, TargetSet
-from tracker.services import audit
+from tracker.services import audit, monitoring
 from tracker.services.audit import Actor
 
 LOWER_OPS = {"<=", "<"}  # for these a smaller value is the stricter target
@@ -126,6 +126,7 @@ def confirm_task_book(db: Session, project: Project, changes: list[TargetChange]
     audit.record(db, actor, "task_book_confirmed", now=now, object_type="project", object_id=project.id,
                  before={"version": current.version, "confirmed": current.confirmed},
                  after={"version": target_set.version, "targets": [_summary(t) for t in targets]})
+    monitoring.refresh_project(db, project, now=now)  # new targets, new expectations
     return target_set
 
 

@@ -1,0 +1,55 @@
+"""Monitoring (DESIGN §2): each project's current assessment, and a row each time its status changes.
+
+Pages read the stored assessment instead of computing it per row; the `assess` job and the services that change
+what it depends on (accepting a report, confirming a task book) keep it current (tracker.services.monitoring)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tracker.db import Base, UTCDateTime
+
+MONITORING_STATUSES = ("green", "amber", "red", "unknown")
+_STATUS_CHECK = "status IN ('green', 'amber', 'red', 'unknown')"
+
+
+class ProjectAssessment(Base):
+    __tablename__ = "project_assessments"
+    __table_args__ = (
+        CheckConstraint(_STATUS_CHECK, name="status"),
+        # The at-risk list: worst first.
+        Index("ix_project_assessments_severity_project_id", "severity", "project_id"),
+    )
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10))
+    severity: Mapped[int] = mapped_column(SmallInteger)  # 3 red, 2 amber, 1 green, 0 unknown: sorts worst first
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Per target position: status, reasons, achieved, expected, forecast and baseline (numbers as text).
+    targets: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Which accepted report versions it was computed from (ids), and the task-book version.
+    versions: Mapped[list[int]] = mapped_column(JSON, default=list)
+    target_set_id: Mapped[int | None] = mapped_column(Integer)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when the status last changed
+
+
+class AssessmentChange(Base):
+    """The project's status history: a row only when the status changes."""
+
+    __tablename__ = "assessment_changes"
+    __table_args__ = (
+        CheckConstraint(_STATUS_CHECK, name="status"),
+        Index("ix_assessment_changes_project_id_id", "project_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(10))
+    previous: Mapped[str | None] = mapped_column(String(10))  # None for the first assessment
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -69,6 +69,14 @@ def mask_email(email: str | None) -> str:
     return (local_part[:1] or "") + "***@" + domain
 
 
+OP_SIGNS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}
+
+
+def op_sign(op: str | None) -> str:
+    """A comparator as printed Chinese documents write it (≥, not >=)."""
+    return OP_SIGNS.get(op or "", op or "")
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -87,6 +95,7 @@ def environment() -> Environment:
     env.filters["num"] = format_number
     env.filters["mask_phone"] = mask_phone
     env.filters["mask_email"] = mask_email
+    env.filters["op_sign"] = op_sign
     return env
 
 

@@ -308,14 +308,15 @@ def _op_word(op: str) -> str:
 
 def _deliverable(target: MonitoredTarget, progress: TargetProgress, period: Period) -> TargetAssessment:
     due = target.due or period.end
-    if progress.done:
-        return TargetAssessment(target.id, GREEN, (f"{target.label}：已完成",))
+    if progress.done:  # achieved: 1 done, 0 not yet
+        return TargetAssessment(target.id, GREEN, (f"{target.label}：已完成",), Decimal(1))
     if period.today > due:
-        return TargetAssessment(target.id, RED, (f"{target.label}：期限{due.isoformat()}已过，尚未完成",))
+        return TargetAssessment(target.id, RED, (f"{target.label}：期限{due.isoformat()}已过，尚未完成",), Decimal(0))
     lead = (due - period.start).days
     if lead <= 0 or (due - period.today).days * 3 <= lead:
-        return TargetAssessment(target.id, AMBER, (f"{target.label}：须在{due.isoformat()}前完成，尚未完成",))
-    return TargetAssessment(target.id, GREEN, (f"{target.label}：期限{due.isoformat()}，尚未到期",))
+        return TargetAssessment(target.id, AMBER, (f"{target.label}：须在{due.isoformat()}前完成，尚未完成",),
+                                Decimal(0))
+    return TargetAssessment(target.id, GREEN, (f"{target.label}：期限{due.isoformat()}，尚未到期",), Decimal(0))
 
 
 # --- the project -------------------------------------------------------------------------------------------------
@@ -379,11 +380,13 @@ def assess_project(targets: Sequence[TargetAssessment], period: Period, *, repor
         share = (funds.fiscal_spent / funds.fiscal_received * 100).quantize(Decimal("1"))
         found.append((AMBER, f"财政资金到位{_wan(funds.fiscal_received)}，仅支出{_wan(funds.fiscal_spent)}"
                              f"（{share}%），实施期已过半"))
-    if (funds.matching_ratio and funds.fiscal_received and funds.self_received is not None
-            and funds.self_received < funds.matching_ratio * funds.fiscal_received):
-        needed = funds.matching_ratio * funds.fiscal_received
+    # The ratio as people read it (two decimals): 5.806 committed is 5.81:1 on paper.
+    ratio = funds.matching_ratio.quantize(Decimal("0.01"), ROUND_HALF_UP) if funds.matching_ratio else None
+    if (ratio and funds.fiscal_received and funds.self_received is not None
+            and _wan(funds.self_received) != _wan(ratio * funds.fiscal_received)
+            and funds.self_received < ratio * funds.fiscal_received):
         found.append((AMBER, f"自筹资金到位{_wan(funds.self_received)}，按承诺的配套比例"
-                             f"（{number(funds.matching_ratio.quantize(Decimal('0.01')))}:1）应不少于{_wan(needed)}"))
+                             f"（{number(ratio)}:1）应不少于{_wan(ratio * funds.fiscal_received)}"))
     if awaiting_acceptance and period.today > period.end:
         closed = acceptance_closes is not None and period.today > acceptance_closes
         found.append((RED if closed else AMBER,

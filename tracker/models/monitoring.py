@@ -34,6 +34,9 @@ class ProjectAssessment(Base):
     # Which accepted report versions it was computed from (ids), and the task-book version.
     versions: Mapped[list[int]] = mapped_column(JSON, default=list)
     target_set_id: Mapped[int | None] = mapped_column(Integer)
+    # Reports that need the grantee, counted for the officer's worklist: overdue, and returned not resubmitted.
+    overdue_reports: Mapped[int] = mapped_column(SmallInteger, default=0)
+    returned_reports: Mapped[int] = mapped_column(SmallInteger, default=0)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when the status last changed
 

@@ -188,7 +188,7 @@ def _target_rows(result: model.ProjectAssessment) -> list[dict[str, Any]]:
 
 # --- storing -------------------------------------------------------------------------------------------------
 
-_COMPARED = ("status", "reasons", "targets", "versions", "target_set_id")
+_COMPARED = ("status", "reasons", "targets", "versions", "target_set_id", "overdue_reports", "returned_reports")
 
 
 def outcome(stored: dict[str, Any] | None, found: Inputs, result: model.ProjectAssessment, now: datetime
@@ -198,7 +198,9 @@ def outcome(stored: dict[str, Any] | None, found: Inputs, result: model.ProjectA
     under the data generation stay kept."""
     values = {"project_id": found.project.id, "status": result.status, "severity": model.SEVERITY[result.status],
               "reasons": list(result.reasons), "targets": _target_rows(result), "versions": list(found.versions),
-              "target_set_id": found.target_set_id, "computed_at": now}
+              "target_set_id": found.target_set_id,
+              "overdue_reports": sum(not c.returned for c in found.concerns),
+              "returned_reports": sum(c.returned for c in found.concerns), "computed_at": now}
     previous = stored["status"] if stored is not None else None
     if stored is not None and all(stored[name] == values[name] for name in _COMPARED):
         return {"computed_at": now}, None
@@ -302,3 +304,55 @@ def assessment_of(db: Session, project: Project) -> ProjectAssessment | None:
 def history_of(db: Session, project: Project, *, limit: int = 50) -> list[AssessmentChange]:
     return list(db.scalars(select(AssessmentChange).where(AssessmentChange.project_id == project.id)
                            .order_by(AssessmentChange.id.desc()).limit(limit)))
+
+
+@dataclass(frozen=True)
+class TargetLine:
+    """A task-book target with its stored assessment, for pages: the figures as the model wrote them and how far
+    the achieved and the expected values are on the way from the baseline to the target (0 to 1, for a bar)."""
+
+    target: ProjectTarget
+    status: str
+    reasons: list[str]
+    achieved: str | None = None
+    expected: str | None = None
+    forecast: str | None = None
+    baseline: str | None = None
+    share: float | None = None
+    expected_share: float | None = None
+
+    @property
+    def label(self) -> str:
+        return model.STATUS_LABELS.get(self.status, self.status)
+
+
+def _way(value: str | None, baseline: Decimal, goal: Decimal) -> float | None:
+    if value is None or goal == baseline:
+        return None
+    share = (Decimal(value) - baseline) / (goal - baseline)
+    return float(min(max(share, Decimal(0)), Decimal(1)))
+
+
+def target_lines(assessment: ProjectAssessment | None, targets: Sequence[ProjectTarget]) -> list[TargetLine]:
+    """The current task book's targets with their stored assessment (matched by position; a target added since
+    the last assessment shows as not yet assessed)."""
+    stored = {row["position"]: row for row in (assessment.targets if assessment is not None else [])}
+    lines = []
+    for t in targets:
+        row = stored.get(t.position)
+        if row is None:
+            lines.append(TargetLine(t, model.UNKNOWN, ["尚未评估"]))
+            continue
+        share = expected_share = None
+        if t.kind == "deliverable":
+            share = 1.0 if row.get("achieved") == "1" else 0.0
+        elif t.value is not None and t.op in (">=", ">", "<=", "<"):
+            base = Decimal(row["baseline"]) if row.get("baseline") is not None else Decimal(0)
+            if t.kind == "level" and row.get("baseline") is None and t.op in ("<=", "<"):
+                base = None  # a ceiling with no starting value: no way to draw the way down
+            if base is not None:
+                share, expected_share = _way(row.get("achieved"), base, t.value), _way(row.get("expected"), base,
+                                                                                       t.value)
+        lines.append(TargetLine(t, row["status"], row["reasons"], row.get("achieved"), row.get("expected"),
+                                row.get("forecast"), row.get("baseline"), share, expected_share))
+    return lines

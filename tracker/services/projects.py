@@ -8,7 +8,7 @@ duplicate codes, organisations), and only when no row has an error is anything w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,8 +16,10 @@ from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session, aliased, defer, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from indicators.assessment.monitoring import STATUS_LABELS as MONITORING_LABELS
 from indicators.rules.period import PeriodError, add_period, project_end
 from indicators.rules.period import from_dict as period_from_dict
+from tracker import clock
 from tracker.db import BulkInsert
 from tracker.models import (
     ClauseCorrection,
@@ -26,6 +28,7 @@ from tracker.models import (
     GuidelineNode,
     Organisation,
     Project,
+    ProjectAssessment,
     ProjectStatus,
     ProjectTarget,
     Role,
@@ -467,6 +470,35 @@ def project_count(db: Session) -> int:
 
 # --- reading projects within the user's scope -----------------------------------------------------
 
+# The list's risk filter: a monitoring status, or the projects that need attention.
+RISK_FILTERS = {"at_risk": ("red", "amber"), "red": ("red",), "amber": ("amber",), "green": ("green",),
+                "unknown": ("unknown",)}
+RISK_FILTER_LABELS = {"at_risk": "预警和关注", "red": "预警", "amber": "关注", "green": "正常", "unknown": "无法判断"}
+# The officer's worklist (DESIGN §2 monitoring): what each count on the home page links to.
+ATTENTION = {
+    "overdue": "有逾期未报的报告",
+    "returned": "报告已退回待修改",
+    "task_book": "任务书待确认",
+    "ending": "90天内结束",
+    "ended": "已到期未申请验收",
+}
+ENDING_DAYS = 90
+RUNNING = (ProjectStatus.ACTIVE.value, ProjectStatus.EXTENDED.value)
+
+
+def _attention(query, attention: str, today: date):
+    if attention in ("overdue", "returned"):
+        column = ProjectAssessment.overdue_reports if attention == "overdue" else ProjectAssessment.returned_reports
+        return query.where(Project.id.in_(select(ProjectAssessment.project_id).where(column > 0)))
+    if attention == "task_book":
+        confirmed = select(TargetSet.project_id).where(TargetSet.confirmed.is_(True))
+        return query.where(Project.status.in_(RUNNING), Project.id.not_in(confirmed))
+    if attention == "ending":
+        return query.where(Project.status.in_(RUNNING), Project.end_date >= today,
+                           Project.end_date <= today + timedelta(days=ENDING_DAYS))
+    return query.where(Project.status.in_(RUNNING), Project.end_date < today)  # ended, no application yet
+
+
 PROJECT_SORTS = {
     "code": Project.code,
     "title": Project.title,
@@ -484,6 +516,9 @@ class ProjectFilters:
     organisation_id: int | None = None
     officer_id: int | None = None
     status: str = ""
+    risk: str = ""  # a monitoring status, or "at_risk" for red and amber
+    attention: str = ""  # one of ATTENTION: what the officer's worklist links to
+    today: date | None = None  # for the attention filters that depend on the date
     q: str = ""
     sort: str = "code"
     descending: bool = False
@@ -535,6 +570,16 @@ def filtered_projects(user: User, filters: ProjectFilters):
     if filters.q.strip():
         like = f"%{filters.q.strip()[:50]}%"
         query = query.where(Project.title.ilike(like) | Project.code.ilike(like))
+    if filters.attention in ATTENTION:
+        query = _attention(query, filters.attention, filters.today or clock.today_local())
+    risks = RISK_FILTERS.get(filters.risk)
+    if risks or filters.sort == "risk":
+        query = query.outerjoin(ProjectAssessment, ProjectAssessment.project_id == Project.id)
+    if risks:
+        query = query.where(ProjectAssessment.status.in_(risks))
+    if filters.sort == "risk":  # worst first (descending: the mildest first), then by code
+        severity = func.coalesce(ProjectAssessment.severity, 0)
+        return query.order_by(severity if filters.descending else severity.desc(), Project.code, Project.id)
     column = PROJECT_SORTS.get(filters.sort, Project.code)
     return query.order_by(column.desc() if filters.descending else column, Project.id)
 
@@ -554,10 +599,16 @@ class ProjectRow:
     division_code: str
     direction: str
     officer_name: str | None
+    risk: str | None = None  # the stored monitoring status (None: not assessed)
+    risk_reasons: tuple[str, ...] = ()
 
     @property
     def status_label(self) -> str:
         return ProjectStatus(self.status).label
+
+    @property
+    def risk_label(self) -> str:
+        return MONITORING_LABELS.get(self.risk or "", "未评估")
 
 
 def project_rows(db: Session, query, *, offset: int, limit: int) -> list[ProjectRow]:
@@ -570,13 +621,14 @@ def project_rows(db: Session, query, *, offset: int, limit: int) -> list[Project
     if not ids:
         return []
     officer = aliased(User)
-    found = {row.id: ProjectRow(*row) for row in db.execute(
+    found = {row.id: ProjectRow(*row[:-1], tuple(row[-1] or ())) for row in db.execute(
         select(Project.id, Project.code, Project.title, Project.start_date, Project.end_date,
                Project.fiscal_funding, Project.status, Organisation.name, Organisation.division_code,
-               GuidelineNode.title, officer.display_name)
+               GuidelineNode.title, officer.display_name, ProjectAssessment.status, ProjectAssessment.reasons)
         .join(Organisation, Organisation.id == Project.organisation_id)
         .join(GuidelineNode, GuidelineNode.id == Project.node_id)
         .outerjoin(officer, officer.id == Project.officer_id)
+        .outerjoin(ProjectAssessment, ProjectAssessment.project_id == Project.id)
         .where(Project.id.in_(ids)))}
     return [found[i] for i in ids]
 

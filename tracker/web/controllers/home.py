@@ -9,12 +9,14 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy import text
 
+from indicators.assessment.monitoring import STATUS_LABELS
 from tracker import clock, i18n
 from tracker.models import Role
-from tracker.services import work_calendar
+from tracker.services import dashboard, work_calendar
 from tracker.web.context import cookie_names, make_cookie
 from tracker.web.controllers.auth import safe_next
-from tracker.web.deps import AppSettings, CurrentUser, DbSession
+from tracker.web.deps import AppSettings, Business, CurrentUser, DbSession
+from tracker.web.fragments import KEPT, scope_key
 from tracker.web.render import page
 
 # What each role comes here to do (DESIGN §1), shown on its home page.
@@ -28,17 +30,25 @@ ROLE_TASKS = {
 
 
 @get("/", name="home", sync_to_thread=True)
-def home(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser) -> Response[Any]:
+def home(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, business: Business) -> Response[Any]:
     role = Role(user.role)
+    today = clock.today_local()
     # The admin's reminder to enter next year's holiday arrangement (from 1 November, DESIGN §2).
     warnings = []
     if role is Role.ADMIN:
-        today = clock.today_local()
         for check in (work_calendar.missing_current_year_warning, work_calendar.missing_next_year_warning):
             calendar_warning = check(db, today)
             if calendar_warning:
                 warnings.append((calendar_warning, "/admin/calendar"))
-    return page(request, "home.html", role_label=role.label, tasks=ROLE_TASKS[role], warnings=warnings)
+    # What needs doing: the officer's worklist over their programmes, the grantee's projects to file for.
+    worklist = None
+    if role is Role.OFFICER:  # kept until a project, report or assessment changes (tracker.web.fragments)
+        worklist = KEPT.get(db, ("worklist", scope_key(user), today),
+                            lambda: dashboard.officer_worklist(db, user, today))
+    todos = dashboard.grantee_todos(db, user, business, today) if role is Role.GRANTEE else None
+    return page(request, "home.html", role_label=role.label, tasks=ROLE_TASKS[role], warnings=warnings,
+                worklist=worklist, todos=todos, risk_labels=STATUS_LABELS, open_days=business.report_open_days,
+                today=today)
 
 
 @get("/lang/{code:str}", name="language", sync_to_thread=False)

@@ -228,10 +228,12 @@ def _scope_note(db: Session, user: User, filters: project_service.ProjectFilters
 @get("/projects/export.xlsx", name="projects_export", sync_to_thread=True)
 def projects_export(db: DbSession, user: CurrentUser, programme: FromQuery[str] = "", direction: FromQuery[str] = "",
                     city: FromQuery[str] = "", organisation: FromQuery[str] = "", officer: FromQuery[str] = "",
-                    status: FromQuery[str] = "", q: FromQuery[str] = "", sort: FromQuery[str] = "code",
-                    order: FromQuery[str] = "asc") -> Response[Any]:
+                    status: FromQuery[str] = "", risk: FromQuery[str] = "", attention: FromQuery[str] = "",
+                    q: FromQuery[str] = "", sort: FromQuery[str] = "code", order: FromQuery[str] = "asc"
+                    ) -> Response[Any]:
     """The filtered project list (the filters of /projects, without paging) as Excel, one row per target."""
-    filters = filters_from_query(programme, direction, city, organisation, officer, status, q, sort, order)
+    filters = filters_from_query(programme, direction, city, organisation, officer, status, q, sort, order, risk,
+                                 attention)
     now = clock.now()
     projects = load_projects(db, project_service.filtered_projects(user, filters))
     data = projects_workbook(projects, generated_at=now, scope_note=_scope_note(db, user, filters))

@@ -13,12 +13,13 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from indicators.assessment.monitoring import STATUS_LABELS
 from indicators.reading.categories import CATEGORIES
 from indicators.reading.target_edit import KIND_LABELS, OP_LABELS, OPS
 from indicators.regions import city_name
 from tracker import access, clock
 from tracker.models import Project, ProjectStatus, TargetSet, User
-from tracker.services import project_changes, reminders
+from tracker.services import monitoring, project_changes, reminders
 from tracker.services import projects as project_service
 from tracker.services import reports as report_service
 from tracker.services.accounts import AccountError
@@ -42,24 +43,33 @@ def _int(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() and len(text) < 12 else None
 
 
+SORTS = {*project_service.PROJECT_SORTS, "risk"}
+
+
 def filters_from_query(programme: str, direction: str, city: str, organisation: str, officer: str, status: str,
-                       q: str, sort: str, order: str) -> project_service.ProjectFilters:
+                       q: str, sort: str, order: str, risk: str = "", attention: str = ""
+                       ) -> project_service.ProjectFilters:
     """The list's query string as filters; anything unreadable is ignored (the list page and its export)."""
     return project_service.ProjectFilters(
         programme_id=_int(programme), node_id=_int(direction), city=city[:4], organisation_id=_int(organisation),
         officer_id=_int(officer), status=status if status in {s.value for s in ProjectStatus} else "",
-        q=q[:50], sort=sort if sort in project_service.PROJECT_SORTS else "code", descending=order == "desc")
+        risk=risk if risk in project_service.RISK_FILTERS else "",
+        attention=attention if attention in project_service.ATTENTION else "", today=clock.today_local(),
+        q=q[:50], sort=sort if sort in SORTS else "code", descending=order == "desc")
 
 
 @get("/projects", name="projects", sync_to_thread=True)
 def project_list(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, programme: FromQuery[str] = "",
                  direction: FromQuery[str] = "",
                  city: FromQuery[str] = "", organisation: FromQuery[str] = "", officer: FromQuery[str] = "",
-                 status: FromQuery[str] = "", q: FromQuery[str] = "", sort: FromQuery[str] = "code",
-                 order: FromQuery[str] = "asc", page_no: PageNo = 1) -> Response[Any]:
-    filters = filters_from_query(programme, direction, city, organisation, officer, status, q, sort, order)
+                 status: FromQuery[str] = "", risk: FromQuery[str] = "", attention: FromQuery[str] = "",
+                 q: FromQuery[str] = "", sort: FromQuery[str] = "code", order: FromQuery[str] = "asc",
+                 page_no: PageNo = 1) -> Response[Any]:
+    filters = filters_from_query(programme, direction, city, organisation, officer, status, q, sort, order, risk,
+                                 attention)
     params = {"programme": programme, "direction": direction, "city": city, "organisation": organisation,
-              "officer": officer, "status": status, "q": q, "sort": filters.sort, "order": order}
+              "officer": officer, "status": status, "risk": filters.risk, "attention": filters.attention, "q": q,
+              "sort": filters.sort, "order": order}
     lang = request_language(request)
 
     def body() -> str:
@@ -67,7 +77,7 @@ def project_list(request: Request[Any, Any, Any], db: DbSession, user: CurrentUs
 
     # Everything the body depends on: who sees which projects, the language, the query; and, through the cache,
     # the data generation.
-    key = ("projects", lang, scope_key(user), tuple(sorted(params.items())), page_no)
+    key = ("projects", lang, scope_key(user), tuple(sorted(params.items())), page_no, filters.today)
     return page(request, "projects/list.html", body=KEPT.html(db, key, body))
 
 
@@ -81,6 +91,9 @@ def _list_body(db: Session, user: User, filters: project_service.ProjectFilters,
     return render("projects/_list_body.html", lang=lang, role=user.role, projects=rows, total=total,
                   page=page_no, pages=pages, params=params, programmes=visible_programmes(db, user),
                   statuses=[(s.value, s.label) for s in ProjectStatus], city_name=city_name,
+                  risks=list(project_service.RISK_FILTER_LABELS.items()),
+                  show_reasons=bool(filters.risk) or filters.sort == "risk",
+                  attention_label=project_service.ATTENTION.get(filters.attention, ""),
                   cities=_city_options(), **_filter_options(db, user, filters))
 
 
@@ -113,7 +126,15 @@ def _detail_body(db: Session, user: User, business: BusinessSettings, project: P
                 organisation_accounts=project_service.organisation_accounts(db, project)
                 if access.may_access("project_contacts", user.role) else [],
                 may_edit_task_book=access.may_access("project_task_book_confirm", user.role),
-                may_change=access.may_access("project_extend", user.role))
+                may_change=access.may_access("project_extend", user.role), **_monitoring(db, project))
+
+
+def _monitoring(db: Session, project: Project) -> dict[str, Any]:
+    """The project's stored assessment, per target and over time (tracker.services.monitoring)."""
+    assessment = monitoring.assessment_of(db, project)
+    return {"assessment": assessment, "history": monitoring.history_of(db, project),
+            "target_lines": monitoring.target_lines(assessment, project.target_sets[-1].targets),
+            "risk_labels": STATUS_LABELS}
 
 
 def _detail_page(request: Request[Any, Any, Any], db: Session, user: User, business: BusinessSettings, project: Project,

@@ -1,0 +1,88 @@
+"""Monitoring in front of each role: the officer's worklist and at-risk projects on the home page, the list's
+risk and attention filters, the project page's targets against where they should be, the grantee's to-do list."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import event
+
+from tests import builders as build
+from tests.builders import PATENTS
+from tests.conftest import login
+from tracker.services.reports import ValueInput
+from tracker.web.fragments import KEPT
+
+# The builders' clock: four quarters overdue for a project started on 2025-01-01.
+TODAY = build.NOW + timedelta(hours=2)
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    with time_machine.travel(TODAY, tick=False):
+        yield
+
+
+@pytest.fixture
+def project(db, demo_users):
+    made = build.demo_project(db, code="MON-1")
+    build.report(db, made, period=1, status="accepted", values={PATENTS: ValueInput(value="1")})
+    build.report(db, made, period=2, status="returned", comment="请补充专利受理通知书",
+                 values={PATENTS: ValueInput(value="1")})
+    return made
+
+
+def test_the_officer_home_counts_what_needs_attention_and_lists_the_worst(client, project):
+    login(client, "officer")
+    home = client.get("/").text
+    assert 'href="/projects?attention=overdue"' in home and 'href="/projects?attention=returned"' in home
+    assert 'href="/projects?risk=red&amp;sort=risk"' in home or 'href="/projects?risk=red&sort=risk"' in home
+    assert "MON-1" in home and "逾期未报" in home  # the worst project, with its reasons
+    overdue = client.get("/projects?attention=overdue").text
+    assert "MON-1" in overdue and "只显示：有逾期未报的报告" in overdue
+    assert "MON-1" in client.get("/projects?attention=returned").text
+    assert "MON-1" not in client.get("/projects?attention=task_book").text
+    red = client.get("/projects?risk=red&sort=risk").text
+    assert "MON-1" in red and "逾期未报" in red  # reasons shown when filtering by risk
+    assert "MON-1" not in client.get("/projects?risk=green").text
+
+
+def test_the_officer_home_runs_a_constant_number_of_queries(client, db, project, engine):
+    login(client, "officer")
+
+    def count() -> int:
+        KEPT.clear()
+        seen: list[str] = []
+        listener = lambda *args: seen.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    few = count()
+    for n in range(2, 6):
+        build.demo_project(db, code=f"MON-{n}")
+    assert count() == few
+
+
+def test_the_project_page_shows_each_target_against_where_it_should_be(client, project):
+    login(client, "officer")
+    page = client.get(f"/projects/{project.id}").text
+    assert "绩效监测" in page and "按进度应达" in page and "状态变化记录" in page
+    assert "申请发明专利 1/3件" in page  # achieved 1 of 3, with the expected value beside it
+    assert '<svg class="bar"' in page  # the progress bar
+
+
+def test_the_grantee_sees_what_to_file_next_and_what_came_back(client, db, project, demo_users):
+    waiting = build.demo_project(db, code="MON-9", programme="另一个计划", confirmed=False)
+    login(client, "grantee")
+    home = client.get("/").text
+    assert "需要您处理" in home
+    assert f'href="/projects/{project.id}/reports/2"' in home and "报告已退回，请修改后重新提交" in home
+    assert f'href="/projects/{project.id}/reports/3"' in home and "填写报告" in home  # the earliest not filed
+    assert "MON-9" in home and "任务书待项目管理专员确认" in home
+    assert f'href="/projects/{waiting.id}/reports/' not in home  # nothing to file before the task book

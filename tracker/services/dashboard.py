@@ -1,0 +1,124 @@
+"""The home pages' worklists (DESIGN §1, §2): what needs the officer's attention, counted over their projects, and
+what each grantee must file next. Counts come from the stored assessments (tracker.services.monitoring) and a few
+aggregate queries, whatever the number of projects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from indicators.deadlines import add_months
+from indicators.workdays import ReportingPeriod, quarter_label
+from tracker import clock
+from tracker.models import Project, ProjectAssessment, Report, ReportStatus, TargetSet, User
+from tracker.services import projects as project_service
+from tracker.services import reminders
+from tracker.services.business_settings import BusinessSettings
+from tracker.services.projects import ATTENTION, ENDING_DAYS, ProjectFilters, ProjectRow
+
+WORST = 10  # at-risk projects shown on the officer's home; the list behind the link has them all
+
+
+@dataclass(frozen=True)
+class Count:
+    key: str  # the list filter it links to (`/projects?attention=…` or `?risk=…`)
+    label: str
+    count: int
+    detail: str = ""
+    link: str = ""
+
+
+@dataclass
+class OfficerWorklist:
+    counts: list[Count]
+    worst: list[ProjectRow]
+    at_risk: int
+
+
+def _scoped_count(db: Session, user: User, filters: ProjectFilters) -> int:
+    query = project_service.filtered_projects(user, filters).order_by(None).with_only_columns(Project.id)
+    return db.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def officer_worklist(db: Session, user: User, today: date) -> OfficerWorklist:
+    """The counts of the officer's (or admin's) home, each linking to the list it counts."""
+    waiting, since = review_waiting(db, user)
+    longest = f"最长已等待{(today - since).days}天" if since is not None else ""
+    counts = [Count("review", "待审核报告", waiting, longest, "/reports")]
+    for key in ("overdue", "returned", "task_book", "ending", "ended"):
+        n = _scoped_count(db, user, ProjectFilters(attention=key, today=today))
+        detail = f"{ENDING_DAYS}天内" if key == "ending" else ""
+        counts.append(Count(key, ATTENTION[key], n, detail, f"/projects?attention={key}"))
+    red = _scoped_count(db, user, ProjectFilters(risk="red"))
+    amber = _scoped_count(db, user, ProjectFilters(risk="amber"))
+    counts.append(Count("red", "预警项目", red, "", "/projects?risk=red&sort=risk"))
+    counts.append(Count("amber", "关注项目", amber, "", "/projects?risk=amber&sort=risk"))
+    worst_query = project_service.filtered_projects(user, ProjectFilters(risk="at_risk", sort="risk"))
+    worst = project_service.project_rows(db, worst_query, offset=0, limit=WORST)
+    return OfficerWorklist(counts, worst, red + amber)
+
+
+def review_waiting(db: Session, user: User) -> tuple[int, date | None]:
+    """Submitted reports waiting for review in the user's scope, and the day the longest-waiting one came in."""
+    scope = project_service.scoped_projects(user).with_only_columns(Project.id)
+    count, oldest = db.execute(select(func.count(), func.min(Report.last_submitted_at))
+                               .where(Report.status == ReportStatus.SUBMITTED, Report.project_id.in_(scope))).one()
+    return count or 0, clock.local(oldest).date() if oldest is not None else None
+
+
+# --- the grantee's to-do list ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ProjectTodo:
+    project: Project
+    next_period: ReportingPeriod | None = None  # the earliest period still to file (overdue first)
+    next_open: bool = False  # … and whether it can be filled in today
+    overdue: list[ReportingPeriod] = field(default_factory=list)
+    returned: list[tuple[int, str]] = field(default_factory=list)  # (period index, label)
+    waiting_task_book: bool = False
+    risk: ProjectAssessment | None = None
+    acceptance_from: date | None = None  # the acceptance window opens (or opened) on this day …
+    acceptance_until: date | None = None  # … and closes on this one
+
+    @property
+    def has_something(self) -> bool:
+        return bool(self.next_period or self.returned or self.waiting_task_book or self.acceptance_from)
+
+
+def grantee_todos(db: Session, user: User, rules: BusinessSettings, today: date) -> list[ProjectTodo]:
+    """Per running project of the grantee's organisation: the next report to file (a period that cannot be filed is
+    not offered: the task book must be confirmed first), returned reports to fix, the project's monitoring status,
+    and the acceptance window when it is near. Finished and terminated projects have nothing to file."""
+    projects = list(db.scalars(project_service.scoped_projects(user)
+                               .where(Project.status.in_(reminders.REMINDED_STATUSES)).order_by(Project.code)))
+    if not projects:
+        return []
+    todos = {p.id: ProjectTodo(p) for p in projects}
+    for period in reminders.unsubmitted_periods(db, projects, due_days=rules.report_due_days):
+        todo = todos[period.project.id]
+        if period.period.due < today:
+            todo.overdue.append(period.period)
+        if todo.next_period is None:
+            todo.next_period = period.period  # periods come in order: the earliest unsubmitted
+    ids = list(todos)
+    confirmed = set(db.scalars(select(TargetSet.project_id).where(TargetSet.project_id.in_(ids),
+                                                                  TargetSet.confirmed.is_(True))))
+    for todo in todos.values():
+        todo.waiting_task_book = todo.project.id not in confirmed
+        if todo.next_period is not None:
+            todo.next_open = today >= todo.next_period.end - timedelta(days=rules.report_open_days)
+        opens = todo.project.end_date - timedelta(days=rules.acceptance_open_days)
+        if today >= opens - timedelta(days=30):
+            todo.acceptance_from = opens
+            todo.acceptance_until = add_months(todo.project.end_date, rules.acceptance_close_months)
+    for project_id, index, start, final in db.execute(
+            select(Report.project_id, Report.period_index, Report.period_start, Report.is_final)
+            .where(Report.project_id.in_(ids), Report.status == ReportStatus.RETURNED).order_by(Report.period_index)):
+        todos[project_id].returned.append((index, quarter_label(start, final=final)))
+    for row in db.scalars(select(ProjectAssessment).where(ProjectAssessment.project_id.in_(ids))):
+        todos[row.project_id].risk = row
+    return list(todos.values())

@@ -155,6 +155,7 @@ POLICY: dict[str, Rule] = {
     "api_project": SIGNED_IN,
     "api_project_targets": SIGNED_IN,
     "api_project_progress": SIGNED_IN,
+    "api_project_assessment": SIGNED_IN,
     "api_reports": SIGNED_IN,
     "api_report": SIGNED_IN,
     "api_report_save": REPORT_EDIT,

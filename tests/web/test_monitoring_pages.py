@@ -86,3 +86,14 @@ def test_the_grantee_sees_what_to_file_next_and_what_came_back(client, db, proje
     assert f'href="/projects/{project.id}/reports/3"' in home and "填写报告" in home  # the earliest not filed
     assert "MON-9" in home and "任务书待项目管理专员确认" in home
     assert f'href="/projects/{waiting.id}/reports/' not in home  # nothing to file before the task book
+
+
+def test_the_api_gives_the_stored_assessment_in_the_pages_scope(client, db, project):
+    login(client, "grantee")
+    body = client.get(f"/api/v1/projects/{project.id}/assessment").json()
+    assert body["status"] == "red" and body["overdue_reports"] >= 1 and body["returned_reports"] == 1
+    patents = next(t for t in body["targets"] if t["position"] == PATENTS)
+    assert patents["achieved"] == "1" and patents["expected"] is not None
+    assert body["history"][-1]["previous"] is None  # the first assessment, at the task book's confirmation
+    other = build.project(db, code="ELSEWHERE-9")  # another organisation's
+    assert client.get(f"/api/v1/projects/{other.id}/assessment").status_code == 404

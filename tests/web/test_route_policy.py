@@ -167,6 +167,7 @@ EXPECTED = {
     "api_project": (PROJECT, PROJECT_FOREIGN),
     "api_project_targets": (PROJECT, PROJECT_FOREIGN),
     "api_project_progress": (PROJECT, PROJECT_FOREIGN),
+    "api_project_assessment": (PROJECT, PROJECT_FOREIGN),
     "api_reports": (PROJECT, PROJECT_FOREIGN),
     "api_report": (PROJECT, PROJECT_FOREIGN),
     "api_report_save": (REPORT_EDIT, REPORT_EDIT_FOREIGN),

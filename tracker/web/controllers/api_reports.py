@@ -18,9 +18,11 @@ from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 from sqlalchemy.orm import Session
 
+from indicators.assessment.monitoring import STATUS_LABELS
 from indicators.workdays import ReportingPeriod
 from tracker import access, clock
 from tracker.models import Project, Report, ReportVersion, User
+from tracker.services import monitoring
 from tracker.services import projects as project_service
 from tracker.services import reports as service
 from tracker.services.business_settings import BusinessSettings
@@ -130,6 +132,38 @@ class ProgressOut(TypedDict):
     targets: list[TargetProgressOut]
 
 
+class TargetAssessmentOut(TypedDict):
+    position: int
+    metric: str
+    status: str
+    status_label: str
+    reasons: list[str]
+    baseline: str | None
+    achieved: str | None
+    expected: str | None
+    forecast: str | None
+
+
+class AssessmentChangeOut(TypedDict):
+    status: str
+    previous: str | None
+    reasons: list[str]
+    changed_at: str
+
+
+class AssessmentOut(TypedDict):
+    project_id: int
+    status: str | None
+    status_label: str
+    reasons: list[str]
+    computed_at: str | None
+    accepted_versions: list[int]
+    overdue_reports: int
+    returned_reports: int
+    targets: list[TargetAssessmentOut]
+    history: list[AssessmentChangeOut]
+
+
 def _project_and_period(db: Session, user: User, business: BusinessSettings, project_id: int, index: int
                         ) -> tuple[Project, ReportingPeriod]:
     project = project_or_404(db, user, project_id, "项目")
@@ -217,6 +251,30 @@ def api_project_progress(db: DbSession, user: CurrentUser, project_id: FromPath[
                     "done": p.done, "by_year": {str(y): _decimal_text(v) or "0" for y, v in p.by_year.items()},
                     "met": p.met(specs[target.position]), "last_period": p.last_period})
     return {"project_id": project.id, "targets": out}
+
+
+@get(f"{API_PREFIX}/projects/{{project_id:int}}/assessment", name="api_project_assessment", sync_to_thread=True,
+     include_in_schema=True, tags=["monitoring"], responses=_errors(400, 401, 404))
+def api_project_assessment(db: DbSession, user: CurrentUser, project_id: FromPath[int]) -> AssessmentOut:
+    """The project's stored monitoring assessment (green, amber, red or unknown, with its reasons in words), per
+    target, and its status history, newest first. `status` is null before the first assessment."""
+    project = project_or_404(db, user, project_id, "项目")
+    stored = monitoring.assessment_of(db, project)
+    lines = monitoring.target_lines(stored, project_service.current_targets(project).targets)
+    return {
+        "project_id": project.id, "status": stored.status if stored else None,
+        "status_label": STATUS_LABELS[stored.status] if stored else "未评估",
+        "reasons": list(stored.reasons) if stored else [], "computed_at": _iso(stored.computed_at) if stored else None,
+        "accepted_versions": list(stored.versions) if stored else [],
+        "overdue_reports": stored.overdue_reports if stored else 0,
+        "returned_reports": stored.returned_reports if stored else 0,
+        "targets": [{"position": line.target.position, "metric": line.target.metric, "status": line.status,
+                     "status_label": line.label, "reasons": list(line.reasons), "baseline": line.baseline,
+                     "achieved": line.achieved, "expected": line.expected, "forecast": line.forecast}
+                    for line in lines],
+        "history": [{"status": h.status, "previous": h.previous, "reasons": list(h.reasons),
+                     "changed_at": _iso(h.changed_at) or ""} for h in monitoring.history_of(db, project)],
+    }
 
 
 def _problems(problems: ReportProblems) -> Response[dict[str, Any]]:
@@ -325,5 +383,5 @@ def api_report_submit(request: Request[Any, Any, Any], db: DbSession, user: Curr
 
 
 router = Router(path="/", route_handlers=[
-    api_project_progress, api_reports, api_report, api_report_save, api_report_submit,
+    api_project_progress, api_project_assessment, api_reports, api_report, api_report_save, api_report_submit,
 ])

@@ -125,6 +125,7 @@ POLICY: dict[str, Rule] = {
     "project_contacts": REPORT_EDIT,
     # The Excel export of the project list: every role, within its project scope (as "projects").
     "projects_export": SIGNED_IN,
+    "projects_at_risk_export": SIGNED_IN,
     # Award-list import with preview; the confirm token is bound to the uploader.
     "project_import_form": PROJECT_IMPORT,
     "project_import_template": PROJECT_IMPORT,

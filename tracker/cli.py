@@ -473,12 +473,19 @@ def cmd_projects_import(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
-    if args.kind != "projects":
-        raise CommandError(f"暂不支持导出“{args.kind}”（目前可导出：projects）")
-    from tracker.exports.projects_xlsx import load_projects, projects_workbook
+    from tracker import clock
 
     with session_scope(make_session_factory(_engine(settings))) as db:
-        data = projects_workbook(load_projects(db), scope_note="全部项目（命令行导出）")
+        if args.kind == "at-risk":  # red and amber projects, worst first, with their reasons
+            from tracker.exports.at_risk_xlsx import at_risk_rows, at_risk_workbook
+            from tracker.services.projects import ProjectFilters, filtered_projects
+
+            rows = at_risk_rows(db, filtered_projects(None, ProjectFilters(risk="at_risk", sort="risk")))
+            data = at_risk_workbook(rows, generated_at=clock.now(), scope_note="全部风险项目（命令行导出）")
+        else:
+            from tracker.exports.projects_xlsx import load_projects, projects_workbook
+
+            data = projects_workbook(load_projects(db), scope_note="全部项目（命令行导出）")
     Path(args.path).write_bytes(data)
     print(f"已导出：{args.path}")
 
@@ -565,8 +572,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--guideline", required=True, metavar="NAME", help="指南标题、项目计划名称或导入时的文件名")
     p.add_argument("--dry-run", action="store_true", help="只检查，不写入")
 
-    p = add("export", cmd_export, "导出与页面相同的文件：projects（项目及其考核指标，Excel）")
-    p.add_argument("kind", choices=["projects"], metavar="KIND")
+    p = add("export", cmd_export, "导出与页面相同的文件：projects（项目及其考核指标，Excel）、"
+                                  "at-risk（预警和关注的项目及原因，Excel）")
+    p.add_argument("kind", choices=["projects", "at-risk"], metavar="KIND")
     p.add_argument("path", metavar="PATH")
 
     jobs = sub.add_parser("jobs", help="定时任务：列出、手动运行", description="定时任务：列出、手动运行")

@@ -97,3 +97,40 @@ def test_the_api_gives_the_stored_assessment_in_the_pages_scope(client, db, proj
     assert body["history"][-1]["previous"] is None  # the first assessment, at the task book's confirmation
     other = build.project(db, code="ELSEWHERE-9")  # another organisation's
     assert client.get(f"/api/v1/projects/{other.id}/assessment").status_code == 404
+
+
+def test_the_at_risk_list_exports_to_excel_with_its_reasons(client, db, project):
+    import io
+
+    from openpyxl import load_workbook
+
+    login(client, "officer")
+    answer = client.get("/projects/at-risk.xlsx")
+    assert answer.status_code == 200 and "attachment" in answer.headers["content-disposition"]
+    sheet = load_workbook(io.BytesIO(answer.content))["风险项目"]
+    header = [c.value for c in sheet[1]]
+    row = {h: c.value for h, c in zip(header, sheet[2], strict=True)}
+    assert row["项目编号"] == "MON-1" and row["监测状态"] == "预警" and "逾期未报" in row["原因"]
+    assert row["退回待改（份）"] == 1
+    assert sheet.max_row == 2  # only the projects at risk
+
+
+def test_cli_assess_and_export_at_risk(tmp_path, monkeypatch, capsys):
+    from openpyxl import load_workbook
+
+    from tracker import cli
+    from tracker.settings import get_settings
+
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'e.db'}")
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["demo", "--projects", "12"]) == 0
+        assert cli.main(["jobs", "run", "assess"]) == 0
+        assert "任务 assess 完成" in capsys.readouterr().out
+        out = tmp_path / "at-risk.xlsx"
+        assert cli.main(["export", "at-risk", str(out)]) == 0
+        rows = list(load_workbook(out, read_only=True)["风险项目"].iter_rows(values_only=True))
+        assert rows[0][0] == "项目编号" and len(rows) > 1
+        assert {r[8] for r in rows[1:]} <= {"预警", "关注"} and all(r[9] for r in rows[1:])  # with reasons
+    finally:
+        get_settings.cache_clear()

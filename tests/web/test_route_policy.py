@@ -139,6 +139,7 @@ EXPECTED = {
     "project_contacts": (REPORT_EDIT, REPORT_EDIT_FOREIGN),
     # The Excel export: every signed-in role, each within its own project scope (an expert's file is empty).
     "projects_export": (SIGNED_IN, _),
+    "projects_at_risk_export": (SIGNED_IN, _),
     "project_import_form": (PROJECT_IMPORT, _),
     # Without ?document= the blank template (a foreign document id is a 404: tests/web/test_project_import_page.py).
     "project_import_template": (PROJECT_IMPORT, _),

@@ -524,9 +524,12 @@ class ProjectFilters:
     descending: bool = False
 
 
-def scoped_projects(user: User):
-    """A SELECT of the projects this user may see (DESIGN §1); callers add filters and paging."""
+def scoped_projects(user: User | None):
+    """A SELECT of the projects this user may see (DESIGN §1); callers add filters and paging. None: every project
+    (the command line, which runs with the operator's authority)."""
     query = select(Project)
+    if user is None:
+        return query
     if user.role == Role.GRANTEE.value:
         return query.where(Project.organisation_id == (user.organisation_id or -1))
     if user.role == Role.OFFICER.value:
@@ -552,7 +555,7 @@ def project_page(db: Session, user: User, project_id: int) -> Project | None:
                                                   selectinload(TargetSet.milestones))))
 
 
-def filtered_projects(user: User, filters: ProjectFilters):
+def filtered_projects(user: User | None, filters: ProjectFilters):
     query = scoped_projects(user)
     if filters.programme_id:
         query = query.where(Project.programme_id == filters.programme_id)

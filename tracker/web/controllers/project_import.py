@@ -32,6 +32,7 @@ from imports.award_loader import AwardListPreview, import_award_list, preview_aw
 from imports.xlsx_guard import MAX_FILE_BYTES
 from indicators.regions import CITIES, city_name
 from tracker import clock
+from tracker.exports.at_risk_xlsx import at_risk_rows, at_risk_workbook
 from tracker.exports.award_template import award_template
 from tracker.exports.projects_xlsx import load_projects, projects_workbook
 from tracker.models import GuidelineDocument, ProjectStatus, User
@@ -241,6 +242,24 @@ def projects_export(db: DbSession, user: CurrentUser, programme: FromQuery[str] 
     return attachment(data, f"项目清单-{stamp}.xlsx", f"projects-{stamp}.xlsx")
 
 
+@get("/projects/at-risk.xlsx", name="projects_at_risk_export", sync_to_thread=True)
+def projects_at_risk_export(db: DbSession, user: CurrentUser, programme: FromQuery[str] = "",
+                            direction: FromQuery[str] = "", city: FromQuery[str] = "",
+                            organisation: FromQuery[str] = "", officer: FromQuery[str] = "",
+                            status: FromQuery[str] = "", risk: FromQuery[str] = "at_risk",
+                            attention: FromQuery[str] = "", q: FromQuery[str] = "", sort: FromQuery[str] = "risk",
+                            order: FromQuery[str] = "asc") -> Response[Any]:
+    """The at-risk list (red and amber unless the filters say otherwise, worst first) as Excel, one row per
+    project with its reasons."""
+    filters = filters_from_query(programme, direction, city, organisation, officer, status, q, sort, order, risk,
+                                 attention)
+    now = clock.now()
+    rows = at_risk_rows(db, project_service.filtered_projects(user, filters))
+    data = at_risk_workbook(rows, generated_at=now, scope_note=_scope_note(db, user, filters))
+    stamp = clock.local(now).strftime("%Y%m%d")
+    return attachment(data, f"风险项目-{stamp}.xlsx", f"at-risk-{stamp}.xlsx")
+
+
 router = Router(path="/", include_in_schema=False, route_handlers=[
-    import_form, import_template, import_upload, import_confirm, projects_export,
+    import_form, import_template, import_upload, import_confirm, projects_export, projects_at_risk_export,
 ])

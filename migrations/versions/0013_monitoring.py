@@ -20,7 +20,9 @@ branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
 BUMP = "UPDATE data_generation SET value = value + 1 WHERE id = 1"
-WATCHED_COLUMNS = "status, reasons, targets, overdue_reports, returned_reports"  # not computed_at: touched nightly
+# Not computed_at: the nightly sweep touches every row.
+WATCHED_COLUMNS = ("status, reasons, targets, overdue_reports, returned_reports, reports_due, reports_submitted, "
+                   "reports_on_time")
 
 
 def upgrade() -> None:
@@ -50,6 +52,9 @@ def upgrade() -> None:
     sa.Column('target_set_id', sa.Integer(), nullable=True),
     sa.Column('overdue_reports', sa.SmallInteger(), nullable=False),
     sa.Column('returned_reports', sa.SmallInteger(), nullable=False),
+    sa.Column('reports_due', sa.SmallInteger(), nullable=False),
+    sa.Column('reports_submitted', sa.SmallInteger(), nullable=False),
+    sa.Column('reports_on_time', sa.SmallInteger(), nullable=False),
     sa.Column('computed_at', tracker.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('changed_at', tracker.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("status IN ('green', 'amber', 'red', 'unknown')", name=op.f('ck_project_assessments_status')),

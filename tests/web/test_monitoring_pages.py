@@ -134,3 +134,17 @@ def test_cli_assess_and_export_at_risk(tmp_path, monkeypatch, capsys):
         assert {r[8] for r in rows[1:]} <= {"预警", "关注"} and all(r[9] for r in rows[1:])  # with reasons
     finally:
         get_settings.cache_clear()
+
+
+def test_reporting_and_on_time_rates_by_programme_city_and_officer(client, db, project, demo_users):
+    from tracker.services import dashboard
+
+    # Four quarters past their due date; periods 1 and 2 submitted, both late (on the builders' day).
+    rates = dashboard.reporting_rates(db, demo_users["officer"])
+    [programme] = rates["programme"]
+    assert (programme.due, programme.submitted, programme.on_time) == (4, 2, 0)
+    assert programme.rate == 0.5 and programme.on_time_rate == 0
+    assert [r.name for r in rates["city"]] == ["柳州市"] and rates["officer"][0].name == "王专员（演示）"
+    login(client, "officer")
+    home = client.get("/").text
+    assert "报告提交率与及时率" in home and "50%" in home

@@ -385,12 +385,14 @@ class Recorder:
             latest = accepted[-1].accepted
             found.funds = {name: getattr(latest, name) for name in ("fiscal_received", "fiscal_spent",
                                                                     "self_received")}
-        submitted = self.submitted_periods()
-        running = project.status in reminders.REMINDED_STATUSES and any(s.confirmed for s in project.target_sets)
+        sent = {r.period_index: r.first_submitted_at for r in by_period if r.first_submitted_at is not None}
+        confirmed = any(s.confirmed for s in project.target_sets)
+        running = project.status in reminders.REMINDED_STATUSES and confirmed
         found.concerns = monitoring.report_concerns(
-            [p for p in self.periods if p.index not in submitted] if running else [],
+            [p for p in self.periods if p.index not in sent] if running else [],
             [(r.period_start, r.period_end, r.is_final) for r in by_period if r.status == ReportStatus.RETURNED],
             today)
+        found.reporting = monitoring.reporting_of(self.periods, sent, today, confirmed=confirmed)
         result = monitoring.evaluate(found, self.rules, today)
         values, history = monitoring.outcome(self.assessment, found, result, now)
         self.assessment = {**(self.assessment or {}), **values}

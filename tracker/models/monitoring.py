@@ -37,6 +37,11 @@ class ProjectAssessment(Base):
     # Reports that need the grantee, counted for the officer's worklist: overdue, and returned not resubmitted.
     overdue_reports: Mapped[int] = mapped_column(SmallInteger, default=0)
     returned_reports: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # The reporting rate's parts (DHIS2's definitions), over the periods whose due date has passed since the task
+    # book was confirmed: reports due, submitted, and submitted by the due date.
+    reports_due: Mapped[int] = mapped_column(SmallInteger, default=0)
+    reports_submitted: Mapped[int] = mapped_column(SmallInteger, default=0)
+    reports_on_time: Mapped[int] = mapped_column(SmallInteger, default=0)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when the status last changed
 

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from indicators.deadlines import add_months
+from indicators.regions import city_name
 from indicators.workdays import ReportingPeriod, quarter_label
 from tracker import clock
-from tracker.models import Project, ProjectAssessment, Report, ReportStatus, TargetSet, User
+from tracker.models import Organisation, Programme, Project, ProjectAssessment, Report, ReportStatus, TargetSet, User
 from tracker.services import projects as project_service
 from tracker.services import reminders
 from tracker.services.business_settings import BusinessSettings
@@ -36,6 +37,7 @@ class OfficerWorklist:
     counts: list[Count]
     worst: list[ProjectRow]
     at_risk: int
+    rates: dict[str, list[RateRow]] = field(default_factory=dict)
 
 
 def _scoped_count(db: Session, user: User, filters: ProjectFilters) -> int:
@@ -58,7 +60,7 @@ def officer_worklist(db: Session, user: User, today: date) -> OfficerWorklist:
     counts.append(Count("amber", "关注项目", amber, "", "/projects?risk=amber&sort=risk"))
     worst_query = project_service.filtered_projects(user, ProjectFilters(risk="at_risk", sort="risk"))
     worst = project_service.project_rows(db, worst_query, offset=0, limit=WORST)
-    return OfficerWorklist(counts, worst, red + amber)
+    return OfficerWorklist(counts, worst, red + amber, reporting_rates(db, user))
 
 
 def review_waiting(db: Session, user: User) -> tuple[int, date | None]:
@@ -122,3 +124,58 @@ def grantee_todos(db: Session, user: User, rules: BusinessSettings, today: date)
     for row in db.scalars(select(ProjectAssessment).where(ProjectAssessment.project_id.in_(ids))):
         todos[row.project_id].risk = row
     return list(todos.values())
+
+
+# --- reporting rates (DHIS2's definitions) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateRow:
+    """Reports due (periods past their due date, task book confirmed), submitted, and submitted on time."""
+
+    name: str
+    due: int
+    submitted: int
+    on_time: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.submitted / self.due if self.due else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.due if self.due else None
+
+
+RATE_DIMENSIONS = {"programme": "项目计划", "city": "城市", "officer": "项目管理专员"}
+
+
+def reporting_rates(db: Session, user: User) -> dict[str, list[RateRow]]:
+    """Per programme, city and officer over the user's projects, from the stored assessments: one grouped query
+    each, whatever the number of projects."""
+    scope = project_service.scoped_projects(user).with_only_columns(Project.id)
+    sums = (func.sum(ProjectAssessment.reports_due), func.sum(ProjectAssessment.reports_submitted),
+            func.sum(ProjectAssessment.reports_on_time))
+    base = (select().select_from(ProjectAssessment).join(Project, Project.id == ProjectAssessment.project_id)
+            .where(ProjectAssessment.project_id.in_(scope)))
+    city = func.substr(Organisation.division_code, 1, 4)
+    queries = {
+        "programme": base.join(Programme, Programme.id == Project.programme_id)
+        .add_columns(Programme.name, *sums).group_by(Programme.name),
+        "city": base.join(Organisation, Organisation.id == Project.organisation_id)
+        .add_columns(city, *sums).group_by(city),
+        "officer": base.outerjoin(User, User.id == Project.officer_id)
+        .add_columns(User.display_name, *sums).group_by(User.display_name),
+    }
+    out: dict[str, list[RateRow]] = {}
+    for key, query in queries.items():
+        rows = [RateRow(_rate_name(key, name), int(due or 0), int(sent or 0), int(on_time or 0))
+                for name, due, sent, on_time in db.execute(query)]
+        out[key] = sorted((r for r in rows if r.due), key=lambda r: (r.rate or 0, r.name))
+    return out
+
+
+def _rate_name(key: str, name: str | None) -> str:
+    if key == "city":
+        return city_name((name or "") + "00") or "未知城市"
+    return name or "未指定"

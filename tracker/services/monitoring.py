@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, load_only, selectinload
 from indicators.assessment import monitoring as model
 from indicators.assessment.progress import AcceptedReport, ReportedValue, TargetSpec, progress
 from indicators.deadlines import add_months
-from indicators.workdays import ReportingPeriod, quarter_label
+from indicators.workdays import ReportingPeriod, quarter_label, reporting_periods, years_needed
 from tracker import clock
 from tracker.models import (
     AssessmentChange,
@@ -41,12 +41,35 @@ from tracker.models import (
 )
 from tracker.services import business_settings, outbox, reminders
 from tracker.services.business_settings import BusinessSettings
+from tracker.services.work_calendar import load_calendar
 
 # Projects still running or in acceptance: what they achieve still changes. A finished project keeps its last
 # assessment.
 ASSESSED_STATUSES = (ProjectStatus.ACTIVE, ProjectStatus.EXTENDED, ProjectStatus.ACCEPTANCE_APPLIED,
                      ProjectStatus.UNDER_ACCEPTANCE)
 CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Reporting:
+    """The reporting rate's parts for one project (DHIS2's definitions): of the periods whose due date has passed
+    (once the task book is confirmed: before that nothing can be filed), how many have a submitted report, and how
+    many were submitted by the due date."""
+
+    due: int = 0
+    submitted: int = 0
+    on_time: int = 0
+
+
+def reporting_of(periods: Iterable[ReportingPeriod], first_submitted: dict[int, datetime], today: date,
+                 *, confirmed: bool) -> Reporting:
+    """`first_submitted`: period index → when its report was first submitted."""
+    if not confirmed:
+        return Reporting()
+    due = [p for p in periods if p.due < today]
+    sent = [p for p in due if p.index in first_submitted]
+    on_time = [p for p in sent if clock.local(first_submitted[p.index]).date() <= p.due]
+    return Reporting(len(due), len(sent), len(on_time))
 
 
 @dataclass
@@ -60,6 +83,7 @@ class Inputs:
     versions: list[int] = field(default_factory=list)
     funds: dict[str, Decimal | None] = field(default_factory=dict)
     concerns: list[model.ReportConcern] = field(default_factory=list)
+    reporting: Reporting = Reporting()
 
 
 def thresholds(rules: BusinessSettings) -> model.Thresholds:
@@ -125,18 +149,37 @@ def _load(db: Session, projects: Sequence[Project], rules: BusinessSettings, tod
     for project_id, found in reports.items():
         inputs[project_id].accepted = [AcceptedReport(index, end, values.get(version_id, {}))
                                        for version_id, (index, end) in found.items()]
-    running = [p for p in projects if p.status in reminders.REMINDED_STATUSES]
-    unsubmitted: dict[int, list[ReportingPeriod]] = defaultdict(list)
-    for period in reminders.unsubmitted_periods(db, running, due_days=rules.report_due_days):
-        unsubmitted[period.project.id].append(period.period)
+    # The reporting calendar of each project, and when each period's report was first submitted: the overdue
+    # reports (the reminders' rule: a running project with a confirmed task book, a period never submitted) and
+    # the reporting rate come from them.
+    confirmed = set(db.scalars(select(TargetSet.project_id).where(TargetSet.project_id.in_(ids),
+                                                                  TargetSet.confirmed.is_(True))))
+    first: dict[int, dict[int, datetime]] = defaultdict(dict)
+    for project_id, index, moment in db.execute(
+            select(Report.project_id, Report.period_index, Report.first_submitted_at)
+            .where(Report.project_id.in_(ids), Report.first_submitted_at.is_not(None))):
+        first[project_id][index] = moment
     returned: dict[int, list[tuple[date, date, bool]]] = defaultdict(list)
     for project_id, start, end, final in db.execute(
             select(Report.project_id, Report.period_start, Report.period_end, Report.is_final)
             .where(Report.project_id.in_(ids), Report.status == ReportStatus.RETURNED)
             .order_by(Report.project_id, Report.period_index)):
         returned[project_id].append((start, end, final))
+    valid = [p for p in projects if p.end_date >= p.start_date]  # a bad span is reported by the model itself
+    calendar = load_calendar(db, set().union(*(years_needed(p.start_date, p.end_date, rules.report_due_days)
+                                               for p in valid)))
+    spans: dict[tuple[date, date], list[ReportingPeriod]] = {}  # award lists sign many projects on one day
+    for project in valid:
+        span = (project.start_date, project.end_date)
+        if span not in spans:
+            spans[span] = reporting_periods(*span, calendar, rules.report_due_days)
     for project_id, found in inputs.items():
-        found.concerns = report_concerns(unsubmitted[project_id], returned[project_id], today)
+        project, sent = found.project, first[project_id]
+        periods = spans.get((project.start_date, project.end_date), [])
+        running = project.status in reminders.REMINDED_STATUSES and project_id in confirmed
+        unsubmitted = [p for p in periods if p.index not in sent] if running else []
+        found.concerns = report_concerns(unsubmitted, returned[project_id], today)
+        found.reporting = reporting_of(periods, sent, today, confirmed=project_id in confirmed)
     return inputs
 
 
@@ -188,7 +231,8 @@ def _target_rows(result: model.ProjectAssessment) -> list[dict[str, Any]]:
 
 # --- storing -------------------------------------------------------------------------------------------------
 
-_COMPARED = ("status", "reasons", "targets", "versions", "target_set_id", "overdue_reports", "returned_reports")
+_COMPARED = ("status", "reasons", "targets", "versions", "target_set_id", "overdue_reports", "returned_reports",
+             "reports_due", "reports_submitted", "reports_on_time")
 
 
 def outcome(stored: dict[str, Any] | None, found: Inputs, result: model.ProjectAssessment, now: datetime
@@ -200,7 +244,9 @@ def outcome(stored: dict[str, Any] | None, found: Inputs, result: model.ProjectA
               "reasons": list(result.reasons), "targets": _target_rows(result), "versions": list(found.versions),
               "target_set_id": found.target_set_id,
               "overdue_reports": sum(not c.returned for c in found.concerns),
-              "returned_reports": sum(c.returned for c in found.concerns), "computed_at": now}
+              "returned_reports": sum(c.returned for c in found.concerns),
+              "reports_due": found.reporting.due, "reports_submitted": found.reporting.submitted,
+              "reports_on_time": found.reporting.on_time, "computed_at": now}
     previous = stored["status"] if stored is not None else None
     if stored is not None and all(stored[name] == values[name] for name in _COMPARED):
         return {"computed_at": now}, None

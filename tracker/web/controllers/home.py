@@ -48,6 +48,7 @@ def home(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, busi
     todos = dashboard.grantee_todos(db, user, business, today) if role is Role.GRANTEE else None
     return page(request, "home.html", role_label=role.label, tasks=ROLE_TASKS[role], warnings=warnings,
                 worklist=worklist, todos=todos, risk_labels=STATUS_LABELS, open_days=business.report_open_days,
+                rate_dimensions=dashboard.RATE_DIMENSIONS,
                 today=today)
 
 

@@ -148,3 +148,15 @@ def test_reporting_and_on_time_rates_by_programme_city_and_officer(client, db, p
     login(client, "officer")
     home = client.get("/").text
     assert "报告提交率与及时率" in home and "50%" in home
+
+
+def test_committed_against_achieved_by_category(client, db, project, demo_users):
+    from tracker.services import dashboard
+
+    totals = {(t.category, t.unit): t for t in dashboard.committed_vs_achieved(db, demo_users["officer"])}
+    patents = totals[("patent_application", "件")]
+    assert (patents.committed, patents.achieved, patents.projects) == (3, 1, 1)  # 1 of 3 accepted so far
+    assert ("performance_metric", "MPa") not in totals  # measured levels do not add up
+    login(client, "officer")
+    home = client.get("/").text
+    assert 'svg class="chart"' in home and "1 / 3 件" in home

@@ -6,15 +6,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from indicators.deadlines import add_months
+from indicators.reading.categories import CATEGORIES
 from indicators.regions import city_name
 from indicators.workdays import ReportingPeriod, quarter_label
 from tracker import clock
-from tracker.models import Organisation, Programme, Project, ProjectAssessment, Report, ReportStatus, TargetSet, User
+from tracker.models import (
+    Organisation,
+    Programme,
+    Project,
+    ProjectAssessment,
+    ProjectTarget,
+    Report,
+    ReportStatus,
+    TargetSet,
+    User,
+)
 from tracker.services import projects as project_service
 from tracker.services import reminders
 from tracker.services.business_settings import BusinessSettings
@@ -38,6 +50,7 @@ class OfficerWorklist:
     worst: list[ProjectRow]
     at_risk: int
     rates: dict[str, list[RateRow]] = field(default_factory=dict)
+    totals: list[CategoryTotal] = field(default_factory=list)
 
 
 def _scoped_count(db: Session, user: User, filters: ProjectFilters) -> int:
@@ -60,7 +73,7 @@ def officer_worklist(db: Session, user: User, today: date) -> OfficerWorklist:
     counts.append(Count("amber", "关注项目", amber, "", "/projects?risk=amber&sort=risk"))
     worst_query = project_service.filtered_projects(user, ProjectFilters(risk="at_risk", sort="risk"))
     worst = project_service.project_rows(db, worst_query, offset=0, limit=WORST)
-    return OfficerWorklist(counts, worst, red + amber, reporting_rates(db, user))
+    return OfficerWorklist(counts, worst, red + amber, reporting_rates(db, user), committed_vs_achieved(db, user))
 
 
 def review_waiting(db: Session, user: User) -> tuple[int, date | None]:
@@ -179,3 +192,55 @@ def _rate_name(key: str, name: str | None) -> str:
     if key == "city":
         return city_name((name or "") + "00") or "未知城市"
     return name or "未指定"
+
+
+# --- committed against achieved, by category ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategoryTotal:
+    """The cumulative targets of one category and unit over the user's projects: what the task books commit and
+    what the accepted reports have achieved so far (as stored by the assessment)."""
+
+    category: str
+    label: str
+    unit: str
+    committed: Decimal
+    achieved: Decimal
+    projects: int
+
+    @property
+    def share(self) -> float:
+        return float(min(self.achieved / self.committed, Decimal(1))) if self.committed > 0 else 0.0
+
+
+def committed_vs_achieved(db: Session, user: User, *, limit: int = 12) -> list[CategoryTotal]:
+    """Sums per (category, unit) of counted targets (patents, papers, people, revenue…; not measured levels,
+    per-year figures or deliverables, which do not add up), the most committed first. Two queries."""
+    scope = project_service.scoped_projects(user).with_only_columns(Project.id)
+    newest = (select(TargetSet.project_id, func.max(TargetSet.version).label("version"))
+              .where(TargetSet.project_id.in_(scope)).group_by(TargetSet.project_id).subquery())
+    targets = db.execute(
+        select(TargetSet.project_id, ProjectTarget.position, ProjectTarget.category, ProjectTarget.unit,
+               ProjectTarget.value)
+        .join(newest, (newest.c.project_id == TargetSet.project_id) & (newest.c.version == TargetSet.version))
+        .join(ProjectTarget, ProjectTarget.target_set_id == TargetSet.id)
+        .where(ProjectTarget.kind == "cumulative", ProjectTarget.op.in_((">=", ">")),
+               ProjectTarget.value.is_not(None))).all()
+    achieved: dict[tuple[int, int], Decimal] = {}
+    for project_id, rows in db.execute(select(ProjectAssessment.project_id, ProjectAssessment.targets)
+                                       .where(ProjectAssessment.project_id.in_(scope))):
+        for row in rows or []:
+            if row.get("achieved") is not None:
+                achieved[(project_id, row["position"])] = Decimal(row["achieved"])
+    totals: dict[tuple[str, str], list] = {}
+    for project_id, position, category, unit, value in targets:
+        if unit and unit.endswith("/年"):
+            continue
+        entry = totals.setdefault((category, unit or ""), [Decimal(0), Decimal(0), set()])
+        entry[0] += value
+        entry[1] += min(achieved.get((project_id, position), Decimal(0)), value)  # beyond the target adds nothing
+        entry[2].add(project_id)
+    found = [CategoryTotal(category, CATEGORIES.get(category, category), unit, committed, got, len(projects))
+             for (category, unit), (committed, got, projects) in totals.items()]
+    return sorted(found, key=lambda t: (-t.projects, t.label))[:limit]

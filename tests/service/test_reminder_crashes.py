@@ -64,8 +64,11 @@ def _world(url: str) -> list:
             org = build.organisation(db, credit_code=build.uscc(f"914502{i:02d}MA5L00XY0"), name=f"测试单位{i}")
             account = build.grantee(db, org)
             account.email = f"account{i}@example.com"
+            # Confirmed before any period is due, as the cycles begin: no project has turned red by then (a red
+            # turn would queue a mail dated after every cycle, which no cycle could send).
             project = build.project(db, code=f"G20-{i}", officer=officer, organisation=org, confirmed=True,
-                                    start=build.START + timedelta(days=20 * i), pi_email=f"pi{i}@example.com")
+                                    start=build.START + timedelta(days=20 * i), pi_email=f"pi{i}@example.com",
+                                    now=datetime(2025, 3, 1, 2, 0, tzinfo=UTC))
             project.contacts.append(account)
             projects.append(project)
         db.commit()

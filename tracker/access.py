@@ -150,6 +150,7 @@ POLICY: dict[str, Rule] = {
     # The JSON API (DESIGN §4): the same roles and scopes as the pages it mirrors. Programmes and directions
     # like the catalogue (grantees do not browse it); projects and their targets like the project pages.
     "api_programmes": CATALOGUE_READ,
+    "api_programme_summary": CATALOGUE_READ,
     "api_directions": CATALOGUE_READ,
     "api_direction": CATALOGUE_READ,
     "api_projects": SIGNED_IN,

@@ -400,6 +400,7 @@ def test_no_documentation_ui_routes(app):
         "/api/v1/programmes", "/api/v1/programmes/{programme_id:int}/directions", "/api/v1/directions/{node_id:int}",
         "/api/v1/projects", "/api/v1/projects/{project_id:int}", "/api/v1/projects/{project_id:int}/targets",
         "/api/v1/projects/{project_id:int}/progress", "/api/v1/projects/{project_id:int}/reports",
+        "/api/v1/projects/{project_id:int}/assessment", "/api/v1/programmes/{programme_id:int}/summary",
         "/api/v1/projects/{project_id:int}/reports/{period:int}",
         "/api/v1/projects/{project_id:int}/reports/{period:int}/submit", "/api/v1/openapi.json"])
 

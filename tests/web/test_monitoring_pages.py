@@ -160,3 +160,16 @@ def test_committed_against_achieved_by_category(client, db, project, demo_users)
     login(client, "officer")
     home = client.get("/").text
     assert 'svg class="chart"' in home and "1 / 3 件" in home
+
+
+def test_the_programme_summary_api(client, db, project):
+    login(client, "officer")
+    body = client.get(f"/api/v1/programmes/{project.programme_id}/summary").json()
+    assert body["projects_by_status"]["red"] == 1 and body["projects_by_status"]["none"] == 0
+    assert body["reporting"]["reports_due"] == 4 and body["reporting"]["reporting_rate"] == 0.5
+    assert body["by_city"][0]["name"] == "柳州市"
+    patents = next(t for t in body["committed_vs_achieved"] if t["category"] == "patent_application")
+    assert (patents["committed"], patents["achieved"], patents["projects"]) == ("3", "1", 1)
+    client.cookies.clear()
+    login(client, "grantee")
+    assert client.get(f"/api/v1/programmes/{project.programme_id}/summary").status_code == 403

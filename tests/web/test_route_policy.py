@@ -162,6 +162,7 @@ EXPECTED = {
     "review_rule_correct": (REVIEW_EDIT, REVIEW_EDIT_FOREIGN),
     # The JSON API: the same roles and scopes as the pages it mirrors (401 JSON instead of the login redirect).
     "api_programmes": (CATALOGUE, _),
+    "api_programme_summary": (CATALOGUE, CATALOGUE_FOREIGN),
     "api_directions": (CATALOGUE, CATALOGUE_FOREIGN),
     "api_direction": (CATALOGUE, CATALOGUE_FOREIGN),
     "api_projects": (SIGNED_IN, _),

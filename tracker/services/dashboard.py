@@ -163,10 +163,17 @@ class RateRow:
 RATE_DIMENSIONS = {"programme": "项目计划", "city": "城市", "officer": "项目管理专员"}
 
 
-def reporting_rates(db: Session, user: User) -> dict[str, list[RateRow]]:
-    """Per programme, city and officer over the user's projects, from the stored assessments: one grouped query
-    each, whatever the number of projects."""
-    scope = project_service.scoped_projects(user).with_only_columns(Project.id)
+def _scope(user: User, programme_id: int | None):
+    query = project_service.scoped_projects(user)
+    if programme_id is not None:
+        query = query.where(Project.programme_id == programme_id)
+    return query.with_only_columns(Project.id)
+
+
+def reporting_rates(db: Session, user: User, *, programme_id: int | None = None) -> dict[str, list[RateRow]]:
+    """Per programme, city and officer over the user's projects (of one programme, if given), from the stored
+    assessments: one grouped query each, whatever the number of projects."""
+    scope = _scope(user, programme_id)
     sums = (func.sum(ProjectAssessment.reports_due), func.sum(ProjectAssessment.reports_submitted),
             func.sum(ProjectAssessment.reports_on_time))
     base = (select().select_from(ProjectAssessment).join(Project, Project.id == ProjectAssessment.project_id)
@@ -214,10 +221,11 @@ class CategoryTotal:
         return float(min(self.achieved / self.committed, Decimal(1))) if self.committed > 0 else 0.0
 
 
-def committed_vs_achieved(db: Session, user: User, *, limit: int = 12) -> list[CategoryTotal]:
+def committed_vs_achieved(db: Session, user: User, *, programme_id: int | None = None,
+                          limit: int | None = 12) -> list[CategoryTotal]:
     """Sums per (category, unit) of counted targets (patents, papers, people, revenue…; not measured levels,
     per-year figures or deliverables, which do not add up), the most committed first. Two queries."""
-    scope = project_service.scoped_projects(user).with_only_columns(Project.id)
+    scope = _scope(user, programme_id)
     newest = (select(TargetSet.project_id, func.max(TargetSet.version).label("version"))
               .where(TargetSet.project_id.in_(scope)).group_by(TargetSet.project_id).subquery())
     targets = db.execute(
@@ -244,3 +252,15 @@ def committed_vs_achieved(db: Session, user: User, *, limit: int = 12) -> list[C
     found = [CategoryTotal(category, CATEGORIES.get(category, category), unit, committed, got, len(projects))
              for (category, unit), (committed, got, projects) in totals.items()]
     return sorted(found, key=lambda t: (-t.projects, t.label))[:limit]
+
+
+def status_counts(db: Session, user: User, *, programme_id: int | None = None) -> dict[str, int]:
+    """Projects per monitoring status (and "none": not assessed yet)."""
+    scope = _scope(user, programme_id)
+    counts = dict.fromkeys(("red", "amber", "green", "unknown", "none"), 0)
+    for status, n in db.execute(select(ProjectAssessment.status, func.count())
+                                .where(ProjectAssessment.project_id.in_(scope)).group_by(ProjectAssessment.status)):
+        counts[status] = n
+    total = db.scalar(select(func.count()).select_from(scope.subquery())) or 0
+    counts["none"] = total - sum(v for k, v in counts.items() if k != "none")
+    return counts

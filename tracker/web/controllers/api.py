@@ -47,8 +47,8 @@ from tracker.models import (
     TargetSet,
     User,
 )
+from tracker.services import dashboard, indicator_review
 from tracker.services import guidelines as catalogue
-from tracker.services import indicator_review
 from tracker.services import projects as project_service
 from tracker.services.programmes import visible_programmes
 from tracker.services.task_books import confirmed_set
@@ -99,6 +99,33 @@ class ProgrammeOut(TypedDict):
 
 class ProgrammeList(TypedDict):
     items: list[ProgrammeOut]
+
+
+class RateOut(TypedDict):
+    name: str
+    reports_due: int
+    reports_submitted: int
+    reports_on_time: int
+    reporting_rate: float | None
+    on_time_rate: float | None
+
+
+class CategoryTotalOut(TypedDict):
+    category: str
+    label: str
+    unit: str
+    committed: str
+    achieved: str
+    projects: int
+
+
+class ProgrammeSummary(TypedDict):
+    programme: ProgrammeOut
+    projects_by_status: dict[str, int]
+    reporting: RateOut | None
+    by_city: list[RateOut]
+    by_officer: list[RateOut]
+    committed_vs_achieved: list[CategoryTotalOut]
 
 
 class GuidelineTarget(TypedDict):
@@ -582,6 +609,35 @@ def openapi_config(*, enabled: bool) -> OpenAPIConfig | None:
 
 
 # Handlers say include_in_schema=True: the OpenAPI document lists /api/v1 and nothing else.
+def _rate(row: dashboard.RateRow) -> RateOut:
+    return {"name": row.name, "reports_due": row.due, "reports_submitted": row.submitted,
+            "reports_on_time": row.on_time, "reporting_rate": row.rate, "on_time_rate": row.on_time_rate}
+
+
+@get(f"{API_PREFIX}/programmes/{{programme_id:int}}/summary", name="api_programme_summary", sync_to_thread=True,
+     include_in_schema=True, tags=["monitoring"], responses=_errors(400, 401, 403, 404))
+def api_programme_summary(db: DbSession, user: CurrentUser, programme_id: FromPath[int]) -> ProgrammeSummary:
+    """The programme's projects in the user's scope: how many per monitoring status ("none": not assessed yet),
+    the reporting and on-time rates (DHIS2's definitions: over the periods past their due date since the task
+    book was confirmed) overall, per city and per officer, and what the task books commit against what accepted
+    reports have achieved, per indicator category and unit (counted targets only)."""
+    programme = _visible_programme(db, user, programme_id)
+    rates = dashboard.reporting_rates(db, user, programme_id=programme.id)
+    overall = rates["programme"][0] if rates["programme"] else None
+    totals = dashboard.committed_vs_achieved(db, user, programme_id=programme.id, limit=None)
+    return {
+        "programme": _programme(programme, catalogue.current_document_of(db, programme.id)),
+        "projects_by_status": dashboard.status_counts(db, user, programme_id=programme.id),
+        "reporting": _rate(overall) if overall else None,
+        "by_city": [_rate(r) for r in rates["city"]], "by_officer": [_rate(r) for r in rates["officer"]],
+        "committed_vs_achieved": [{"category": t.category, "label": t.label, "unit": t.unit,
+                                   "committed": _decimal_text(t.committed) or "0",
+                                   "achieved": _decimal_text(t.achieved) or "0", "projects": t.projects}
+                                  for t in totals],
+    }
+
+
 router = Router(path="/", route_handlers=[
     api_programmes, api_directions, api_direction, api_projects, api_project, api_project_targets,
+    api_programme_summary,
 ])

@@ -103,3 +103,24 @@ def test_milestone_funded_projects_need_milestones(db, now, milestone_project):
                                                                ("量产", Decimal("2000000.00"))]
     second = confirm_task_book(db, milestone_project, [], CUSTOM, reason="调整指标", actor=SYSTEM, now=now)
     assert [m.title for m in second.milestones] == ["样车下线", "量产"] and second.version == 2
+
+
+def test_a_baseline_is_set_in_the_task_book_kept_across_versions_and_used_by_monitoring(db, now, project):
+    from tracker.services import monitoring
+
+    revenue = next(t for t in project.target_sets[-1].targets if t.category == "revenue")
+    qualitative = next(t for t in project.target_sets[-1].targets if t.op is None)
+    with pytest.raises(TaskBookProblems) as refused:
+        confirm_task_book(db, project, [TargetChange(revenue.position, str(revenue.value), revenue.kind,
+                                                     baseline="约四成"),
+                                        TargetChange(qualitative.position, "", qualitative.kind, baseline="5")],
+                          [], reason="", actor=SYSTEM, now=now)
+    assert set(refused.value.errors) == {f"t{revenue.position}_baseline", f"t{qualitative.position}_baseline"}
+    first = confirm_task_book(db, project, [TargetChange(revenue.position, str(revenue.value), revenue.kind,
+                                                         baseline="400")], [], reason="", actor=SYSTEM, now=now)
+    assert first.targets[revenue.position].baseline == Decimal(400)
+    second = confirm_task_book(db, project, [], [], reason="增加论文指标", actor=SYSTEM, now=now)
+    assert second.version == 2 and second.targets[revenue.position].baseline == Decimal(400)  # carried over
+    db.flush()
+    row = next(r for r in monitoring.assessment_of(db, project).targets if r["position"] == revenue.position)
+    assert row["baseline"] == "400"

@@ -173,3 +173,21 @@ def test_the_programme_summary_api(client, db, project):
     client.cookies.clear()
     login(client, "grantee")
     assert client.get(f"/api/v1/programmes/{project.programme_id}/summary").status_code == 403
+
+
+def test_the_task_book_form_sets_a_baseline(client, db, project):
+    from tests.conftest import csrf_from
+
+    login(client, "officer")
+    form_page = client.get(f"/projects/{project.id}/task-book").text
+    assert f'name="t{PATENTS}_baseline"' in form_page and "基线（开始时的数值）" in form_page
+    bad = client.post(f"/projects/{project.id}/task-book", data={
+        "_csrf_token": csrf_from(form_page), f"t{PATENTS}_baseline": "不详", "reason": "补充基线"})
+    assert bad.status_code == 400 and "基线请填写数字" in bad.text and 'value="不详"' in bad.text
+    done = client.post(f"/projects/{project.id}/task-book", data={
+        "_csrf_token": csrf_from(form_page), f"t{PATENTS}_baseline": "1", "reason": "补充基线"},
+        follow_redirects=False)
+    assert done.status_code == 303
+    assert "基线" in client.get(f"/projects/{project.id}").text
+    db.expire_all()
+    assert project.target_sets[-1].targets[PATENTS].baseline == 1

@@ -32,6 +32,7 @@ class TargetChange:
     value: str  # as typed; empty keeps a qualitative target qualitative
     kind: str
     reason: str = ""
+    baseline: str | None = None  # the value at the start, as typed (empty: none); None: not sent, kept
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def _copy(target: ProjectTarget, position: int) -> ProjectTarget:
         clause_text=target.clause_text, clause_combine=target.clause_combine, category=target.category,
         metric=target.metric, op=target.op, value=target.value, unit=target.unit, kind=target.kind,
         better=target.better, guideline_value=target.guideline_value, change_reason=target.change_reason,
+        baseline=target.baseline,
     )
 
 
@@ -182,6 +184,15 @@ def _summary(target: ProjectTarget) -> dict[str, Any]:
 
 
 def _apply(target: ProjectTarget, change: TargetChange, errors: dict[str, str], *, key: str) -> None:
+    if change.baseline is not None:  # monitoring measures progress from here (DESIGN §2)
+        text = change.baseline.strip()
+        number = parse_number(text) if text else None
+        if text and number is None:
+            errors[f"{key}_baseline"] = "基线请填写数字（项目开始时的数值），没有基线请留空"
+        elif target.op is None and number is not None:
+            errors[f"{key}_baseline"] = "定性指标不设基线"
+        else:
+            target.baseline = number
     if change.kind and change.kind not in KINDS:
         errors[f"{key}_kind"] = "考核方式无效"
     elif change.kind:

@@ -18,7 +18,7 @@ from indicators.reading.categories import CATEGORIES
 from indicators.reading.target_edit import KIND_LABELS, OP_LABELS, OPS
 from indicators.regions import city_name
 from tracker import access, clock
-from tracker.models import Project, ProjectStatus, TargetSet, User
+from tracker.models import GuidelineClause, Project, ProjectStatus, ProjectTarget, TargetSet, User
 from tracker.services import monitoring, project_changes, reminders
 from tracker.services import projects as project_service
 from tracker.services import reports as report_service
@@ -171,10 +171,26 @@ def _milestone_rows(project: Project) -> int:
     return len(project.target_sets[-1].milestones) + 2
 
 
-def _task_book_page(request: Request[Any, Any, Any], user: User, project: Project, *, status_code: int = 200,
-                    errors: dict[str, str] | None = None, typed: dict[str, str] | None = None) -> Response[Any]:
+def _baseline_hints(db: Session, targets: list[ProjectTarget]) -> dict[int, list[str]]:
+    """Target position → the numbers the guideline's clause gave as a current level or basis (the reader's
+    `ignored_number` flags): suggestions for the target's baseline."""
+    clauses = {c.id: c for c in db.scalars(select(GuidelineClause).where(
+        GuidelineClause.id.in_([t.clause_id for t in targets if t.clause_id is not None])))}
+    hints: dict[int, list[str]] = {}
+    for t in targets:
+        clause = clauses.get(t.clause_id) if t.clause_id is not None else None
+        found = [f.get("message", "") for f in (clause.flags if clause else []) if f.get("kind") == "ignored_number"]
+        if found:
+            hints[t.position] = found
+    return hints
+
+
+def _task_book_page(request: Request[Any, Any, Any], db: Session, user: User, project: Project, *,
+                    status_code: int = 200, errors: dict[str, str] | None = None,
+                    typed: dict[str, str] | None = None) -> Response[Any]:
     current: TargetSet = project.target_sets[-1]
     return page(request, "projects/task_book.html", status_code=status_code, project=project, current=current,
+                baseline_hints=_baseline_hints(db, current.targets),
                 errors=errors or {}, typed=typed or {}, categories=CATEGORIES, kinds=list(KIND_LABELS.items()),
                 ops=[(op, OP_LABELS[op]) for op in OPS], new_rows=range(NEW_ROWS),
                 milestone_rows=range(_milestone_rows(project)),
@@ -184,7 +200,7 @@ def _task_book_page(request: Request[Any, Any, Any], user: User, project: Projec
 @get("/projects/{project_id:int}/task-book", name="project_task_book", sync_to_thread=True)
 def task_book(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, project_id: FromPath[int]
               ) -> Response[Any]:
-    return _task_book_page(request, user, project_or_404(db, user, project_id))
+    return _task_book_page(request, db, user, project_or_404(db, user, project_id))
 
 
 @post("/projects/{project_id:int}/task-book", name="project_task_book_confirm", sync_to_thread=True)
@@ -193,11 +209,14 @@ def task_book_confirm(request: Request[Any, Any, Any], db: DbSession, user: Curr
     project = project_or_404(db, user, project_id)
     typed = {key: str(form.get(key, ""))[:500] for key in form if key != "_csrf_token"}
     # A target whose fields were not sent keeps its value (an API client may send only what changes).
-    changes = [TargetChange(t.position, forms.text(form, f"t{t.position}_value", 40),
+    changes = [TargetChange(t.position, forms.text(form, f"t{t.position}_value", 40) if f"t{t.position}_value" in form
+                            else ("" if t.value is None else format(t.value.normalize(), "f")),
                             forms.text(form, f"t{t.position}_kind", 20) or t.kind,
-                            forms.text(form, f"t{t.position}_reason", 500))
+                            forms.text(form, f"t{t.position}_reason", 500),
+                            forms.text(form, f"t{t.position}_baseline", 40) if f"t{t.position}_baseline" in form
+                            else None)
                for t in project.target_sets[-1].targets
-               if f"t{t.position}_value" in form or f"t{t.position}_kind" in form]
+               if any(f"t{t.position}_{name}" in form for name in ("value", "kind", "baseline"))]
     new_targets = [{name: forms.text(form, f"new{i}_{name}", 200)
                     for name in ("category", "metric", "op", "value", "unit", "kind")} for i in range(NEW_ROWS)]
     milestones = None
@@ -209,7 +228,7 @@ def task_book_confirm(request: Request[Any, Any, Any], db: DbSession, user: Curr
         confirm_task_book(db, project, changes, new_targets, reason=forms.text(form, "reason", 2000), actor=actor,
                           now=clock.now(), milestones=milestones)
     except TaskBookProblems as problems:
-        return _task_book_page(request, user, project, status_code=400, errors=problems.errors, typed=typed)
+        return _task_book_page(request, db, user, project, status_code=400, errors=problems.errors, typed=typed)
     return Redirect(f"/projects/{project.id}", status_code=303)
 
 

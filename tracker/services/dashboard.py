@@ -30,7 +30,7 @@ from tracker.models import (
 from tracker.services import projects as project_service
 from tracker.services import reminders
 from tracker.services.business_settings import BusinessSettings
-from tracker.services.projects import ATTENTION, ENDING_DAYS, ProjectFilters, ProjectRow
+from tracker.services.projects import ATTENTION, ProjectFilters, ProjectRow
 
 WORST = 10  # at-risk projects shown on the officer's home; the list behind the link has them all
 
@@ -59,14 +59,14 @@ def _scoped_count(db: Session, user: User, filters: ProjectFilters) -> int:
 
 
 def officer_worklist(db: Session, user: User, today: date) -> OfficerWorklist:
-    """The counts of the officer's (or admin's) home, each linking to the list it counts."""
+    """The counts of the officer's home, each linking to the list it counts, the worst projects, the reporting
+    rates and the committed-against-achieved totals."""
     waiting, since = review_waiting(db, user)
     longest = f"最长已等待{(today - since).days}天" if since is not None else ""
     counts = [Count("review", "待审核报告", waiting, longest, "/reports")]
     for key in ("overdue", "returned", "task_book", "ending", "ended"):
         n = _scoped_count(db, user, ProjectFilters(attention=key, today=today))
-        detail = f"{ENDING_DAYS}天内" if key == "ending" else ""
-        counts.append(Count(key, ATTENTION[key], n, detail, f"/projects?attention={key}"))
+        counts.append(Count(key, ATTENTION[key], n, "", f"/projects?attention={key}"))
     red = _scoped_count(db, user, ProjectFilters(risk="red"))
     amber = _scoped_count(db, user, ProjectFilters(risk="amber"))
     counts.append(Count("red", "预警项目", red, "", "/projects?risk=red&sort=risk"))

@@ -191,3 +191,10 @@ def test_the_task_book_form_sets_a_baseline(client, db, project):
     assert "基线" in client.get(f"/projects/{project.id}").text
     db.expire_all()
     assert project.target_sets[-1].targets[PATENTS].baseline == 1
+
+
+def test_the_admin_home_counts_what_the_system_holds(client, project):
+    login(client, "admin")
+    home = client.get("/").text
+    assert "系统数据" in home and 'href="/admin/users"' in home and 'href="/admin/outbox?status=dead"' in home
+    assert "预警项目" in home and "待办事项" not in home  # the officer's worklist is the officer's

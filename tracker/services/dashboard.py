@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,7 +18,10 @@ from indicators.regions import city_name
 from indicators.workdays import ReportingPeriod, quarter_label
 from tracker import clock
 from tracker.models import (
+    GuidelineDocument,
+    MailStatus,
     Organisation,
+    OutboxMail,
     Programme,
     Project,
     ProjectAssessment,
@@ -264,3 +268,29 @@ def status_counts(db: Session, user: User, *, programme_id: int | None = None) -
     total = db.scalar(select(func.count()).select_from(scope.subquery())) or 0
     counts["none"] = total - sum(v for k, v in counts.items() if k != "none")
     return counts
+
+
+# --- the admin's data counts -------------------------------------------------------------------------------------
+
+
+def admin_counts(db: Session) -> list[Count]:
+    """What the system holds, each linking to where it is managed (a handful of counts, one query each)."""
+    def count(model: Any, *where: Any) -> int:
+        return db.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+    return [
+        Count("users", "有效账号", count(User, User.is_active.is_(True)), "", "/admin/users"),
+        Count("organisations", "承担单位", count(Organisation), "", "/admin/organisations"),
+        Count("programmes", "项目计划", count(Programme), "", "/admin/programmes"),
+        Count("guidelines", "指南版本", count(GuidelineDocument), "", "/guidelines"),
+        Count("projects", "项目", count(Project), "", "/projects"),
+        Count("running", "在研和延期项目", count(Project, Project.status.in_(reminders.REMINDED_STATUSES)), "",
+              "/projects?status=active"),
+        Count("reports", "待审核报告", count(Report, Report.status == ReportStatus.SUBMITTED), "", "/reports"),
+        Count("red", "预警项目", count(ProjectAssessment, ProjectAssessment.status == "red"), "",
+              "/projects?risk=red&sort=risk"),
+        Count("mail", "待发邮件", count(OutboxMail, OutboxMail.status == MailStatus.PENDING), "",
+              "/admin/outbox?status=pending"),
+        Count("dead", "发送失败的邮件", count(OutboxMail, OutboxMail.status == MailStatus.DEAD), "",
+              "/admin/outbox?status=dead"),
+    ]

@@ -46,10 +46,10 @@ def home(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, busi
         worklist = KEPT.get(db, ("worklist", scope_key(user), today),
                             lambda: dashboard.officer_worklist(db, user, today))
     todos = dashboard.grantee_todos(db, user, business, today) if role is Role.GRANTEE else None
+    counts = dashboard.admin_counts(db) if role is Role.ADMIN else None
     return page(request, "home.html", role_label=role.label, tasks=ROLE_TASKS[role], warnings=warnings,
-                worklist=worklist, todos=todos, risk_labels=STATUS_LABELS, open_days=business.report_open_days,
-                rate_dimensions=dashboard.RATE_DIMENSIONS,
-                today=today)
+                worklist=worklist, todos=todos, counts=counts, risk_labels=STATUS_LABELS,
+                open_days=business.report_open_days, rate_dimensions=dashboard.RATE_DIMENSIONS, today=today)
 
 
 @get("/lang/{code:str}", name="language", sync_to_thread=False)

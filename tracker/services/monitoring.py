@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, load_only, selectinload
 from indicators.assessment import monitoring as model
 from indicators.assessment.progress import AcceptedReport, ReportedValue, TargetSpec, progress
 from indicators.deadlines import add_months
-from indicators.workdays import ReportingPeriod, quarter_label, reporting_periods, years_needed
+from indicators.workdays import ReportingPeriod, quarter_label
 from tracker import clock
 from tracker.models import (
     AssessmentChange,
@@ -41,7 +41,7 @@ from tracker.models import (
 )
 from tracker.services import business_settings, outbox, reminders
 from tracker.services.business_settings import BusinessSettings
-from tracker.services.work_calendar import load_calendar
+from tracker.services.work_calendar import reporting_calendars
 
 # Projects still running or in acceptance: what they achieve still changes. A finished project keeps its last
 # assessment.
@@ -166,16 +166,10 @@ def _load(db: Session, projects: Sequence[Project], rules: BusinessSettings, tod
             .order_by(Report.project_id, Report.period_index)):
         returned[project_id].append((start, end, final))
     valid = [p for p in projects if p.end_date >= p.start_date]  # a bad span is reported by the model itself
-    calendar = load_calendar(db, set().union(*(years_needed(p.start_date, p.end_date, rules.report_due_days)
-                                               for p in valid)))
-    spans: dict[tuple[date, date], list[ReportingPeriod]] = {}  # award lists sign many projects on one day
-    for project in valid:
-        span = (project.start_date, project.end_date)
-        if span not in spans:
-            spans[span] = reporting_periods(*span, calendar, rules.report_due_days)
+    calendars = reporting_calendars(db, valid, rules.report_due_days)
     for project_id, found in inputs.items():
         project, sent = found.project, first[project_id]
-        periods = spans.get((project.start_date, project.end_date), [])
+        periods = calendars.get(project_id, [])
         running = project.status in reminders.REMINDED_STATUSES and project_id in confirmed
         unsubmitted = [p for p in periods if p.index not in sent] if running else []
         found.concerns = report_concerns(unsubmitted, returned[project_id], today)

@@ -23,7 +23,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, load_only, selectinload
 
 from indicators.deadlines import add_months, latest_stage, next_stage_day, window_opening
-from indicators.workdays import ReportingPeriod, quarter_label, reporting_periods, years_needed
+from indicators.workdays import ReportingPeriod, quarter_label
 from tracker import clock
 from tracker.models import (
     AssessmentChange,
@@ -42,7 +42,7 @@ from tracker.services import outbox
 from tracker.services.business_settings import BusinessSettings
 from tracker.services.outbox import valid_address
 from tracker.services.project_changes import extension_deadline
-from tracker.services.work_calendar import load_calendar
+from tracker.services.work_calendar import reporting_calendars
 
 REMINDED_STATUSES = (ProjectStatus.ACTIVE, ProjectStatus.EXTENDED)
 REPLACED = "已由较晚的提醒代替（系统停机后只发送最近的一次提醒）"
@@ -103,19 +103,12 @@ def unsubmitted_periods(db: Session, projects: list[Project], *, due_days: int) 
                                                                   TargetSet.confirmed.is_(True))))
     submitted = set(db.execute(select(Report.project_id, Report.period_index).where(
         Report.project_id.in_(ids), Report.first_submitted_at.is_not(None))).all())
-    years: set[int] = set()
-    for project in projects:
-        years |= years_needed(project.start_date, project.end_date, due_days)
-    calendar = load_calendar(db, years)
-    calendars: dict[tuple[date, date], list[ReportingPeriod]] = {}  # award lists sign many projects on one day
+    calendars = reporting_calendars(db, [p for p in projects if p.id in confirmed], due_days)
     found = []
     for project in projects:
         if project.id not in confirmed:
             continue
-        span = (project.start_date, project.end_date)
-        if span not in calendars:
-            calendars[span] = reporting_periods(project.start_date, project.end_date, calendar, due_days)
-        for period in calendars[span]:
+        for period in calendars[project.id]:
             if (project.id, period.index) not in submitted:
                 found.append(RemindablePeriod(project, period))
     return found

@@ -53,7 +53,7 @@ from tracker.models import (
 from tracker.services import audit, monitoring, outbox, reminders
 from tracker.services.audit import Actor
 from tracker.services.projects import current_targets, scoped_projects
-from tracker.services.work_calendar import load_calendar
+from tracker.services.work_calendar import load_calendar, reporting_calendars
 
 # Statuses in which a project still reports (the final report is due before the acceptance application is
 # decided; a terminated or accepted project reports no more).
@@ -727,10 +727,8 @@ def version_counts(db: Session, reports: Sequence[Report]) -> dict[int, int]:
 def periods_of(db: Session, reports: Sequence[Report], due_days: int) -> dict[int, ReportingPeriod | None]:
     """Report id → its reporting period, for a list of reports: one calendar read for all of them."""
     projects = {r.project_id: r.project for r in reports}
-    years = set().union(*(years_needed(p.start_date, p.end_date, due_days) for p in projects.values()))
-    calendar = load_calendar(db, years)
-    periods = {pid: {q.index: q for q in reporting_periods(p.start_date, p.end_date, calendar, due_days)}
-               for pid, p in projects.items()}
+    periods = {pid: {q.index: q for q in found}
+               for pid, found in reporting_calendars(db, projects.values(), due_days).items()}
     return {r.id: periods[r.project_id].get(r.period_index) for r in reports}
 
 

@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from indicators.workdays import WorkCalendar, is_weekday
+from indicators.workdays import ReportingPeriod, WorkCalendar, is_weekday, reporting_periods, years_needed
 from tracker.models import CalendarSource, Project, User, WorkCalendarDay, WorkCalendarYear
 from tracker.services import audit
 from tracker.services.accounts import AccountError
@@ -115,6 +115,19 @@ class YearSummary:
     @property
     def source_label(self) -> str:
         return CalendarSource(self.source).label
+
+
+def reporting_calendars(db: Session, projects: Iterable[Project], due_days: int) -> dict[int, list[ReportingPeriod]]:
+    """Project id → its reporting periods (DESIGN §2), for many projects with one calendar read; projects signed
+    on the same day with the same end share one computation."""
+    projects = list(projects)
+    calendar = load_calendar(db, set().union(*(years_needed(p.start_date, p.end_date, due_days) for p in projects)))
+    spans: dict[tuple[date, date], list[ReportingPeriod]] = {}
+    for project in projects:
+        span = (project.start_date, project.end_date)
+        if span not in spans:
+            spans[span] = reporting_periods(*span, calendar, due_days)
+    return {p.id: spans[(p.start_date, p.end_date)] for p in projects}
 
 
 def year_summaries(db: Session) -> list[YearSummary]:

@@ -47,6 +47,11 @@ CURVES: dict[str, Callable[[Decimal], Decimal]] = {
 CURVE_LABELS = {"linear": "线性", "back_loaded": "后期集中", "front_loaded": "前期集中"}
 
 
+def shape_of(curve: str) -> Callable[[Decimal], Decimal]:
+    """A curve by name; linear for a name the settings no longer know."""
+    return CURVES.get(curve, CURVES["linear"])
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """When a target turns amber or red (business settings; shares, not percentages)."""
@@ -144,7 +149,7 @@ def forecast(history: Sequence[Point], period: Period, *, curve: str = "linear",
     cumulative total cannot fall, so its forecast is never below the latest accepted value. The latest point has
     the largest x, so raising it raises the forecast: improving a value never makes a status worse.
     """
-    shape = CURVES.get(curve, CURVES["linear"])
+    shape = shape_of(curve)
     points = sorted(history, key=lambda p: p.day)
     xs = [shape(period.share(p.day)) for p in points]
     if len(set(xs)) < 2:
@@ -159,6 +164,10 @@ def forecast(history: Sequence[Point], period: Period, *, curve: str = "linear",
 
 
 # --- one target --------------------------------------------------------------------------------------------------
+
+
+def _forecast_words(predicted: Decimal | None, unit: str) -> str:
+    return f"预计期末{number(predicted)}{unit}" if predicted is not None else f"预计期末：{NOT_ENOUGH_DATA}"
 
 
 def _decide(achieved: Decimal, expected: Decimal, goal: Decimal, predicted: Decimal | None,
@@ -203,7 +212,7 @@ def _cumulative(target: MonitoredTarget, progress: TargetProgress, history: Sequ
     if achieved is None or period.as_of is None:
         return TargetAssessment(target.id, UNKNOWN, (f"{target.label}：尚无审核通过的数值",), baseline=baseline)
     predicted = forecast(history, period, curve=curve, cumulative=True)
-    said = f"预计期末{number(predicted)}{unit}" if predicted is not None else f"预计期末：{NOT_ENOUGH_DATA}"
+    said = _forecast_words(predicted, unit)
     if target.op in ("<=", "<"):  # a ceiling (a cost, a consumption): kept or not
         kept = compare(achieved, target.op, goal) and (predicted is None or compare(predicted, target.op, goal))
         reason = f"{target.label} {number(achieved)}{unit}，上限{number(goal)}{unit}，{said}"
@@ -213,7 +222,7 @@ def _cumulative(target: MonitoredTarget, progress: TargetProgress, history: Sequ
         reason = (f"{target.label} {number(achieved)}/{number(goal)}{unit}"
                   f"（目标不高于基线{number(baseline)}，不按进度判断）")
         return TargetAssessment(target.id, GREEN if met else AMBER, (reason,), achieved, None, predicted, baseline)
-    expected = baseline + (goal - baseline) * CURVES.get(curve, CURVES["linear"])(period.share(period.as_of))
+    expected = baseline + (goal - baseline) * shape_of(curve)(period.share(period.as_of))
     status = GREEN if compare(achieved, target.op, goal) else _decide(achieved, expected, goal, predicted, limits)
     reason = f"{target.label} {number(achieved)}/{number(goal)}{unit}，按进度应达{number(expected)}{unit}，{said}"
     return TargetAssessment(target.id, status, (reason,), achieved, expected, predicted, baseline)
@@ -242,7 +251,7 @@ def _per_year(target: MonitoredTarget, progress: TargetProgress, period: Period,
         else:
             days = Decimal((year_end - year_start).days or 1)
             share = Decimal(1) if finished else min(Decimal((period.as_of - year_start).days) / days, Decimal(1))
-            expected = goal * CURVES.get(curve, CURVES["linear"])(share)
+            expected = goal * shape_of(curve)(share)
             status = _decide(value, expected, goal, None if not finished else value, limits)
             text = (f"第{year}年{number(value)}/{number(goal)}{unit}" if finished
                     else f"第{year}年至今{number(value)}{unit}，按进度应达{number(expected)}{unit}")
@@ -291,12 +300,12 @@ def _level(target: MonitoredTarget, progress: TargetProgress, history: Sequence[
     # With a starting value: the share of the way from baseline to target, against the share expected by now.
     span = goal - baseline
     way = (best - baseline) / span
-    expected_way = CURVES.get(curve, CURVES["linear"])(period.share(period.as_of))
+    expected_way = shape_of(curve)(period.share(period.as_of))
     predicted = forecast(history, period, curve=curve, cumulative=False)
     predicted_way = (predicted - baseline) / span if predicted is not None else None
     status = _decide(way, expected_way, Decimal(1), predicted_way, limits)
     expected = baseline + span * expected_way
-    said = f"预计期末{number(predicted)}{unit}" if predicted is not None else f"预计期末：{NOT_ENOUGH_DATA}"
+    said = _forecast_words(predicted, unit)
     return TargetAssessment(target.id, status, (f"{shown}（基线{number(baseline)}{unit}），按进度应达"
                                                 f"{number(expected)}{unit}，{said}",),
                             best, expected, predicted, baseline)

@@ -23,9 +23,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from indicators.assessment.progress import TargetProgress, compare, project_year
+from indicators.reading.units import COUNT_WORDS
 
 GREEN, AMBER, RED, UNKNOWN = "green", "amber", "red", "unknown"
 SEVERITY = {UNKNOWN: 0, GREEN: 1, AMBER: 2, RED: 3}
@@ -136,6 +137,19 @@ def _unit(target: MonitoredTarget) -> str:
     return target.unit or ""
 
 
+# Things counted whole (patents, papers, people, products): nobody is behind for lacking 0.48 of a patent, so the
+# expected count by now is the whole number the curve has passed.
+_WHOLE_UNITS = frozenset(COUNT_WORDS) - {"个百分点", "百分点"}
+
+
+def _whole(target: MonitoredTarget, expected: Decimal) -> Decimal:
+    goal = target.value
+    if goal is not None and goal == goal.to_integral_value() and _unit(target).split("/")[0] in _WHOLE_UNITS:
+        # Floored as shown (two decimals): two thirds of 3 is 2, not the 1.999… of a day count.
+        return expected.quantize(Decimal("0.01"), ROUND_HALF_UP).to_integral_value(ROUND_FLOOR)
+    return expected
+
+
 # --- the forecast ------------------------------------------------------------------------------------------------
 
 
@@ -222,8 +236,11 @@ def _cumulative(target: MonitoredTarget, progress: TargetProgress, history: Sequ
         reason = (f"{target.label} {number(achieved)}/{number(goal)}{unit}"
                   f"（目标不高于基线{number(baseline)}，不按进度判断）")
         return TargetAssessment(target.id, GREEN if met else AMBER, (reason,), achieved, None, predicted, baseline)
-    expected = baseline + (goal - baseline) * shape_of(curve)(period.share(period.as_of))
-    status = GREEN if compare(achieved, target.op, goal) else _decide(achieved, expected, goal, predicted, limits)
+    expected = _whole(target, baseline + (goal - baseline) * shape_of(curve)(period.share(period.as_of)))
+    # While the plan expects nothing yet (no whole patent is due), a flat start is on plan: the forecast is shown,
+    # not judged.
+    judged = predicted if expected > baseline else None
+    status = GREEN if compare(achieved, target.op, goal) else _decide(achieved, expected, goal, judged, limits)
     reason = f"{target.label} {number(achieved)}/{number(goal)}{unit}，按进度应达{number(expected)}{unit}，{said}"
     return TargetAssessment(target.id, status, (reason,), achieved, expected, predicted, baseline)
 
@@ -251,7 +268,7 @@ def _per_year(target: MonitoredTarget, progress: TargetProgress, period: Period,
         else:
             days = Decimal((year_end - year_start).days or 1)
             share = Decimal(1) if finished else min(Decimal((period.as_of - year_start).days) / days, Decimal(1))
-            expected = goal * shape_of(curve)(share)
+            expected = _whole(target, goal * shape_of(curve)(share))
             status = _decide(value, expected, goal, None if not finished else value, limits)
             text = (f"第{year}年{number(value)}/{number(goal)}{unit}" if finished
                     else f"第{year}年至今{number(value)}{unit}，按进度应达{number(expected)}{unit}")
@@ -389,13 +406,14 @@ def assess_project(targets: Sequence[TargetAssessment], period: Period, *, repor
         share = (funds.fiscal_spent / funds.fiscal_received * 100).quantize(Decimal("1"))
         found.append((AMBER, f"财政资金到位{_wan(funds.fiscal_received)}，仅支出{_wan(funds.fiscal_spent)}"
                              f"（{share}%），实施期已过半"))
-    # The ratio as people read it (two decimals): 5.806 committed is 5.81:1 on paper.
-    ratio = funds.matching_ratio.quantize(Decimal("0.01"), ROUND_HALF_UP) if funds.matching_ratio else None
-    if (ratio and funds.fiscal_received and funds.self_received is not None
-            and _wan(funds.self_received) != _wan(ratio * funds.fiscal_received)
-            and funds.self_received < ratio * funds.fiscal_received):
-        found.append((AMBER, f"自筹资金到位{_wan(funds.self_received)}，按承诺的配套比例"
-                             f"（{number(ratio)}:1）应不少于{_wan(ratio * funds.fiscal_received)}"))
+    if funds.matching_ratio and funds.fiscal_received and funds.self_received is not None:
+        # Measured against the committed amounts themselves; the ratio is shown as people read it (5.806 is
+        # 5.81:1 on paper), and a shortfall that vanishes at the hundredth of a 万元 shown is none.
+        required = funds.matching_ratio * funds.fiscal_received
+        if funds.self_received < required and _wan(funds.self_received) != _wan(required):
+            ratio = funds.matching_ratio.quantize(Decimal("0.01"), ROUND_HALF_UP)
+            found.append((AMBER, f"自筹资金到位{_wan(funds.self_received)}，按承诺的配套比例"
+                                 f"（{number(ratio)}:1）应不少于{_wan(required)}"))
     if awaiting_acceptance and period.today > period.end:
         closed = acceptance_closes is not None and period.today > acceptance_closes
         found.append((RED if closed else AMBER,

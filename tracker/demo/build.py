@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from tracker.db import refresh_statistics
 from tracker.demo import mail
 from tracker.demo.accounts import create_demo
-from tracker.demo.projects import load_demo_guidelines, load_demo_projects
+from tracker.demo.projects import load_demo_guidelines, load_demo_projects, story_start
 from tracker.demo.reports import Progress, load_demo_reports, summary_line
 from tracker.files.store import EvidenceStore
 from tracker.services.work_calendar import seed_demo_calendar
@@ -29,7 +29,7 @@ def build_demo(db: Session, *, now: datetime, data_dir: Path, projects: int = DE
     projects with a history each take minutes instead of an hour."""
     step = progress or (lambda stage, done, total: None)
     step("演示账号", 0, 0)
-    create_demo(db, now=now)
+    create_demo(db, now=story_start(now))  # the accounts exist before anyone acts in the story
     step("工作日历", 0, 0)
     seed_demo_calendar(db, now=now)
     step("示例指南", 0, 0)

@@ -1,6 +1,7 @@
 """The demo's mail and job history, so that the admin's outbox and jobs pages show a running system: the mails
-the report histories queued went out when they were written (one bounced), today's reminders wait in the outbox,
-and each job has a few recorded runs."""
+the report histories queued went out when they were written (one bounced), tonight's assessment has run (what
+time alone changed since the last review: overdue reports, deadlines passed), today's reminders wait in the
+outbox, and each job has a few recorded runs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.models import MailStatus, OutboxMail
-from tracker.services import business_settings, reminders
+from tracker.services import business_settings, monitoring, reminders
 from tracker.services.scheduling import finish_run, start_run
 
 BOUNCE = "550 5.1.1 收件人地址不存在（演示：该单位的邮箱已停用）"
@@ -34,6 +35,8 @@ def load_demo_mail(db: Session, *, now: datetime) -> dict[str, int]:
         _run(db, "send-mail", now - timedelta(minutes=minutes_ago), {"sent": 0, "retry": 0, "dead": 0, "pending": 0})
     _run(db, "housekeeping", now - timedelta(minutes=50), {"sessions_deleted": 0, "evidence_rows_removed": 0,
                                                             "evidence_files_removed": 0, "uploads_removed": 0})
+    # The nightly assessment, as the scheduler runs it (its red-turn mails wait in the outbox with the reminders).
+    _run(db, "assess", now - timedelta(minutes=55), monitoring.sweep(db, now - timedelta(minutes=55)))
     # As if the scheduler had been down for ten days: the stages missed meanwhile show as skipped.
     counts = reminders.queue_reminders(db, now, rules, since=now - timedelta(days=10))
     _run(db, "reminders", now, counts)

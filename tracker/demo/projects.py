@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from imports.guideline_loader import load_file
-from tracker.models import GuidelineDocument
+from indicators.deadlines import add_months
+from indicators.rules.period import add_period
+from tracker import clock
+from tracker.models import GuidelineDocument, GuidelineNode, Organisation, Project, ProjectStatus
+from tracker.services import project_changes
 from tracker.services.accounts import assign_programmes, get_user_by_username
 from tracker.services.audit import Actor
+from tracker.services.projects import ProjectInput, import_projects
+from tracker.services.task_books import MilestoneInput, TargetChange, confirm_task_book
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -25,8 +34,16 @@ DEMO_PROGRAMMES = {
 }
 
 
+def story_start(now: datetime) -> datetime:
+    """When the demo's story begins: the guidelines are loaded, before the first project is awarded (the oldest
+    demo projects started about three years before `now`)."""
+    return _at(clock.local(now).date() - timedelta(days=STORY_DAYS), 9)
+
+
 def load_demo_guidelines(db: Session, *, now: datetime) -> list[GuidelineDocument]:
+    """The five sample guidelines, loaded at the start of the story (`story_start(now)`)."""
     actor = Actor.system("demo")
+    now = story_start(now)
     documents = [
         load_file(db, SAMPLES / file_name, actor=actor, now=now, programme_name=name).document
         for file_name, name in DEMO_PROGRAMMES.items()
@@ -50,8 +67,7 @@ _DEMO_ORGANISATIONS = (
     ("91450400MA5K5WX00", "梧州示范新材料有限公司", "enterprise"),
     ("91451100MA5K6HX00", "贺州示范碳酸钙科技有限公司", "enterprise"),
 )
-_STATUS_CYCLE = ("active", "active", "active", "extended", "acceptance_applied", "under_acceptance", "passed",
-                 "failed", "concluded", "terminated", "active", "passed")
+STORY_DAYS = 1250  # the story's length before `now`: the longest course below (an extended 36-month project)
 
 
 def _demo_uscc(body: str) -> str:
@@ -60,27 +76,72 @@ def _demo_uscc(body: str) -> str:
     return body + uscc_check_char(body)
 
 
+def _at(day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour, 0), tzinfo=clock.LOCAL_TZ)
+
+
+@dataclass(frozen=True)
+class Course:
+    """How a demo project has gone so far (项目的经过), relative to the demo's today: when it started, how long it
+    runs, whether its task book is confirmed, and its extension (延期) or termination (终止), decided on
+    `changed_on`. Acceptance (验收) comes with the acceptance workflow: until then no demo project is in an
+    acceptance state, rather than in a false one."""
+
+    status: str
+    start: date
+    months: int
+    confirmed: bool = True
+    changed_on: date | None = None  # the extension or termination was requested that day
+    extension_months: int = 0
+
+    @property
+    def end(self) -> date:
+        return add_period(self.start, self.months)
+
+
+def course_of(i: int, today: date) -> Course:
+    """The course of the demo's i-th project. A spread that every page needs: projects just awarded whose task
+    book awaits the officer (one in five), running ones at every share of their period (some ending within 90
+    days, one in twelve ended weeks ago without an acceptance application yet), extended ones (two in twelve) and
+    terminated ones (one in twelve)."""
+    months = 24 if i % 4 == 0 else 36
+    days = months * 30
+    if i % 5 == 4:  # just awarded: started this month or starts next month
+        return Course(ProjectStatus.ACTIVE, today - timedelta(days=(i * 7) % 45 - 15), months, confirmed=False)
+    if i % 12 in (3, 7):
+        # The original end came close (a month ago to three months ahead); an extension of 6 or 12 months was
+        # requested four months before it, as the rules require.
+        original_end = today + timedelta(days=(i * 11) % 120 - 30)
+        start = original_end - timedelta(days=days)
+        requested = add_months(original_end, -4) - timedelta(days=i % 20)
+        return Course(ProjectStatus.EXTENDED, start, months, changed_on=requested,
+                      extension_months=12 if i % 2 else 6)
+    if i % 12 == 10:  # reported for a while, fell behind, terminated past the middle of its period
+        start = today - timedelta(days=int(days * (0.6 + (i % 4) * 0.08)))
+        return Course(ProjectStatus.TERMINATED, start, months, changed_on=start + timedelta(days=int(days * 0.55)))
+    if i % 12 == 11:  # ended a few weeks ago; the acceptance application is not in yet
+        return Course(ProjectStatus.ACTIVE, today - timedelta(days=days + 20 + i % 30), months)
+    share = 0.1 + ((i * 7) % 12) * 0.075  # 10% to 92.5% of the period gone
+    return Course(ProjectStatus.ACTIVE, today - timedelta(days=int(days * share)), months)
+
+
 def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: datetime,
                        count: int = 60, progress: Callable[[str, int, int], None] | None = None) -> int:
-    """`count` projects spread over the documents' directions, organisations, start years and every status,
-    most with a confirmed task book. Returns how many were created."""
-    from datetime import date, timedelta
-    from decimal import Decimal
-
-    from sqlalchemy import select
-
-    from tracker.models import GuidelineNode, Organisation, Project
-    from tracker.services.projects import ProjectInput, import_projects
-    from tracker.services.task_books import MilestoneInput, TargetChange, confirm_task_book
-
+    """`count` projects spread over the documents' directions, organisations, cities and the courses of
+    `course_of`, each made the way it happens: imported from the award list a month before it starts, its task
+    book confirmed by the officer shortly after the start, extended or terminated through the project-change
+    service on the day the story says. Returns how many were created."""
     actor = Actor.system("demo")
+    today = clock.local(now).date()
+    officer = get_user_by_username(db, "officer")
+    officer_actor = Actor.of(officer) if officer is not None else actor
     organisations = []
     for body, name, kind in _DEMO_ORGANISATIONS:
         uscc = _demo_uscc(body)
         org = db.scalar(select(Organisation).where(Organisation.uscc == uscc))
         if org is None:
             org = Organisation(uscc=uscc, name=name, division_code=uscc[2:8], kind=kind, is_active=True,
-                               created_at=now, version=1)
+                               created_at=story_start(now), version=1)
             db.add(org)
         organisations.append(org)
     db.flush()
@@ -90,8 +151,7 @@ def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: 
     by_document: dict[int, list] = {}
     for leaf in leaves:
         by_document.setdefault(leaf.document_id, []).append(leaf)
-    created = 0
-    batch: list[tuple[ProjectInput, GuidelineDocument]] = []
+    batch: list[tuple[ProjectInput, GuidelineDocument, Course]] = []
     for i in range(count):
         # Codes name the document by its place in the demo, never by a database id: every database gets the same
         # codes, and the report histories (seeded by code) with them.
@@ -101,8 +161,7 @@ def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: 
             continue
         leaf = options[(i // len(documents)) % len(options)]
         org = organisations[i % len(organisations)] if i % 3 else organisations[0]
-        start = date(2023 + (i % 3), 1 + (i * 5) % 12, 1 + (i * 7) % 28)
-        months = 24 if i % 4 == 0 else 36
+        course = course_of(i, today)
         batch.append((ProjectInput(
             row=i + 2, project_code=f"DEMO-{i % len(documents) + 1}-{i + 1:05d}",
             title=f"{leaf.title[:40]}（示范项目{i + 1}）",
@@ -110,46 +169,65 @@ def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: 
             pi_name=("李", "王", "张", "刘", "陈", "杨")[i % 6] + ("工", "教授", "博士")[i % 3], pi_phone=None,
             # Contact addresses so that reminders reach someone; every twelfth project has none, to show the page's
             # "无法提醒" warning. The .invalid domain can never deliver anywhere.
-            pi_email=None if i % 12 == 11 else f"pi{i + 1:03d}@demo.invalid", officer="officer", start_date=start,
-            end_date=start + timedelta(days=months * 30),
-            period_months=months, fiscal_funding=Decimal(100 + (i * 37) % 400) * 10000,
-            self_funding=Decimal(200 + (i * 53) % 900) * 10000, funding_mode=None), document))
+            pi_email=None if i % 12 == 11 else f"pi{i + 1:03d}@demo.invalid", officer="officer",
+            start_date=course.start, end_date=course.end, period_months=course.months,
+            fiscal_funding=Decimal(100 + (i * 37) % 400) * 10000,
+            self_funding=Decimal(200 + (i * 53) % 900) * 10000, funding_mode=None), document, course))
     imported: dict[str, Project] = {}
     # The default demo imports row by row, as it always has; a large one a chunk at a time, one call per document
-    # (each call reads the document's directions once), falling back to row by row if a chunk is refused.
+    # (each call reads the document's directions once), falling back to row by row if a chunk is refused. A chunk
+    # is imported a month before the earliest start in it.
     size = 1 if count <= 60 else 500
-    for n, (row, _document) in enumerate(batch, 1):
+    created = 0
+    for n, (row, _document, course) in enumerate(batch, 1):
         if progress is not None:
             progress("演示项目", n, len(batch))
         if row.project_code not in imported and (n - 1) % size == 0:
             chunk = batch[n - 1:n - 1 + size]
-            for doc in dict.fromkeys(d for _, d in chunk):
-                rows = [r for r, d in chunk if d is doc]
-                result = import_projects(db, rows, doc, actor=actor, now=now)
+            awarded = min(now, _at(min(c.start for _, _, c in chunk) - timedelta(days=30), 10))
+            for doc in dict.fromkeys(d for _, d, _ in chunk):
+                rows = [r for r, d, _ in chunk if d is doc]
+                result = import_projects(db, rows, doc, actor=actor, now=awarded)
                 if not result.ok:
                     result.created = [p for r in rows for p in import_projects(db, [r], doc, actor=actor,
-                                                                               now=now).created]
+                                                                               now=awarded).created]
                 imported.update((p.code, p) for p in result.created)
         project = imported.get(row.project_code)
         if project is None:
             continue
-        project.status = _STATUS_CYCLE[created % len(_STATUS_CYCLE)]
-        if created % 5 != 4:  # four in five have a confirmed task book; some raised a value
-            targets = project.target_sets[-1].targets
-            target = next((t for t in targets if t.value is not None and t.op in (">=", ">")), None)
-            changes = []
-            if target is not None and created % 2:
-                changes = [TargetChange(target.position, str(target.value + 1), target.kind)]
-            custom = []
-            if any(t.category == "applicant_defined" for t in project.target_sets[-1].targets):
-                custom = [{"category": "product", "metric": "任务书约定的新产品", "op": ">=", "value": "2",
-                           "unit": "项", "kind": "cumulative"}]
-            plan = None
-            if project.is_milestone_funded:
-                half = project.fiscal_funding / 2 / 10000
-                middle = project.start_date + (project.end_date - project.start_date) / 2
-                plan = [MilestoneInput("中期节点：样机/中试完成", middle.isoformat(), f"{half:f}", "第三方检测报告"),
-                        MilestoneInput("完成全部考核指标", project.end_date.isoformat(), f"{half:f}", "验收通过")]
-            confirm_task_book(db, project, changes, custom, reason="", actor=actor, now=now, milestones=plan)
+        if course.confirmed:
+            _confirm(db, project, created, officer_actor, min(now - timedelta(hours=1),
+                                                              _at(course.start + timedelta(days=10), 15)))
+        if course.status == ProjectStatus.EXTENDED:
+            assert course.changed_on is not None
+            project_changes.extend(db, project, requested_on=course.changed_on, months=course.extension_months,
+                                   reason="关键设备到货延迟，中试验证需顺延", actor=officer_actor,
+                                   now=_at(course.changed_on + timedelta(days=3), 11))
+        elif course.status == ProjectStatus.TERMINATED:
+            assert course.changed_on is not None
+            project_changes.terminate(db, project, requested_on=course.changed_on,
+                                      reason="核心技术路线验证失败，承担单位申请终止，经审核同意", actor=officer_actor,
+                                      now=_at(course.changed_on + timedelta(days=5), 11))
         created += 1
     return created
+
+
+def _confirm(db: Session, project: Project, n: int, actor: Actor, now: datetime) -> None:
+    """The officer confirms the task book (任务书): some raised a value, an applicant-defined direction names its
+    product, a milestone-funded project gets its two milestones."""
+    targets = project.target_sets[-1].targets
+    target = next((t for t in targets if t.value is not None and t.op in (">=", ">")), None)
+    changes = []
+    if target is not None and n % 2:
+        changes = [TargetChange(target.position, str(target.value + 1), target.kind)]
+    custom = []
+    if any(t.category == "applicant_defined" for t in targets):
+        custom = [{"category": "product", "metric": "任务书约定的新产品", "op": ">=", "value": "2",
+                   "unit": "项", "kind": "cumulative"}]
+    plan = None
+    if project.is_milestone_funded:
+        half = project.fiscal_funding / 2 / 10000
+        middle = project.start_date + (project.end_date - project.start_date) / 2
+        plan = [MilestoneInput("中期节点：样机/中试完成", middle.isoformat(), f"{half:f}", "第三方检测报告"),
+                MilestoneInput("完成全部考核指标", project.end_date.isoformat(), f"{half:f}", "验收通过")]
+    confirm_task_book(db, project, changes, custom, reason="", actor=actor, now=now, milestones=plan)

@@ -8,9 +8,12 @@ given the day it happened in the story (`today` = that day, so the period is ope
 The stories, spread over the projects so that every one exists at least once: on time and accepted (most);
 late; returned with an officer's comment, then resubmitted and accepted; returned and not yet resubmitted; the
 newest period still a draft, or submitted and waiting in the officer's queue; periods never reported (overdue);
-behind target (cumulative values growing far too slowly, one drop explained); ahead of target; complete (passed,
-concluded and acceptance projects: every numeric target met by the last accepted report); a correction of an
-earlier period accepted later.
+behind target (cumulative values growing far too slowly, one drop explained); ahead of target; a correction of an
+earlier period accepted later; reported for a while and then stopped, before a termination. (The trajectory
+"complete", every numeric target met by the last accepted report, is for projects that went through acceptance.)
+
+A history begins after the officer confirmed the task book and a terminated project's ends with its termination
+(tracker/demo/projects.py gives each project its course).
 
 Deterministic: one `random.Random` per project, seeded by its code, and the stories assigned in project order;
 the same `now` on a fresh database gives the same histories. Projects that already have reports are left alone.
@@ -29,7 +32,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Any, Protocol
 
 from PIL import Image, ImageDraw
@@ -45,6 +48,7 @@ from tracker.files.store import EvidenceStore
 from tracker.models import (
     EvidenceFile,
     Project,
+    ProjectChange,
     ProjectStatus,
     ProjectTarget,
     Report,
@@ -150,18 +154,13 @@ class _Plan:
 def _plan(project: Project, due: list[ReportingPeriod], stories: _Stories, rng: random.Random) -> _Plan:
     n = len(due)
     status = project.status
-    if status in (ProjectStatus.PASSED, ProjectStatus.CONCLUDED, ProjectStatus.UNDER_ACCEPTANCE,
-                  ProjectStatus.ACCEPTANCE_APPLIED):
-        template = _Template("complete", 1, "complete")
-    elif status == ProjectStatus.FAILED:
-        template = _Template("failed", 1, "behind")
-    elif status == ProjectStatus.TERMINATED:
+    if status == ProjectStatus.TERMINATED:
         template = _Template("terminated", 1, "behind")
     else:
         template = stories.next_for(n)
     indices = [p.index for p in due]
     roles = dict.fromkeys(indices, "accepted")
-    if status == ProjectStatus.TERMINATED:  # reported for a while, then stopped
+    if status == ProjectStatus.TERMINATED:  # reported for a while, then stopped, before it was terminated
         for index in indices[max(1, (n + 1) // 2):]:
             roles[index] = "stopped"
     newest = indices[-1]
@@ -466,6 +465,7 @@ class _History:
     rng: random.Random
     backend: _Backend
     today: date
+    since: datetime | None = None  # the task book's confirmation: every step comes after it
     ids: _Identifiers = field(init=False)
     targets: list[ProjectTarget] = field(init=False)
     series: dict[int, list] = field(init=False)  # target position → the planned value per due period
@@ -477,6 +477,7 @@ class _History:
     correction_note: str = ""
 
     def __post_init__(self) -> None:
+        self.clock = self.since
         self.ids = _Identifiers(self.rng)
         self.targets = list(self.project.target_sets[-1].targets)
         self.series = self._series()
@@ -613,6 +614,8 @@ class _History:
             received = (fiscal * share).quantize(CENT, rounding=ROUND_DOWN)
             spent = (fiscal * Decimal(repr(min(1.0, elapsed * pace)))).quantize(CENT, rounding=ROUND_DOWN)
             own_received = (own * Decimal(repr(min(1.0, elapsed * 1.1 * pace)))).quantize(CENT, rounding=ROUND_DOWN)
+            if pace >= 0.95:  # a grantee on track raises its share as the fiscal money arrives (the matching ratio)
+                own_received = max(own_received, (own * share).quantize(CENT, rounding=ROUND_UP))
             own_spent = (own_received * Decimal("0.9")).quantize(CENT, rounding=ROUND_DOWN)
             row = {"fiscal_received": max(last["fiscal_received"], received)}
             row["fiscal_spent"] = min(max(last["fiscal_spent"], spent), row["fiscal_received"])
@@ -823,6 +826,9 @@ def load_demo_reports(db: Session, *, now: datetime, store: EvidenceStore, due_d
         if user.organisation_id is not None:
             grantees.setdefault(user.organisation_id, user)
     default_officer = db.scalar(select(User).where(User.username == "officer"))
+    # A terminated project reported only while it ran.
+    stopped = dict(db.execute(select(ProjectChange.project_id, ProjectChange.decided_at)
+                              .where(ProjectChange.kind == "termination")).all())
     calendar = load_calendar(db)  # once: every project's periods come from the same stored years
     writer = BulkWriter(db, store) if bulk else None
     stories = _Stories()
@@ -837,11 +843,13 @@ def load_demo_reports(db: Session, *, now: datetime, store: EvidenceStore, due_d
         if status not in service.REPORTING_STATUSES and status not in REPORTED_BEFORE:
             continue
         periods = reporting_periods(project.start_date, project.end_date, calendar, due_days)
-        due = [p for p in periods if p.due < today]
+        until = clock.local(stopped[project.id]).date() if project.id in stopped else today
+        due = [p for p in periods if p.due < until]
         if not due:
             continue
         rng = random.Random(f"demo-reports:{project.code}")
         plan = _plan(project, due, stories, rng)
+        since = project.target_sets[-1].confirmed_at  # nothing is filed before the task book is confirmed
         grantee = grantees.get(project.organisation_id)
         officer = project.officer or default_officer
         grantee_actor = Actor.of(grantee) if grantee else Actor(None, "demo", Role.GRANTEE.value)
@@ -851,12 +859,12 @@ def load_demo_reports(db: Session, *, now: datetime, store: EvidenceStore, due_d
                 with writer.project(project, grantee=grantee_actor, officer=officer_actor, open_days=open_days,
                                     periods=periods) \
                         as recorder, _as_reporting(project):
-                    _History(project, due, plan, rng, recorder, today).run()
+                    _History(project, due, plan, rng, recorder, today, since).run()
                     submitted = recorder.submitted_periods()
             else:
                 backend = _ServiceBackend(db, project, grantee_actor, officer_actor, store, open_days)
                 with db.begin_nested(), _as_reporting(project):
-                    _History(project, due, plan, rng, backend, today).run()
+                    _History(project, due, plan, rng, backend, today, since).run()
                 submitted = None
         except service.ReportProblems:
             # A target of a shape the story cannot fill (a per-year rate below zero in a unit the service

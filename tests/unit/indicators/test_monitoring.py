@@ -59,7 +59,7 @@ def test_on_track_far_behind_and_met():
     flat = judged(patents(), [(date(2025, 6, 30), "1"), (date(2025, 12, 31), "1")])
     assert flat.status == AMBER and flat.forecast == Decimal(1)  # on schedule today, but the trend stops at 1
     far = judged(patents("10"), [(date(2026, 6, 30), "1"), (date(2026, 12, 31), "1")])
-    assert far.status == RED and "按进度应达6.66件" in far.reasons[0]
+    assert far.status == RED and "按进度应达6件" in far.reasons[0]  # whole patents: 6.66 due means 6
     assert judged(patents(), [(date(2025, 3, 31), "3")]).status == GREEN  # met early: nothing to watch
 
 

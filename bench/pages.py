@@ -14,7 +14,7 @@ Modes:
   pages  each list and page as the officer, then the grantee's list, then 3,000 project pages in turn (each
          built, not kept); printed: req/s, p50, p99, non-2xx and the ratio to /static/app.css's req/s. Goals
          (performance issue): lists and /reports ≥ 0.3× and p99 ≤ 200 ms, the project page ≥ 0.3×, the JSON
-         list ≥ 0.4×.
+         list ≥ 0.4×; (monitoring issue) the officer's home and the at-risk list ≥ 0.3× and p99 ≤ 300 ms.
   mixed  G30: 60 s (or S) of wrk over the officer's home, project list, a project page and a report page, while 8
          threads signed in as the grantee save report drafts in a loop (GET the form, POST it back); printed: the
          readers' req/s, p50, p99 and errors, the writers' saves and failures, and "database is locked" lines in
@@ -168,6 +168,8 @@ def mode_pages(bases: list[str], seconds: int) -> None:
         "/static/app.css", "/healthz", "/projects", "/projects?page=100", "/projects?status=active",
         f"/projects?organisation={ids['organisation']}&page=10", "/projects?sort=funding&order=desc",
         f"/projects/{ids['project']}", "/reports", "/api/v1/projects", "/api/v1/projects?page=100",
+        # Monitoring: the officer's home (worklist, rates, charts) and the at-risk list, worst first.
+        "/", "/projects?risk=at_risk&sort=risk", "/projects?risk=at_risk&sort=risk&page=20",
     ]
     grantee_paths = ["/projects", "/projects?page=50", f"/projects/{ids['project']}"]
     print(f"wrk -t2 -c8, {seconds} s per path, {len(bases)} server(s)")

@@ -105,7 +105,7 @@ def course_of(i: int, today: date) -> Course:
     days, one in twelve ended weeks ago without an acceptance application yet), extended ones (two in twelve) and
     terminated ones (one in twelve)."""
     months = 24 if i % 4 == 0 else 36
-    days = months * 30
+    days = round(months * 30.44)  # the period's length in days, near enough for placing the story
     if i % 5 == 4:  # just awarded: started this month or starts next month
         return Course(ProjectStatus.ACTIVE, today - timedelta(days=(i * 7) % 45 - 15), months, confirmed=False)
     if i % 12 in (3, 7):

@@ -31,8 +31,8 @@ from tracker.models import (
     TargetSet,
     User,
 )
+from tracker.services import monitoring, reminders
 from tracker.services import projects as project_service
-from tracker.services import reminders
 from tracker.services.business_settings import BusinessSettings
 from tracker.services.projects import ATTENTION, ProjectFilters, ProjectRow
 
@@ -259,8 +259,8 @@ def committed_vs_achieved(db: Session, user: User, *, programme_id: int | None =
 
 
 def status_counts(db: Session, user: User, *, programme_id: int | None = None) -> dict[str, int]:
-    """Projects per monitoring status (and "none": not assessed yet)."""
-    scope = _scope(user, programme_id)
+    """The projects monitoring watches (running or in acceptance), per status, and "none": not assessed yet."""
+    scope = _scope(user, programme_id).where(Project.status.in_(monitoring.ASSESSED_STATUSES))
     counts = dict.fromkeys(("red", "amber", "green", "unknown", "none"), 0)
     for status, n in db.execute(select(ProjectAssessment.status, func.count())
                                 .where(ProjectAssessment.project_id.in_(scope)).group_by(ProjectAssessment.status)):
@@ -287,7 +287,9 @@ def admin_counts(db: Session) -> list[Count]:
         Count("running", "在研和延期项目", count(Project, Project.status.in_(reminders.REMINDED_STATUSES)), "",
               "/projects?status=active"),
         Count("reports", "待审核报告", count(Report, Report.status == ReportStatus.SUBMITTED), "", "/reports"),
-        Count("red", "预警项目", count(ProjectAssessment, ProjectAssessment.status == "red"), "",
+        Count("red", "预警项目", count(ProjectAssessment.__table__.join(Project.__table__),
+                                        ProjectAssessment.status == "red",
+                                        Project.status.in_(monitoring.ASSESSED_STATUSES)), "",
               "/projects?risk=red&sort=risk"),
         Count("mail", "待发邮件", count(OutboxMail, OutboxMail.status == MailStatus.PENDING), "",
               "/admin/outbox?status=pending"),

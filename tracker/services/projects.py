@@ -41,6 +41,7 @@ from tracker.services import audit, indicator_review
 from tracker.services.accounts import AccountError, create_user, get_user_by_username, issue_activation
 from tracker.services.audit import Actor
 from tracker.services.guidelines import latest_rule_corrections, leaves_with_clauses
+from tracker.services.monitoring import ASSESSED_STATUSES
 
 PATH_SEPARATORS = (" / ", "/", "›", ">", "＞", "→")
 
@@ -487,9 +488,10 @@ RUNNING = (ProjectStatus.ACTIVE.value, ProjectStatus.EXTENDED.value)
 
 
 def _attention(query, attention: str, today: date):
-    if attention in ("overdue", "returned"):
+    if attention in ("overdue", "returned"):  # a terminated project's last counts are history, not work
         column = ProjectAssessment.overdue_reports if attention == "overdue" else ProjectAssessment.returned_reports
-        return query.where(Project.id.in_(select(ProjectAssessment.project_id).where(column > 0)))
+        return query.where(Project.status.in_(RUNNING),
+                           Project.id.in_(select(ProjectAssessment.project_id).where(column > 0)))
     if attention == "task_book":
         confirmed = select(TargetSet.project_id).where(TargetSet.confirmed.is_(True))
         return query.where(Project.status.in_(RUNNING), Project.id.not_in(confirmed))
@@ -578,8 +580,8 @@ def filtered_projects(user: User | None, filters: ProjectFilters):
     risks = RISK_FILTERS.get(filters.risk)
     if risks or filters.sort == "risk":
         query = query.outerjoin(ProjectAssessment, ProjectAssessment.project_id == Project.id)
-    if risks:
-        query = query.where(ProjectAssessment.status.in_(risks))
+    if risks:  # projects monitoring still watches: a terminated project's last status is its history
+        query = query.where(ProjectAssessment.status.in_(risks), Project.status.in_(ASSESSED_STATUSES))
     if filters.sort == "risk":  # worst first (descending: the mildest first), then by code
         severity = func.coalesce(ProjectAssessment.severity, 0)
         return query.order_by(severity if filters.descending else severity.desc(), Project.code, Project.id)

@@ -63,6 +63,20 @@ def test_on_track_far_behind_and_met():
     assert judged(patents(), [(date(2025, 3, 31), "3")]).status == GREEN  # met early: nothing to watch
 
 
+def test_whole_counts_are_expected_in_whole_numbers():
+    # A sixth of the way through, a third of a paper is due: none yet is on plan, and the flat start's forecast
+    # is shown but not judged while the plan expects nothing.
+    papers = MonitoredTarget(1, "论文", "paper", "cumulative", ">=", Decimal(2), "篇")
+    early = judged(papers, [(date(2025, 3, 31), "0"), (date(2025, 6, 30), "0")])
+    assert early.status == GREEN and early.reasons == ("论文 0/2篇，按进度应达0篇，预计期末0篇",)
+    # Past the middle one is due, and a forecast of none is far short.
+    later = judged(papers, [(date(2025, 12, 31), "0"), (date(2026, 9, 30), "0")])
+    assert later.status == RED and "按进度应达1篇" in later.reasons[0]
+    # Amounts are not whole things: revenue keeps its decimals.
+    revenue = MonitoredTarget(2, "销售收入", "revenue", "cumulative", ">=", Decimal(100), "万元")
+    assert "按进度应达16.45万元" in judged(revenue, [(date(2025, 6, 30), "10")]).reasons[0]
+
+
 def test_one_point_is_not_a_trend():
     alone = judged(patents("10"), [(date(2026, 12, 31), "0")])
     assert alone.status == AMBER and alone.forecast is None and "预计期末：数据不足" in alone.reasons[0]
@@ -156,6 +170,14 @@ def test_project_risk_adds_reports_money_and_the_end_date():
     assert low.status == AMBER and low.reasons == ("财政资金到位100万元，仅支出10万元（10%），实施期已过半",)
     matching = Funds(fiscal_received=Decimal(1_000_000), self_received=Decimal(1_000_000), matching_ratio=Decimal(3))
     assert "应不少于300万元" in assess_project([green], period, funds=matching).reasons[0]
+    # The commitment itself is the measure: 1.7632 committed shows as 1.76:1, and its exact share is no shortfall.
+    exact = Funds(fiscal_received=Decimal(1_000_000), self_received=Decimal("1763200"),
+                  matching_ratio=Decimal("1.7632"))
+    assert assess_project([green], period, funds=exact).status == GREEN
+    short = Funds(fiscal_received=Decimal(1_000_000), self_received=Decimal("1700000"),
+                  matching_ratio=Decimal("1.7632"))
+    assert assess_project([green], period, funds=short).reasons == (
+        "自筹资金到位170万元，按承诺的配套比例（1.76:1）应不少于176.32万元",)
     ended = Period(START, END, date(2028, 3, 1), date(2027, 12, 31))
     assert assess_project([green], ended, awaiting_acceptance=True,
                           acceptance_closes=date(2028, 6, 30)).status == AMBER

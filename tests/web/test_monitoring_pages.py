@@ -159,7 +159,7 @@ def test_committed_against_achieved_by_category(client, db, project, demo_users)
     assert ("performance_metric", "MPa") not in totals  # measured levels do not add up
     login(client, "officer")
     home = client.get("/").text
-    assert 'svg class="chart"' in home and "1 / 3 件" in home
+    assert 'class="chart committed-chart"' in home and '<svg class="chart-bar"' in home and "1 / 3 件" in home
 
 
 def test_the_programme_summary_api(client, db, project):

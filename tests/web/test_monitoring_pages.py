@@ -198,3 +198,23 @@ def test_the_admin_home_counts_what_the_system_holds(client, project):
     home = client.get("/").text
     assert "系统数据" in home and 'href="/admin/users"' in home and 'href="/admin/outbox?status=dead"' in home
     assert "预警项目" in home and "待办事项" not in home  # the officer's worklist is the officer's
+
+
+def test_reasons_in_words_are_escaped_wherever_they_are_shown(client, db, project):
+    """A reason quotes the task book's metric, which an officer may type: every page shows it as text."""
+    from tracker.services import monitoring
+
+    for target in project.target_sets[-1].targets:
+        target.metric = '<script>alert("x")</script>' + target.metric
+    monitoring.refresh_project(db, project, now=TODAY)
+    assert any("<script>" in r for r in monitoring.assessment_of(db, project).reasons)
+    db.flush()
+    KEPT.clear()
+    pages = {"officer": ["/", "/projects?risk=at_risk&sort=risk", f"/projects/{project.id}"], "grantee": ["/"]}
+    for user, paths in pages.items():
+        login(client, user)
+        for path in paths:
+            html = client.get(path).text
+            assert "&lt;script&gt;alert(" in html, (user, path)
+            assert '<script>alert("x")' not in html, (user, path)
+        client.cookies.clear()  # signed out: the next login starts a fresh session

@@ -137,7 +137,7 @@ def test_reports_only_while_the_project_ran(db, projects):
         assert project.start_date <= report.period_start <= report.period_end <= project.end_date
         assert report.period_start <= TODAY
         if project.id in stopped:
-            assert clock.local(report.created_at).date() <= stopped[project.id], project.code
+            assert clock.local(report.updated_at).date() <= stopped[project.id], project.code
 
 
 def test_stored_assessments_are_current_with_a_spread_of_statuses(db, projects):

@@ -843,6 +843,7 @@ def load_demo_reports(db: Session, *, now: datetime, store: EvidenceStore, due_d
         if status not in service.REPORTING_STATUSES and status not in REPORTED_BEFORE:
             continue
         periods = reporting_periods(project.start_date, project.end_date, calendar, due_days)
+        # Nothing happens after a termination: no report filed, none reviewed.
         until = clock.local(stopped[project.id]).date() if project.id in stopped else today
         due = [p for p in periods if p.due < until]
         if not due:
@@ -859,12 +860,12 @@ def load_demo_reports(db: Session, *, now: datetime, store: EvidenceStore, due_d
                 with writer.project(project, grantee=grantee_actor, officer=officer_actor, open_days=open_days,
                                     periods=periods) \
                         as recorder, _as_reporting(project):
-                    _History(project, due, plan, rng, recorder, today, since).run()
+                    _History(project, due, plan, rng, recorder, until, since).run()
                     submitted = recorder.submitted_periods()
             else:
                 backend = _ServiceBackend(db, project, grantee_actor, officer_actor, store, open_days)
                 with db.begin_nested(), _as_reporting(project):
-                    _History(project, due, plan, rng, backend, today, since).run()
+                    _History(project, due, plan, rng, backend, until, since).run()
                 submitted = None
         except service.ReportProblems:
             # A target of a shape the story cannot fill (a per-year rate below zero in a unit the service

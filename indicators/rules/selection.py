@@ -303,6 +303,9 @@ class Evaluation:
     unmet: tuple[int, ...]
     unknown: tuple[int, ...] = ()
     notes: tuple[str, ...] = ()
+    # The score's parts (items met, of those the best alternative requires): the score says the same, reduced.
+    met: int = field(default=0, compare=False)
+    required: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -383,7 +386,7 @@ def evaluate(rule: Expr, met: Mapping[int, bool | None], category: str | None = 
     """Readiness of one requirement expression. `met[i]` is True/False/None for indicator i; a missing key is
     unknown. `category` picks the case of a `ByCategory` (applicant category, subtype or content item)."""
     p = _eval(rule, met, category)
-    return Evaluation(p.satisfied, p.score, p.unmet, p.unknown, p.notes)
+    return Evaluation(p.satisfied, p.score, p.unmet, p.unknown, p.notes, p.met, p.required)
 
 
 # ------------------------------------------------------------------------------------------------

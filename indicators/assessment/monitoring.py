@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from indicators.assessment.progress import TargetProgress, compare, project_year
@@ -409,3 +409,52 @@ def assess_project(targets: Sequence[TargetAssessment], period: Period, *, repor
         return ProjectAssessment(GREEN, ("各项指标按进度推进",), tuple(targets))
     reasons = ("尚无可判断的指标数据",) if targets else ("任务书没有考核指标",)
     return ProjectAssessment(UNKNOWN, reasons, tuple(targets))
+
+
+# --- when the passing of time alone can change the result ---------------------------------------------------------
+
+ONE_DAY = timedelta(days=1)
+
+
+def first_day_at_share(period: Period, share: Decimal) -> date | None:
+    """The first day whose elapsed share reaches `share`, by `Period.share` itself (so that the rounding of its
+    division decides, as it does in the rules); None when no day of the period ever does, or every day does."""
+    days = (period.end - period.start).days
+    if days <= 0 or share <= 0 or share > 1:
+        return None
+    day = period.start + timedelta(days=int(share * days))  # the floor, give or take a day of rounding
+    while day > period.start and period.share(day - ONE_DAY) >= share:
+        day -= ONE_DAY
+    while period.share(day) < share:
+        day += ONE_DAY
+    return day
+
+
+def next_change(targets: Sequence[MonitoredTarget], period: Period, *, overdue: bool = False,
+                awaiting_acceptance: bool = False, acceptance_closes: date | None = None,
+                limits: Thresholds = Thresholds()) -> date | None:
+    """The earliest day after `period.today` on which the passing of time alone could change what `assess_target`
+    and `assess_project` return for these inputs (None: no such day). Conservative: every day on which one of
+    their comparisons with today could flip is a candidate, whether or not it would change anything; reports due
+    later (the caller's calendar) are not seen here.
+
+    - an overdue report says how many days late it is: tomorrow;
+    - a level target: the end date passed, and two thirds of the period gone (`silent_level_share`);
+    - a deliverable: its due date passed, and the last third of its lead time begun;
+    - spending: half the period gone (`low_spend_after`);
+    - the end date passed without an application, and the application's last day passed.
+    """
+    today = period.today
+    if overdue:
+        return today + ONE_DAY
+    candidates = [period.end + ONE_DAY, first_day_at_share(period, limits.low_spend_after)]
+    if any(t.kind == "level" for t in targets):
+        candidates.append(first_day_at_share(period, limits.silent_level_share))
+    for t in targets:
+        if t.kind == "deliverable":
+            due = t.due or period.end
+            # (due − day) × 3 ≤ lead from this day on; a lead of 0 or less is amber from the start.
+            candidates += [due + ONE_DAY, due - timedelta(days=max((due - period.start).days, 0) // 3)]
+    if awaiting_acceptance and acceptance_closes is not None:
+        candidates.append(acceptance_closes + ONE_DAY)
+    return min((d for d in candidates if d is not None and d > today), default=None)

@@ -21,9 +21,10 @@ test_monitoring.py checks this as a property).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from indicators.assessment.progress import TargetProgress, compare, project_year
 
@@ -115,21 +116,47 @@ class Period:
     end: date
     today: date
     as_of: date | None  # the end of the last accepted period: where the achieved values stand (None: none yet)
+    # The shares and planned shapes already worked out: every target of a project asks for the same few days.
+    _known: dict[tuple[str | None, date], Decimal] = field(default_factory=dict, init=False, repr=False,
+                                                          compare=False)
 
     def share(self, day: date) -> Decimal:
         """The elapsed share of the period at `day`, from 0 to 1."""
-        days = (self.end - self.start).days
-        if days <= 0:
-            return Decimal(1)
-        return min(max(Decimal((day - self.start).days) / Decimal(days), Decimal(0)), Decimal(1))
+        known = self._known.get((None, day))
+        if known is None:
+            days = (self.end - self.start).days
+            known = self._known[None, day] = (
+                Decimal(1) if days <= 0
+                else min(max(Decimal((day - self.start).days) / Decimal(days), Decimal(0)), Decimal(1)))
+        return known
+
+    def planned(self, curve: str, day: date) -> Decimal:
+        """The share of the way from baseline to target the plan expects at `day`: the curve at the share."""
+        known = self._known.get((curve, day))
+        if known is None:
+            known = self._known[curve, day] = shape_of(curve)(self.share(day))
+        return known
 
 
 def number(value: Decimal | None) -> str:
     """A value as people write it: no trailing zeros, at most two decimals."""
     if value is None:
         return "—"
+    if value.is_nan():  # (not a key for the memory below)
+        return _write(value)
+    return _written(value, value.is_signed())
+
+
+def _write(value: Decimal) -> str:
     rounded = value.quantize(Decimal("0.01"), ROUND_HALF_UP) if abs(value) < Decimal("1e15") else value
     return f"{rounded.normalize():f}"
+
+
+# The same figures are written again and again (in the reasons, in the stored rows, for every project). Equal
+# values are written alike, but for the sign of a zero, hence the key.
+@lru_cache(maxsize=8192)
+def _written(value: Decimal, signed: bool) -> str:
+    return _write(value)
 
 
 def _unit(target: MonitoredTarget) -> str:
@@ -149,9 +176,8 @@ def forecast(history: Sequence[Point], period: Period, *, curve: str = "linear",
     cumulative total cannot fall, so its forecast is never below the latest accepted value. The latest point has
     the largest x, so raising it raises the forecast: improving a value never makes a status worse.
     """
-    shape = shape_of(curve)
     points = sorted(history, key=lambda p: p.day)
-    xs = [shape(period.share(p.day)) for p in points]
+    xs = [period.planned(curve, p.day) for p in points]
     if len(set(xs)) < 2:
         return None
     ys = [p.value for p in points]
@@ -222,7 +248,7 @@ def _cumulative(target: MonitoredTarget, progress: TargetProgress, history: Sequ
         reason = (f"{target.label} {number(achieved)}/{number(goal)}{unit}"
                   f"（目标不高于基线{number(baseline)}，不按进度判断）")
         return TargetAssessment(target.id, GREEN if met else AMBER, (reason,), achieved, None, predicted, baseline)
-    expected = baseline + (goal - baseline) * shape_of(curve)(period.share(period.as_of))
+    expected = baseline + (goal - baseline) * period.planned(curve, period.as_of)
     status = GREEN if compare(achieved, target.op, goal) else _decide(achieved, expected, goal, predicted, limits)
     reason = f"{target.label} {number(achieved)}/{number(goal)}{unit}，按进度应达{number(expected)}{unit}，{said}"
     return TargetAssessment(target.id, status, (reason,), achieved, expected, predicted, baseline)
@@ -300,7 +326,7 @@ def _level(target: MonitoredTarget, progress: TargetProgress, history: Sequence[
     # With a starting value: the share of the way from baseline to target, against the share expected by now.
     span = goal - baseline
     way = (best - baseline) / span
-    expected_way = shape_of(curve)(period.share(period.as_of))
+    expected_way = period.planned(curve, period.as_of)
     predicted = forecast(history, period, curve=curve, cumulative=False)
     predicted_way = (predicted - baseline) / span if predicted is not None else None
     status = _decide(way, expected_way, Decimal(1), predicted_way, limits)

@@ -26,14 +26,15 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, exists, or_, select, update
+from sqlalchemy import bindparam, exists, or_, select, type_coerce, update
 from sqlalchemy.orm import Session, load_only, selectinload
+from sqlalchemy.types import NullType
 
 from indicators.assessment import monitoring as model
 from indicators.assessment.progress import AcceptedReport, ReportedValue, TargetSpec, progress
@@ -180,32 +181,70 @@ def inputs_on(reading: Reading, today: date) -> Inputs:
                    reporting=reporting_of(reading.periods, reading.sent, today, confirmed=reading.confirmed))
 
 
+class _Raw:
+    """Columns read as the driver gives them, converted here once per distinct value (SQLAlchemy would convert
+    every row's: most of the reading's time for the hundreds of thousands of accepted figures of a full
+    recompute, which repeat a lot). Each conversion is the column type's own for the dialect, so the values are
+    the ones an ORM read gives."""
+
+    def __init__(self, db: Session) -> None:
+        self.connection = db.connection()
+        self.dialect = self.connection.dialect
+
+    def column(self, column: Any) -> Any:
+        return type_coerce(column, NullType())
+
+    def converter(self, column: Any) -> dict[Any, Any]:
+        """Raw value → the column type's value: look values up in it (`converted[raw]`)."""
+        return _Converted(column.type.dialect_impl(self.dialect).result_processor(self.dialect, None))
+
+
+class _Converted(dict[Any, Any]):
+    """Raw value → converted value, each computed on first sight (a dictionary look-up costs far less than a
+    call per row)."""
+
+    def __init__(self, process: Callable[[Any], Any] | None) -> None:
+        super().__init__({None: None})
+        self.process = process
+
+    def __missing__(self, raw: Any) -> Any:
+        value = self[raw] = raw if self.process is None else self.process(raw)
+        return value
+
+
 def read_inputs(db: Session, projects: Sequence[ProjectTerms | Project], rules: BusinessSettings
                 ) -> dict[int, Reading]:
     """The inputs of these projects (at most a few thousand: callers chunk), as plain rows of the columns used."""
     readings = {p.id: Reading(Inputs(p)) for p in projects}
     ids = list(readings)
+    db.flush()  # read below the session, on its connection
+    raw = _Raw(db)
     # The current task book is the newest target set of each project; the reports can be filed once any is
     # confirmed.
-    for set_id, project_id, confirmed in db.execute(
-            select(TargetSet.id, TargetSet.project_id, TargetSet.confirmed)
-            .where(TargetSet.project_id.in_(ids)).order_by(TargetSet.version)):
+    confirmed_of = raw.converter(TargetSet.confirmed)
+    for set_id, project_id, confirmed in raw.connection.execute(
+            select(TargetSet.id, TargetSet.project_id, raw.column(TargetSet.confirmed))
+            .where(TargetSet.project_id.in_(ids)).order_by(TargetSet.version)).all():
         readings[project_id].inputs.target_set_id = set_id
-        readings[project_id].confirmed |= bool(confirmed)
+        readings[project_id].confirmed |= bool(confirmed_of[confirmed])
     by_set = {r.inputs.target_set_id: r.inputs for r in readings.values() if r.inputs.target_set_id is not None}
-    for set_id, position, metric, category, kind, op, value, unit, baseline in db.execute(
+    number = raw.converter(ProjectTarget.value)
+    for set_id, position, metric, category, kind, op, value, unit, baseline in raw.connection.execute(
             select(ProjectTarget.target_set_id, ProjectTarget.position, ProjectTarget.metric, ProjectTarget.category,
-                   ProjectTarget.kind, ProjectTarget.op, ProjectTarget.value, ProjectTarget.unit,
-                   ProjectTarget.baseline)
-            .where(ProjectTarget.target_set_id.in_(list(by_set))).order_by(ProjectTarget.position)):
-        by_set[set_id].targets.append(model.MonitoredTarget(position, metric, category, kind, op, value, unit,
-                                                            baseline))
+                   ProjectTarget.kind, ProjectTarget.op, raw.column(ProjectTarget.value), ProjectTarget.unit,
+                   raw.column(ProjectTarget.baseline))
+            .where(ProjectTarget.target_set_id.in_(list(by_set))).order_by(ProjectTarget.position)).all():
+        by_set[set_id].targets.append(model.MonitoredTarget(position, metric, category, kind, op, number[value],
+                                                            unit, number[baseline]))
     # Every report that counts for something, with its accepted version (its values by target position, and its
     # funds), when it was first submitted, and whether it waits returned.
-    reports = (select(Report.project_id, Report.period_index, Report.period_start, Report.period_end,
-                      Report.is_final, Report.status, Report.first_submitted_at, Report.accepted_number,
-                      ReportVersion.id,
-                      ReportVersion.fiscal_received, ReportVersion.fiscal_spent, ReportVersion.self_received)
+    money, day, moment = (raw.converter(ReportVersion.fiscal_received), raw.converter(Report.period_end),
+                          raw.converter(Report.first_submitted_at))
+    reports = (select(Report.project_id, Report.period_index, raw.column(Report.period_start),
+                      raw.column(Report.period_end), Report.is_final, Report.status,
+                      raw.column(Report.first_submitted_at), Report.accepted_number,
+                      ReportVersion.id, raw.column(ReportVersion.fiscal_received),
+                      raw.column(ReportVersion.fiscal_spent), raw.column(ReportVersion.self_received))
                .outerjoin(ReportVersion, (ReportVersion.report_id == Report.id)
                           & (ReportVersion.number == Report.accepted_number))
                .where(Report.project_id.in_(ids),
@@ -213,28 +252,34 @@ def read_inputs(db: Session, projects: Sequence[ProjectTerms | Project], rules: 
                           Report.status == ReportStatus.RETURNED))
                .order_by(Report.project_id, Report.period_index))
     accepted: dict[int, tuple[Inputs, int, date]] = {}  # version id → (project's inputs, period index, end)
-    for (project_id, index, start, end, final, status, first, number, version_id, fiscal_received, fiscal_spent,
-         self_received) in db.execute(reports):
-        reading = readings[project_id]
-        reading.states.append(ReportState(index, number, first is not None, status == ReportStatus.RETURNED))
+    for (project_id, index, start, end, final, status, first, number_accepted, version_id, fiscal_received,
+         fiscal_spent, self_received) in raw.connection.execute(reports).all():
+        reading, end = readings[project_id], day[end]
+        reading.states.append(ReportState(index, number_accepted, first is not None,
+                                          status == ReportStatus.RETURNED))
         if first is not None:
-            reading.sent[index] = first
+            reading.sent[index] = moment[first]
         if status == ReportStatus.RETURNED:
-            reading.returned.append((start, end, final))
+            reading.returned.append((day[start], end, final))
         if version_id is not None:
             accepted[version_id] = (reading.inputs, index, end)
             reading.inputs.versions.append(version_id)
-            reading.inputs.funds = {"fiscal_received": fiscal_received, "fiscal_spent": fiscal_spent,
-                                    "self_received": self_received}  # the latest period's, by the order
+            reading.inputs.funds = {"fiscal_received": money[fiscal_received], "fiscal_spent": money[fiscal_spent],
+                                    "self_received": money[self_received]}  # the latest period's, by the order
     values: dict[int, dict[int, ReportedValue]] = defaultdict(dict)  # version id → position → value
+    figure, done_of = raw.converter(ReportValue.value), raw.converter(ReportValue.done)
+    # (value, year value, done) as read → the model's value: the same few figures recur across reports.
+    reported = _Converted(lambda raw_value: ReportedValue(figure[raw_value[0]], figure[raw_value[1]],
+                                                          done_of[raw_value[2]]))
     version_ids = list(accepted)
     for start in range(0, len(version_ids), CHUNK):
-        rows = db.execute(select(ReportValue.version_id, ProjectTarget.position, ReportValue.value,
-                                 ReportValue.year_value, ReportValue.done)
-                          .join(ProjectTarget, ProjectTarget.id == ReportValue.target_id)
-                          .where(ReportValue.version_id.in_(version_ids[start:start + CHUNK])))
+        rows = raw.connection.execute(
+            select(ReportValue.version_id, ProjectTarget.position, raw.column(ReportValue.value),
+                   raw.column(ReportValue.year_value), raw.column(ReportValue.done))
+            .join(ProjectTarget, ProjectTarget.id == ReportValue.target_id)
+            .where(ReportValue.version_id.in_(version_ids[start:start + CHUNK]))).all()
         for version_id, position, value, year_value, done in rows:
-            values[version_id][position] = ReportedValue(value, year_value, done)
+            values[version_id][position] = reported[value, year_value, done]
     for version_id, (found, index, end) in accepted.items():
         found.accepted.append(AcceptedReport(index, end, values.get(version_id, {})))
     valid = [p for p in projects if p.end_date >= p.start_date]  # a bad span is reported by the model itself
@@ -265,7 +310,7 @@ def _evaluate(found: Inputs, rules: BusinessSettings, today: date) -> model.Proj
     period = model.Period(project.start_date, project.end_date, today, as_of)
     limits, curves = thresholds(rules), dict(rules.monitoring_curves)
     specs = [TargetSpec(t.id, t.kind, t.op, t.value, t.unit) for t in found.targets]
-    progressed = progress(specs, found.accepted, project.start_date)
+    progressed = progress(specs, found.accepted, project.start_date, steps=False)
     histories: dict[int, list[model.Point]] = defaultdict(list)
     for report in sorted(found.accepted, key=lambda r: r.period_index):
         for position, reported in report.values.items():

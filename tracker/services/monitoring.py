@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, exists, or_, select, type_coerce, update
 from sqlalchemy.orm import Session, load_only, selectinload
@@ -147,8 +147,7 @@ def report_concerns(unsubmitted: Iterable[ReportingPeriod], returned: Iterable[t
     return found
 
 
-@dataclass(frozen=True)
-class ReportState:
+class ReportState(NamedTuple):
     """What of one report a result rests on: which version is accepted, whether it was ever submitted, whether it
     waits returned. (A submitted version's content never changes, so its number stands for its figures.)"""
 
@@ -407,11 +406,13 @@ def current_bases(db: Session, rules: BusinessSettings, ids: Sequence[int] | Non
     else:
         projects = projects.where(Project.id.in_(list(ids)))
         reports = reports.where(Report.project_id.in_(list(ids)))
+    db.flush()  # read below the session, on its connection
+    connection = db.connection()
     states: dict[int, list[ReportState]] = defaultdict(list)
-    for project_id, index, number, submitted, returned in db.execute(reports):
+    for project_id, index, number, submitted, returned in connection.execute(reports).all():
         states[project_id].append(ReportState(index, number, bool(submitted), bool(returned)))
     found = {}
-    for project_id, status, start, end, fiscal, own, target_set_id, is_confirmed in db.execute(projects):
+    for project_id, status, start, end, fiscal, own, target_set_id, is_confirmed in connection.execute(projects).all():
         terms = ProjectTerms(project_id, status, start, end, fiscal, own)
         found[project_id] = terms, basis_of(terms, target_set_id, is_confirmed, states.get(project_id, ()), settings)
     return found
@@ -580,7 +581,7 @@ def stale(db: Session, rules: BusinessSettings, today: date) -> list[ProjectTerm
     table = ProjectAssessment.__table__
     due_now = or_(table.c.recheck_on.is_(None), table.c.recheck_on <= today)
     stored = {project_id: (basis, bool(due)) for project_id, basis, due
-              in db.execute(select(table.c.project_id, table.c.basis, due_now))}
+              in db.connection().execute(select(table.c.project_id, table.c.basis, due_now)).all()}
     out = []
     for project_id, (terms, basis) in bases.items():
         kept = stored.get(project_id)

@@ -181,20 +181,24 @@ def inputs_on(reading: Reading, today: date) -> Inputs:
 
 
 class _Raw:
-    """Columns read as the driver gives them, converted here once per distinct value (SQLAlchemy would convert
-    every row's: most of the reading's time for the hundreds of thousands of accepted figures of a full
-    recompute, which repeat a lot). Each conversion is the column type's own for the dialect, so the values are
-    the ones an ORM read gives."""
+    """On SQLite, columns read as the driver gives them (numbers, text) and converted here once per distinct
+    value: SQLAlchemy would convert every row's, most of the reading's time for the hundreds of thousands of
+    accepted figures of a full recompute, which repeat a lot. Each conversion is the column type's own, so the
+    values are the ones an ORM read gives. PostgreSQL's driver gives Decimals, dates and aware moments itself
+    (SQLAlchemy's conversions there need the driver's type codes): its columns are read typed, as usual."""
 
     def __init__(self, db: Session) -> None:
         self.connection = db.connection()
         self.dialect = self.connection.dialect
+        self.raw = self.dialect.name == "sqlite"
 
     def column(self, column: Any) -> Any:
-        return type_coerce(column, NullType())
+        return type_coerce(column, NullType()) if self.raw else column
 
     def converter(self, column: Any) -> dict[Any, Any]:
         """Raw value → the column type's value: look values up in it (`converted[raw]`)."""
+        if not self.raw:
+            return _Converted(None)
         return _Converted(column.type.dialect_impl(self.dialect).result_processor(self.dialect, None))
 
 

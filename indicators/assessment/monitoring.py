@@ -21,9 +21,10 @@ test_monitoring.py checks this as a property).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from indicators.assessment.progress import TargetProgress, compare, project_year
 from indicators.reading.units import COUNT_WORDS
@@ -116,21 +117,47 @@ class Period:
     end: date
     today: date
     as_of: date | None  # the end of the last accepted period: where the achieved values stand (None: none yet)
+    # The shares and planned shapes already worked out: every target of a project asks for the same few days.
+    _known: dict[tuple[str | None, date], Decimal] = field(default_factory=dict, init=False, repr=False,
+                                                          compare=False)
 
     def share(self, day: date) -> Decimal:
         """The elapsed share of the period at `day`, from 0 to 1."""
-        days = (self.end - self.start).days
-        if days <= 0:
-            return Decimal(1)
-        return min(max(Decimal((day - self.start).days) / Decimal(days), Decimal(0)), Decimal(1))
+        known = self._known.get((None, day))
+        if known is None:
+            days = (self.end - self.start).days
+            known = self._known[None, day] = (
+                Decimal(1) if days <= 0
+                else min(max(Decimal((day - self.start).days) / Decimal(days), Decimal(0)), Decimal(1)))
+        return known
+
+    def planned(self, curve: str, day: date) -> Decimal:
+        """The share of the way from baseline to target the plan expects at `day`: the curve at the share."""
+        known = self._known.get((curve, day))
+        if known is None:
+            known = self._known[curve, day] = shape_of(curve)(self.share(day))
+        return known
 
 
 def number(value: Decimal | None) -> str:
     """A value as people write it: no trailing zeros, at most two decimals."""
     if value is None:
         return "—"
+    if value.is_nan():  # (not a key for the memory below)
+        return _write(value)
+    return _written(value, value.is_signed())
+
+
+def _write(value: Decimal) -> str:
     rounded = value.quantize(Decimal("0.01"), ROUND_HALF_UP) if abs(value) < Decimal("1e15") else value
     return f"{rounded.normalize():f}"
+
+
+# The same figures are written again and again (in the reasons, in the stored rows, for every project). Equal
+# values are written alike, but for the sign of a zero, hence the key.
+@lru_cache(maxsize=8192)
+def _written(value: Decimal, signed: bool) -> str:
+    return _write(value)
 
 
 def _unit(target: MonitoredTarget) -> str:
@@ -163,9 +190,8 @@ def forecast(history: Sequence[Point], period: Period, *, curve: str = "linear",
     cumulative total cannot fall, so its forecast is never below the latest accepted value. The latest point has
     the largest x, so raising it raises the forecast: improving a value never makes a status worse.
     """
-    shape = shape_of(curve)
     points = sorted(history, key=lambda p: p.day)
-    xs = [shape(period.share(p.day)) for p in points]
+    xs = [period.planned(curve, p.day) for p in points]
     if len(set(xs)) < 2:
         return None
     ys = [p.value for p in points]
@@ -236,7 +262,7 @@ def _cumulative(target: MonitoredTarget, progress: TargetProgress, history: Sequ
         reason = (f"{target.label} {number(achieved)}/{number(goal)}{unit}"
                   f"（目标不高于基线{number(baseline)}，不按进度判断）")
         return TargetAssessment(target.id, GREEN if met else AMBER, (reason,), achieved, None, predicted, baseline)
-    expected = _whole(target, baseline + (goal - baseline) * shape_of(curve)(period.share(period.as_of)))
+    expected = _whole(target, baseline + (goal - baseline) * period.planned(curve, period.as_of))
     # While the plan expects nothing yet (no whole patent is due), a flat start is on plan: the forecast is shown,
     # not judged.
     judged = predicted if expected > baseline else None
@@ -317,7 +343,7 @@ def _level(target: MonitoredTarget, progress: TargetProgress, history: Sequence[
     # With a starting value: the share of the way from baseline to target, against the share expected by now.
     span = goal - baseline
     way = (best - baseline) / span
-    expected_way = shape_of(curve)(period.share(period.as_of))
+    expected_way = period.planned(curve, period.as_of)
     predicted = forecast(history, period, curve=curve, cumulative=False)
     predicted_way = (predicted - baseline) / span if predicted is not None else None
     status = _decide(way, expected_way, Decimal(1), predicted_way, limits)
@@ -396,7 +422,10 @@ def assess_project(targets: Sequence[TargetAssessment], period: Period, *, repor
     for r in overdue:
         late = (period.today - r.due).days
         status = RED if late > limits.overdue_red_days or len(overdue) > 1 else AMBER
-        found.append((status, f"{r.label}报告逾期未报（截止{r.due.isoformat()}，已逾期{late}天）"))
+        # Words that change only where the status can: past the red line, not every day (the nightly job
+        # then leaves the project alone until that day).
+        over = f"，已逾期{limits.overdue_red_days}天以上" if late > limits.overdue_red_days else ""
+        found.append((status, f"{r.label}报告逾期未报（截止{r.due.isoformat()}{over}）"))
     for r in reports:
         if r.returned:
             found.append((AMBER, f"{r.label}报告已退回，尚未重新提交"))
@@ -427,3 +456,51 @@ def assess_project(targets: Sequence[TargetAssessment], period: Period, *, repor
         return ProjectAssessment(GREEN, ("各项指标按进度推进",), tuple(targets))
     reasons = ("尚无可判断的指标数据",) if targets else ("任务书没有考核指标",)
     return ProjectAssessment(UNKNOWN, reasons, tuple(targets))
+
+
+# --- when the passing of time alone can change the result ---------------------------------------------------------
+
+ONE_DAY = timedelta(days=1)
+
+
+def first_day_at_share(period: Period, share: Decimal) -> date | None:
+    """The first day whose elapsed share reaches `share`, by `Period.share` itself (so that the rounding of its
+    division decides, as it does in the rules); None when no day of the period ever does, or every day does."""
+    days = (period.end - period.start).days
+    if days <= 0 or share <= 0 or share > 1:
+        return None
+    day = period.start + timedelta(days=int(share * days))  # the floor, give or take a day of rounding
+    while day > period.start and period.share(day - ONE_DAY) >= share:
+        day -= ONE_DAY
+    while period.share(day) < share:
+        day += ONE_DAY
+    return day
+
+
+def next_change(targets: Sequence[MonitoredTarget], period: Period, *, overdue: Sequence[date] = (),
+                awaiting_acceptance: bool = False, acceptance_closes: date | None = None,
+                limits: Thresholds = Thresholds()) -> date | None:
+    """The earliest day after `period.today` on which the passing of time alone could change what `assess_target`
+    and `assess_project` return for these inputs (None: no such day). Conservative: every day on which one of
+    their comparisons with today could flip is a candidate, whether or not it would change anything; reports due
+    later (the caller's calendar) are not seen here.
+
+    - an overdue report (`overdue`: their due dates): the day it passes the red line (`overdue_red_days`);
+    - a level target: the end date passed, and two thirds of the period gone (`silent_level_share`);
+    - a deliverable: its due date passed, and the last third of its lead time begun;
+    - spending: half the period gone (`low_spend_after`);
+    - the end date passed without an application, and the application's last day passed.
+    """
+    today = period.today
+    candidates = [period.end + ONE_DAY, first_day_at_share(period, limits.low_spend_after)]
+    candidates += [due + timedelta(days=limits.overdue_red_days + 1) for due in overdue]
+    if any(t.kind == "level" for t in targets):
+        candidates.append(first_day_at_share(period, limits.silent_level_share))
+    for t in targets:
+        if t.kind == "deliverable":
+            due = t.due or period.end
+            # (due − day) × 3 ≤ lead from this day on; a lead of 0 or less is amber from the start.
+            candidates += [due + ONE_DAY, due - timedelta(days=max((due - period.start).days, 0) // 3)]
+    if awaiting_acceptance and acceptance_closes is not None:
+        candidates.append(acceptance_closes + ONE_DAY)
+    return min((d for d in candidates if d is not None and d > today), default=None)

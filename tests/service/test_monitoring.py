@@ -100,10 +100,12 @@ def test_the_assess_job_sweeps_running_projects_and_changes_nothing_the_second_t
     terminated = build.project(db, code="BLD-2", confirmed=True)
     terminated.status = "terminated"
     db.commit()
-    first = run_job(session_factory, "assess", now=build.NOW + timedelta(days=1), runner="cli")
+    # A quarter later another report has fallen due: the running project is recomputed (still red), the
+    # terminated one is not; the next night nothing has moved and nothing is recomputed.
+    first = run_job(session_factory, "assess", now=build.NOW + timedelta(days=100), runner="cli")
     assert first.counts["assessed"] == 1 and first.counts["changed"] == 0
-    again = run_job(session_factory, "assess", now=build.NOW + timedelta(days=2), runner="cli")
-    assert again.counts == {"assessed": 1, "changed": 0, "turned_red": 0}
+    again = run_job(session_factory, "assess", now=build.NOW + timedelta(days=101), runner="cli")
+    assert again.counts == {"assessed": 0, "changed": 0, "turned_red": 0}
     assert db.scalar(select(func.count()).select_from(AssessmentChange)) == 2  # one per task book, no more
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from tracker.db import refresh_statistics
 from tracker.demo import mail
 from tracker.demo.accounts import create_demo
-from tracker.demo.projects import load_demo_guidelines, load_demo_projects, story_start
+from tracker.demo.projects import load_demo_extensions, load_demo_guidelines, load_demo_projects, story_start
 from tracker.demo.reports import Progress, load_demo_reports, summary_line
 from tracker.files.store import EvidenceStore
 from tracker.services.work_calendar import seed_demo_calendar
@@ -37,6 +37,8 @@ def build_demo(db: Session, *, now: datetime, data_dir: Path, projects: int = DE
     created = load_demo_projects(db, documents, now=now, count=projects, progress=progress)
     reports = load_demo_reports(db, now=now, store=EvidenceStore(data_dir / "evidence"),
                                 bulk=projects > DEFAULT_PROJECTS, progress=progress)
+    step("项目延期", 0, 0)
+    load_demo_extensions(db, now=now)
     step("演示邮件与任务记录", 0, 0)
     mails = mail.load_demo_mail(db, now=now)
     refresh_statistics(db)

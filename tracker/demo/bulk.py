@@ -197,6 +197,7 @@ class Recorder:
     rules: BusinessSettings
     periods: list[ReportingPeriod]  # all of the project's, for the overdue ones of its assessment
     assessment: dict[str, Any] | None  # its stored monitoring row, as the service would find it
+    settings_basis: str  # monitoring.settings_basis, read once
     reports: dict[int, _Report] = field(default_factory=dict)
     files: dict[str, _File] = field(default_factory=dict)  # sha256 → the project's one row for those bytes
     audit: list[PendingEntry] = field(default_factory=list)
@@ -345,6 +346,7 @@ class Recorder:
         self._record(self.grantee, "report_submit", now, report,
                      after={"version": version.number, "sha256": version.content_sha256})
         # (service.submit also skips the period's waiting reminders: the demo queues none before its mail step.)
+        self._reassess(now)
         return report
 
     # -- service.review
@@ -394,7 +396,11 @@ class Recorder:
             today)
         found.reporting = monitoring.reporting_of(self.periods, sent, today, confirmed=confirmed)
         result = monitoring.evaluate(found, self.rules, today)
-        values, history = monitoring.outcome(self.assessment, found, result, now)
+        recheck = monitoring.recheck_day(found, self.periods, self.rules, today)
+        basis = monitoring.basis_of(project, current.id, confirmed, [
+            monitoring.ReportState(r.period_index, r.accepted_number, r.first_submitted_at is not None,
+                                   r.status == ReportStatus.RETURNED) for r in by_period], self.settings_basis)
+        values, history = monitoring.outcome(self.assessment, found, result, now, recheck=recheck, basis=basis)
         self.assessment = {**(self.assessment or {}), **values}
         self.reassessed = True
         if history is not None:
@@ -464,6 +470,7 @@ class BulkWriter:
         self.ids = _Ids({name: (db.scalar(select(func.max(model.id))) or 0) + 1 for name, model in _TABLES.items()})
         self.recorders: list[Recorder] = []
         self.rules = business_settings.load(db)
+        self.settings_basis = monitoring.settings_basis(db, self.rules)
         columns = ProjectAssessment.__table__.columns
         self.assessments = {row["project_id"]: dict(row)
                             for row in db.execute(select(*columns)).mappings()}  # as task books left them
@@ -475,7 +482,7 @@ class BulkWriter:
         path's savepoint), and then its ids stay taken."""
         saved = dict(self.ids.next)
         recorder = Recorder(project, grantee, officer, open_days, self.ids, self.rules, periods,
-                            self.assessments.get(project.id))
+                            self.assessments.get(project.id), self.settings_basis)
         try:
             yield recorder
         except BaseException:

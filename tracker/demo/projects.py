@@ -83,7 +83,7 @@ def _at(day: date, hour: int) -> datetime:
 @dataclass(frozen=True)
 class Course:
     """How a demo project has gone so far (项目的经过), relative to the demo's today: when it started, how long it
-    runs, whether its task book is confirmed, and its extension (延期) or termination (终止), decided on
+    runs, whether its task book is confirmed, and its extension (延期) or termination (终止), requested on
     `changed_on`. Acceptance (验收) comes with the acceptance workflow: until then no demo project is in an
     acceptance state, rather than in a false one."""
 
@@ -109,12 +109,11 @@ def course_of(i: int, today: date) -> Course:
     if i % 5 == 4:  # just awarded: started this month or starts next month
         return Course(ProjectStatus.ACTIVE, today - timedelta(days=(i * 7) % 45 - 15), months, confirmed=False)
     if i % 12 in (3, 7):
-        # The original end came close (a month ago to three months ahead); an extension of 6 or 12 months was
-        # requested four months before it, as the rules require.
-        original_end = today + timedelta(days=(i * 11) % 120 - 30)
-        start = original_end - timedelta(days=days)
-        requested = add_months(original_end, -4) - timedelta(days=i % 20)
-        return Course(ProjectStatus.EXTENDED, start, months, changed_on=requested,
+        # The end is three to five months away; an extension of 6 or 12 months was requested in the last weeks,
+        # at least three months before the end as the rules require, and is approved today (load_demo_extensions).
+        original_end = add_months(today, 3) + timedelta(days=20 + (i * 11) % 60)
+        requested = today - timedelta(days=3 + i % 25)
+        return Course(ProjectStatus.EXTENDED, original_end - timedelta(days=days), months, changed_on=requested,
                       extension_months=12 if i % 2 else 6)
     if i % 12 == 10:  # reported for a while, fell behind, terminated past the middle of its period
         start = today - timedelta(days=int(days * (0.6 + (i % 4) * 0.08)))
@@ -198,12 +197,7 @@ def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: 
         if course.confirmed:
             _confirm(db, project, created, officer_actor, min(now - timedelta(hours=1),
                                                               _at(course.start + timedelta(days=10), 15)))
-        if course.status == ProjectStatus.EXTENDED:
-            assert course.changed_on is not None
-            project_changes.extend(db, project, requested_on=course.changed_on, months=course.extension_months,
-                                   reason="关键设备到货延迟，中试验证需顺延", actor=officer_actor,
-                                   now=_at(course.changed_on + timedelta(days=3), 11))
-        elif course.status == ProjectStatus.TERMINATED:
+        if course.status == ProjectStatus.TERMINATED:
             assert course.changed_on is not None
             project_changes.terminate(db, project, requested_on=course.changed_on,
                                       reason="核心技术路线验证失败，承担单位申请终止，经审核同意", actor=officer_actor,
@@ -231,3 +225,23 @@ def _confirm(db: Session, project: Project, n: int, actor: Actor, now: datetime)
         plan = [MilestoneInput("中期节点：样机/中试完成", middle.isoformat(), f"{half:f}", "第三方检测报告"),
                 MilestoneInput("完成全部考核指标", project.end_date.isoformat(), f"{half:f}", "验收通过")]
     confirm_task_book(db, project, changes, custom, reason="", actor=actor, now=now, milestones=plan)
+
+
+def load_demo_extensions(db: Session, *, now: datetime) -> int:
+    """The extensions (延期) of the projects whose course has one, approved by the officer this morning: after
+    their report histories, so that everything the project did before runs under its original end date, in time
+    order. Returns how many."""
+    today = clock.local(now).date()
+    officer = get_user_by_username(db, "officer")
+    actor = Actor.of(officer) if officer is not None else Actor.system("demo")
+    decided = now - timedelta(hours=2)  # after every step of the histories (those end the day before)
+    done = 0
+    for project in db.scalars(select(Project).where(Project.code.like("DEMO-%"),
+                                                    Project.status == ProjectStatus.ACTIVE).order_by(Project.id)):
+        course = course_of(int(project.code.rsplit("-", 1)[1]) - 1, today)
+        if course.status != ProjectStatus.EXTENDED or course.changed_on is None:
+            continue
+        project_changes.extend(db, project, requested_on=course.changed_on, months=course.extension_months,
+                               reason="关键设备到货延迟，中试验证需顺延", actor=actor, now=decided)
+        done += 1
+    return done

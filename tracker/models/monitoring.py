@@ -5,10 +5,10 @@ what it depends on (accepting a report, confirming a task book) keep it current 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.db import Base, UTCDateTime
@@ -42,8 +42,16 @@ class ProjectAssessment(Base):
     reports_due: Mapped[int] = mapped_column(SmallInteger, default=0)
     reports_submitted: Mapped[int] = mapped_column(SmallInteger, default=0)
     reports_on_time: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # When it was last computed: the nightly job writes nothing for a project it skips (nothing it rests on
+    # changed and no day that could change it came), so this is not the time of the last sweep.
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when the status last changed
+    # The first local day on which the passing of time alone could change it (a report falls due, a deadline
+    # passes; 9999-12-31: none can). NULL: not known (rows from before it was kept), recomputed at the next night.
+    recheck_on: Mapped[date | None] = mapped_column(Date, index=True)
+    # A fingerprint of what it rests on (tracker.services.monitoring.basis_of); the nightly job recomputes a
+    # project whose fingerprint now differs, whatever changed it.
+    basis: Mapped[str | None] = mapped_column(String(16))
 
 
 class AssessmentChange(Base):

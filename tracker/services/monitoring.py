@@ -1,26 +1,40 @@
 """Monitoring (DESIGN §2): each project's assessment, computed from its accepted reports by
 indicators.assessment.monitoring, stored, and kept current.
 
-It is recomputed in the transaction that changes what it rests on (a report accepted, a task book confirmed) and
-every night by the `assess` job, which also catches the passing of time (a deadline gone by, a report now
-overdue). Pages read the stored row. A status change adds a history row; a project that turns red mails its
-grantee recipients once per change and appears in its officer's next daily digest.
+It is recomputed in the transaction that changes what it rests on (a report submitted, accepted or returned, a
+task book confirmed, an extension) and every night by the `assess` job. Pages read the stored row. A status change
+adds a history row; a project that turns red mails its grantee recipients once per change and appears in its
+officer's next daily digest.
 
-The inputs are read for many projects at once (a few queries per chunk of projects, whatever their reports), so
-that the nightly sweep over 10,000 projects stays a matter of seconds; one project is a chunk of one.
+The nightly job recomputes only what may have changed (the Healthchecks way: the next due moment is stored on the
+row). Each stored row carries
+- `recheck_on`, the first day on which the passing of time alone could change it (a report falls due, a deadline
+  passes: `recheck_day`), and
+- `basis`, a fingerprint of what it rests on (`basis_of`: the project's status, dates and funding, its task book,
+  which reports are accepted, submitted and returned, and the settings and working-day calendar that shape the
+  rules).
+The job takes the projects without a row, those whose day has come, and those whose fingerprint differs from the
+one computed now, which catches whatever changed without a recompute. The fingerprints of all running projects come
+from two queries, so a night with little to do costs about that.
+
+The inputs are read for many projects at once as plain rows of the columns used (a few queries per chunk of
+projects, whatever their reports), and written back with a statement per kind of change; one project is a chunk of
+one.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, or_, select, type_coerce, update
 from sqlalchemy.orm import Session, load_only, selectinload
+from sqlalchemy.types import NullType
 
 from indicators.assessment import monitoring as model
 from indicators.assessment.progress import AcceptedReport, ReportedValue, TargetSpec, progress
@@ -38,6 +52,7 @@ from tracker.models import (
     ReportValue,
     ReportVersion,
     TargetSet,
+    WorkCalendarYear,
 )
 from tracker.services import business_settings, outbox, reminders
 from tracker.services.business_settings import BusinessSettings
@@ -48,6 +63,24 @@ from tracker.services.work_calendar import reporting_calendars
 ASSESSED_STATUSES = (ProjectStatus.ACTIVE, ProjectStatus.EXTENDED, ProjectStatus.ACCEPTANCE_APPLIED,
                      ProjectStatus.UNDER_ACCEPTANCE)
 CHUNK = 500
+# `recheck_on` of a result no day can change (NULL is kept for "not known yet": rows from before migration 0014).
+NEVER = date(9999, 12, 31)
+# Part of every fingerprint: raise it when the model's rules or words change, so that the next night recomputes
+# every project (the fingerprint sees data and settings, not code).
+RULES_VERSION = 2
+
+
+@dataclass(frozen=True)
+class ProjectTerms:
+    """The columns of a project that monitoring reads. Where a `Project` is at hand (a service's transaction, the
+    demo's bulk writer) it stands in: it has the same names."""
+
+    id: int
+    status: str
+    start_date: date
+    end_date: date
+    fiscal_funding: Decimal | None
+    self_funding: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -76,7 +109,7 @@ def reporting_of(periods: Iterable[ReportingPeriod], first_submitted: dict[int, 
 class Inputs:
     """What the model needs of one project (read in bulk here; kept in memory by the demo's bulk writer)."""
 
-    project: Project
+    project: ProjectTerms | Project
     target_set_id: int | None = None
     targets: list[model.MonitoredTarget] = field(default_factory=list)
     accepted: list[AcceptedReport] = field(default_factory=list)
@@ -114,67 +147,153 @@ def report_concerns(unsubmitted: Iterable[ReportingPeriod], returned: Iterable[t
     return found
 
 
-def _load(db: Session, projects: Sequence[Project], rules: BusinessSettings, today: date) -> dict[int, Inputs]:
-    inputs = {p.id: Inputs(p) for p in projects}
-    ids = list(inputs)
-    # The current task book: the newest target set of each project.
-    for set_id, project_id in db.execute(select(TargetSet.id, TargetSet.project_id)
-                                         .where(TargetSet.project_id.in_(ids)).order_by(TargetSet.version)):
-        inputs[project_id].target_set_id = set_id
-    by_set = {i.target_set_id: i for i in inputs.values() if i.target_set_id is not None}
-    for t in db.scalars(select(ProjectTarget).where(ProjectTarget.target_set_id.in_(list(by_set)))
-                        .order_by(ProjectTarget.position)):
-        by_set[t.target_set_id].targets.append(monitored(t))
-    # The accepted version of each report, its values by target position, and its funds.
-    accepted = (select(Report.project_id, Report.period_index, Report.period_end, ReportVersion.id,
-                       ReportVersion.fiscal_received, ReportVersion.fiscal_spent, ReportVersion.self_received)
-                .join(ReportVersion, (ReportVersion.report_id == Report.id)
-                      & (ReportVersion.number == Report.accepted_number))
-                .where(Report.project_id.in_(ids)).order_by(Report.project_id, Report.period_index))
-    reports: dict[int, dict[int, tuple[int, date]]] = defaultdict(dict)  # project → version id → (index, end)
-    for project_id, index, end, version_id, fiscal_received, fiscal_spent, self_received in db.execute(accepted):
-        reports[project_id][version_id] = (index, end)
-        inputs[project_id].versions.append(version_id)
-        inputs[project_id].funds = {"fiscal_received": fiscal_received, "fiscal_spent": fiscal_spent,
-                                    "self_received": self_received}  # the latest period's, by the order
+class ReportState(NamedTuple):
+    """What of one report a result rests on: which version is accepted, whether it was ever submitted, whether it
+    waits returned. (A submitted version's content never changes, so its number stands for its figures.)"""
+
+    period_index: int
+    accepted_number: int | None
+    submitted: bool
+    returned: bool
+
+
+@dataclass
+class Reading:
+    """One project's inputs as read, before the day is known: the day decides which reports are overdue and which
+    periods count for the reporting rate (`inputs_on`)."""
+
+    inputs: Inputs
+    confirmed: bool = False  # some version of the task book is confirmed
+    periods: list[ReportingPeriod] = field(default_factory=list)
+    sent: dict[int, datetime] = field(default_factory=dict)  # period index → first submitted
+    returned: list[tuple[date, date, bool]] = field(default_factory=list)  # (start, end, final), by period
+    states: list[ReportState] = field(default_factory=list)  # for the fingerprint
+
+
+def inputs_on(reading: Reading, today: date) -> Inputs:
+    """The inputs of one project on `today`: the overdue reports (the reminders' rule: a running project with a
+    confirmed task book, a period never submitted) and the reporting rate."""
+    found = reading.inputs
+    running = found.project.status in reminders.REMINDED_STATUSES and reading.confirmed
+    unsubmitted = [p for p in reading.periods if p.index not in reading.sent] if running else []
+    return replace(found, concerns=report_concerns(unsubmitted, reading.returned, today),
+                   reporting=reporting_of(reading.periods, reading.sent, today, confirmed=reading.confirmed))
+
+
+class _Raw:
+    """On SQLite, columns read as the driver gives them (numbers, text) and converted here once per distinct
+    value: SQLAlchemy would convert every row's, most of the reading's time for the hundreds of thousands of
+    accepted figures of a full recompute, which repeat a lot. Each conversion is the column type's own, so the
+    values are the ones an ORM read gives. PostgreSQL's driver gives Decimals, dates and aware moments itself
+    (SQLAlchemy's conversions there need the driver's type codes): its columns are read typed, as usual."""
+
+    def __init__(self, db: Session) -> None:
+        self.connection = db.connection()
+        self.dialect = self.connection.dialect
+        self.raw = self.dialect.name == "sqlite"
+
+    def column(self, column: Any) -> Any:
+        return type_coerce(column, NullType()) if self.raw else column
+
+    def converter(self, column: Any) -> dict[Any, Any]:
+        """Raw value → the column type's value: look values up in it (`converted[raw]`)."""
+        if not self.raw:
+            return _Converted(None)
+        return _Converted(column.type.dialect_impl(self.dialect).result_processor(self.dialect, None))
+
+
+class _Converted(dict[Any, Any]):
+    """Raw value → converted value, each computed on first sight (a dictionary look-up costs far less than a
+    call per row)."""
+
+    def __init__(self, process: Callable[[Any], Any] | None) -> None:
+        super().__init__({None: None})
+        self.process = process
+
+    def __missing__(self, raw: Any) -> Any:
+        value = self[raw] = raw if self.process is None else self.process(raw)
+        return value
+
+
+def read_inputs(db: Session, projects: Sequence[ProjectTerms | Project], rules: BusinessSettings
+                ) -> dict[int, Reading]:
+    """The inputs of these projects (at most a few thousand: callers chunk), as plain rows of the columns used."""
+    readings = {p.id: Reading(Inputs(p)) for p in projects}
+    ids = list(readings)
+    db.flush()  # read below the session, on its connection
+    raw = _Raw(db)
+    # The current task book is the newest target set of each project; the reports can be filed once any is
+    # confirmed.
+    confirmed_of = raw.converter(TargetSet.confirmed)
+    for set_id, project_id, confirmed in raw.connection.execute(
+            select(TargetSet.id, TargetSet.project_id, raw.column(TargetSet.confirmed))
+            .where(TargetSet.project_id.in_(ids)).order_by(TargetSet.version)).all():
+        readings[project_id].inputs.target_set_id = set_id
+        readings[project_id].confirmed |= bool(confirmed_of[confirmed])
+    by_set = {r.inputs.target_set_id: r.inputs for r in readings.values() if r.inputs.target_set_id is not None}
+    number = raw.converter(ProjectTarget.value)
+    for set_id, position, metric, category, kind, op, value, unit, baseline in raw.connection.execute(
+            select(ProjectTarget.target_set_id, ProjectTarget.position, ProjectTarget.metric, ProjectTarget.category,
+                   ProjectTarget.kind, ProjectTarget.op, raw.column(ProjectTarget.value), ProjectTarget.unit,
+                   raw.column(ProjectTarget.baseline))
+            .where(ProjectTarget.target_set_id.in_(list(by_set))).order_by(ProjectTarget.position)).all():
+        by_set[set_id].targets.append(model.MonitoredTarget(position, metric, category, kind, op, number[value],
+                                                            unit, number[baseline]))
+    # Every report that counts for something, with its accepted version (its values by target position, and its
+    # funds), when it was first submitted, and whether it waits returned.
+    money, day, moment = (raw.converter(ReportVersion.fiscal_received), raw.converter(Report.period_end),
+                          raw.converter(Report.first_submitted_at))
+    reports = (select(Report.project_id, Report.period_index, raw.column(Report.period_start),
+                      raw.column(Report.period_end), Report.is_final, Report.status,
+                      raw.column(Report.first_submitted_at), Report.accepted_number,
+                      ReportVersion.id, raw.column(ReportVersion.fiscal_received),
+                      raw.column(ReportVersion.fiscal_spent), raw.column(ReportVersion.self_received))
+               .outerjoin(ReportVersion, (ReportVersion.report_id == Report.id)
+                          & (ReportVersion.number == Report.accepted_number))
+               .where(Report.project_id.in_(ids),
+                      or_(Report.accepted_number.is_not(None), Report.first_submitted_at.is_not(None),
+                          Report.status == ReportStatus.RETURNED))
+               .order_by(Report.project_id, Report.period_index))
+    accepted: dict[int, tuple[Inputs, int, date]] = {}  # version id → (project's inputs, period index, end)
+    for (project_id, index, start, end, final, status, first, number_accepted, version_id, fiscal_received,
+         fiscal_spent, self_received) in raw.connection.execute(reports).all():
+        reading, end = readings[project_id], day[end]
+        reading.states.append(ReportState(index, number_accepted, first is not None,
+                                          status == ReportStatus.RETURNED))
+        if first is not None:
+            reading.sent[index] = moment[first]
+        if status == ReportStatus.RETURNED:
+            reading.returned.append((day[start], end, final))
+        if version_id is not None:
+            accepted[version_id] = (reading.inputs, index, end)
+            reading.inputs.versions.append(version_id)
+            reading.inputs.funds = {"fiscal_received": money[fiscal_received], "fiscal_spent": money[fiscal_spent],
+                                    "self_received": money[self_received]}  # the latest period's, by the order
     values: dict[int, dict[int, ReportedValue]] = defaultdict(dict)  # version id → position → value
-    version_ids = [v for found in reports.values() for v in found]
+    figure, done_of = raw.converter(ReportValue.value), raw.converter(ReportValue.done)
+    # (value, year value, done) as read → the model's value: the same few figures recur across reports.
+    reported = _Converted(lambda raw_value: ReportedValue(figure[raw_value[0]], figure[raw_value[1]],
+                                                          done_of[raw_value[2]]))
+    version_ids = list(accepted)
     for start in range(0, len(version_ids), CHUNK):
-        rows = db.execute(select(ReportValue.version_id, ProjectTarget.position, ReportValue.value,
-                                 ReportValue.year_value, ReportValue.done)
-                          .join(ProjectTarget, ProjectTarget.id == ReportValue.target_id)
-                          .where(ReportValue.version_id.in_(version_ids[start:start + CHUNK])))
+        rows = raw.connection.execute(
+            select(ReportValue.version_id, ProjectTarget.position, raw.column(ReportValue.value),
+                   raw.column(ReportValue.year_value), raw.column(ReportValue.done))
+            .join(ProjectTarget, ProjectTarget.id == ReportValue.target_id)
+            .where(ReportValue.version_id.in_(version_ids[start:start + CHUNK]))).all()
         for version_id, position, value, year_value, done in rows:
-            values[version_id][position] = ReportedValue(value, year_value, done)
-    for project_id, found in reports.items():
-        inputs[project_id].accepted = [AcceptedReport(index, end, values.get(version_id, {}))
-                                       for version_id, (index, end) in found.items()]
-    # The reporting calendar of each project, and when each period's report was first submitted: the overdue
-    # reports (the reminders' rule: a running project with a confirmed task book, a period never submitted) and
-    # the reporting rate come from them.
-    confirmed = set(db.scalars(select(TargetSet.project_id).where(TargetSet.project_id.in_(ids),
-                                                                  TargetSet.confirmed.is_(True))))
-    first: dict[int, dict[int, datetime]] = defaultdict(dict)
-    for project_id, index, moment in db.execute(
-            select(Report.project_id, Report.period_index, Report.first_submitted_at)
-            .where(Report.project_id.in_(ids), Report.first_submitted_at.is_not(None))):
-        first[project_id][index] = moment
-    returned: dict[int, list[tuple[date, date, bool]]] = defaultdict(list)
-    for project_id, start, end, final in db.execute(
-            select(Report.project_id, Report.period_start, Report.period_end, Report.is_final)
-            .where(Report.project_id.in_(ids), Report.status == ReportStatus.RETURNED)
-            .order_by(Report.project_id, Report.period_index)):
-        returned[project_id].append((start, end, final))
+            values[version_id][position] = reported[value, year_value, done]
+    for version_id, (found, index, end) in accepted.items():
+        found.accepted.append(AcceptedReport(index, end, values.get(version_id, {})))
     valid = [p for p in projects if p.end_date >= p.start_date]  # a bad span is reported by the model itself
-    calendars = reporting_calendars(db, valid, rules.report_due_days)
-    for project_id, found in inputs.items():
-        project, sent = found.project, first[project_id]
-        periods = calendars.get(project_id, [])
-        running = project.status in reminders.REMINDED_STATUSES and project_id in confirmed
-        unsubmitted = [p for p in periods if p.index not in sent] if running else []
-        found.concerns = report_concerns(unsubmitted, returned[project_id], today)
-        found.reporting = reporting_of(periods, sent, today, confirmed=project_id in confirmed)
-    return inputs
+    for project_id, periods in reporting_calendars(db, valid, rules.report_due_days).items():
+        readings[project_id].periods = periods
+    return readings
+
+
+def _load(db: Session, projects: Sequence[ProjectTerms | Project], rules: BusinessSettings, today: date
+          ) -> dict[int, Inputs]:
+    return {project_id: inputs_on(reading, today) for project_id, reading in read_inputs(db, projects, rules).items()}
 
 
 # --- computing -----------------------------------------------------------------------------------------------
@@ -194,7 +313,7 @@ def _evaluate(found: Inputs, rules: BusinessSettings, today: date) -> model.Proj
     period = model.Period(project.start_date, project.end_date, today, as_of)
     limits, curves = thresholds(rules), dict(rules.monitoring_curves)
     specs = [TargetSpec(t.id, t.kind, t.op, t.value, t.unit) for t in found.targets]
-    progressed = progress(specs, found.accepted, project.start_date)
+    progressed = progress(specs, found.accepted, project.start_date, steps=False)
     histories: dict[int, list[model.Point]] = defaultdict(list)
     for report in sorted(found.accepted, key=lambda r: r.period_index):
         for position, reported in report.values.items():
@@ -214,6 +333,20 @@ def _evaluate(found: Inputs, rules: BusinessSettings, today: date) -> model.Proj
                                 acceptance_closes=closes, limits=limits)
 
 
+def recheck_day(found: Inputs, periods: Iterable[ReportingPeriod], rules: BusinessSettings, today: date) -> date:
+    """The first day after `today` on which the passing of time alone could change the project's result: the
+    model's own days (`next_change`), and the day after each report still to fall due (the reporting rate counts
+    it then, and, unsubmitted, it becomes overdue). NEVER when no day can."""
+    project = found.project
+    running = project.status in reminders.REMINDED_STATUSES
+    closes = add_months(project.end_date, rules.acceptance_close_months) if running else None
+    day = model.next_change(found.targets, model.Period(project.start_date, project.end_date, today, None),
+                            overdue=[c.due for c in found.concerns if not c.returned], awaiting_acceptance=running,
+                            acceptance_closes=closes, limits=thresholds(rules))
+    falls_due = [p.due + model.ONE_DAY for p in periods if p.due >= today]
+    return min([d for d in (day, *falls_due) if d is not None], default=NEVER)
+
+
 def _target_rows(result: model.ProjectAssessment) -> list[dict[str, Any]]:
     def text(value: Decimal | None) -> str | None:
         return None if value is None else model.number(value)
@@ -223,27 +356,95 @@ def _target_rows(result: model.ProjectAssessment) -> list[dict[str, Any]]:
             for t in result.targets]
 
 
+# --- what a result rests on ----------------------------------------------------------------------------------
+
+
+def _money(value: Decimal | None) -> str:
+    return "" if value is None else format(Decimal(value).normalize(), "f")
+
+
+def settings_basis(db: Session, rules: BusinessSettings) -> str:
+    """The part of every fingerprint that is not the project's: the settings the result depends on (the admin
+    page keeps no version of them) and the working-day calendar's years (entering one moves due dates)."""
+    years = [(year, source, entered.isoformat()) for year, source, entered in db.execute(
+        select(WorkCalendarYear.year, WorkCalendarYear.source, WorkCalendarYear.entered_at)
+        .order_by(WorkCalendarYear.year))]
+    return _digest(repr((RULES_VERSION, rules.report_due_days, rules.acceptance_close_months,
+                         rules.monitoring_amber_percent, rules.monitoring_red_percent,
+                         rules.monitoring_red_forecast_percent, rules.monitoring_low_spend_percent,
+                         rules.monitoring_curves, years)))
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def basis_of(project: ProjectTerms | Project, target_set_id: int | None, confirmed: bool,
+             reports: Iterable[ReportState], settings: str) -> str:
+    """The fingerprint of what a project's result rests on (16 hex digits), beside `settings_basis`."""
+    parts = [settings, str(project.status), project.start_date.isoformat(), project.end_date.isoformat(),
+             _money(project.fiscal_funding), _money(project.self_funding), str(target_set_id), str(bool(confirmed))]
+    parts += [f"{r.period_index}:{r.accepted_number or 0}:{r.submitted:d}:{r.returned:d}"
+              for r in sorted(reports, key=lambda r: r.period_index)
+              if r.accepted_number or r.submitted or r.returned]  # a draft never submitted changes nothing
+    return _digest("|".join(parts))
+
+
+def current_bases(db: Session, rules: BusinessSettings, ids: Sequence[int] | None = None
+                  ) -> dict[int, tuple[ProjectTerms, str]]:
+    """Project id → (its terms, its fingerprint now), for the running projects (these `ids` of them): two
+    queries, whatever the number of projects."""
+    settings = settings_basis(db, rules)
+    newest = (select(TargetSet.id).where(TargetSet.project_id == Project.id)
+              .order_by(TargetSet.version.desc()).limit(1).scalar_subquery())
+    confirmed = exists().where(TargetSet.project_id == Project.id, TargetSet.confirmed.is_(True))
+    projects = (select(Project.id, Project.status, Project.start_date, Project.end_date, Project.fiscal_funding,
+                       Project.self_funding, newest, confirmed)
+                .where(Project.status.in_(ASSESSED_STATUSES)).order_by(Project.id))
+    reports = (select(Report.project_id, Report.period_index, Report.accepted_number,
+                      Report.first_submitted_at.is_not(None), Report.status == ReportStatus.RETURNED)
+               .where(or_(Report.accepted_number.is_not(None), Report.first_submitted_at.is_not(None),
+                          Report.status == ReportStatus.RETURNED)))
+    if ids is None:
+        reports = reports.join(Project, Project.id == Report.project_id).where(Project.status.in_(ASSESSED_STATUSES))
+    else:
+        projects = projects.where(Project.id.in_(list(ids)))
+        reports = reports.where(Report.project_id.in_(list(ids)))
+    db.flush()  # read below the session, on its connection
+    connection = db.connection()
+    states: dict[int, list[ReportState]] = defaultdict(list)
+    for project_id, index, number, submitted, returned in connection.execute(reports).all():
+        states[project_id].append(ReportState(index, number, bool(submitted), bool(returned)))
+    found = {}
+    for project_id, status, start, end, fiscal, own, target_set_id, is_confirmed in connection.execute(projects).all():
+        terms = ProjectTerms(project_id, status, start, end, fiscal, own)
+        found[project_id] = terms, basis_of(terms, target_set_id, is_confirmed, states.get(project_id, ()), settings)
+    return found
+
+
 # --- storing -------------------------------------------------------------------------------------------------
 
 _COMPARED = ("status", "reasons", "targets", "versions", "target_set_id", "overdue_reports", "returned_reports",
              "reports_due", "reports_submitted", "reports_on_time")
+# Written with every computation, compared with nothing (the data generation does not watch them either).
+_ALWAYS = ("computed_at", "recheck_on", "basis")
 
 
-def outcome(stored: dict[str, Any] | None, found: Inputs, result: model.ProjectAssessment, now: datetime
-            ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def outcome(stored: dict[str, Any] | None, found: Inputs, result: model.ProjectAssessment, now: datetime, *,
+            recheck: date, basis: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """What storing `result` writes over the stored row's values (None: no row yet): the columns to set, and the
-    history row when the status changed. An unchanged result only moves the computed time, so the pages kept
-    under the data generation stay kept."""
+    history row when the status changed. An unchanged result only moves the computed time, the recheck day and
+    the fingerprint, so the pages kept under the data generation stay kept."""
     values = {"project_id": found.project.id, "status": result.status, "severity": model.SEVERITY[result.status],
               "reasons": list(result.reasons), "targets": _target_rows(result), "versions": list(found.versions),
               "target_set_id": found.target_set_id,
               "overdue_reports": sum(not c.returned for c in found.concerns),
               "returned_reports": sum(c.returned for c in found.concerns),
               "reports_due": found.reporting.due, "reports_submitted": found.reporting.submitted,
-              "reports_on_time": found.reporting.on_time, "computed_at": now}
+              "reports_on_time": found.reporting.on_time, "computed_at": now, "recheck_on": recheck, "basis": basis}
     previous = stored["status"] if stored is not None else None
     if stored is not None and all(stored[name] == values[name] for name in _COMPARED):
-        return {"computed_at": now}, None
+        return {name: values[name] for name in _ALWAYS}, None
     if previous == result.status:
         return values, None
     values["changed_at"] = now
@@ -261,10 +462,9 @@ def red_mails(project: Project, change_id: int, reasons: list[str], now: datetim
             for to in reminders.recipients_of(project)]
 
 
-
 @dataclass
 class Counts:
-    assessed: int = 0
+    assessed: int = 0  # computed (the nightly job skips the projects nothing can have changed)
     changed: int = 0
     turned_red: int = 0
 
@@ -272,43 +472,91 @@ class Counts:
         return {"assessed": self.assessed, "changed": self.changed, "turned_red": self.turned_red}
 
 
-def refresh(db: Session, projects: Sequence[Project], *, now: datetime, rules: BusinessSettings | None = None
-            ) -> Counts:
+def _write(db: Session, stored: dict[int, dict[str, Any]], written: list[dict[str, Any]]) -> None:
+    """Insert the new rows and update the others with only the columns whose values moved (one statement per set
+    of columns), as the ORM would: a column the data generation watches is set only when it changes."""
+    table = ProjectAssessment.__table__
+    inserts = [values for values in written if values["project_id"] not in stored]
+    if inserts:
+        db.execute(table.insert(), inserts)
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for values in written:
+        before = stored.get(values["project_id"])
+        if before is None:
+            continue
+        moved = tuple(name for name, value in values.items()
+                      if name != "project_id" and (name in _ALWAYS or before.get(name) != value))
+        by_columns[moved].append({"b_project_id": values["project_id"], **{name: values[name] for name in moved}})
+    for names, rows in by_columns.items():
+        statement = (update(table).where(table.c.project_id == bindparam("b_project_id"))
+                     .values({name: bindparam(name) for name in names}))
+        db.connection().execute(statement, rows)
+    # ORM copies of these rows in the session (a page's) would otherwise show the old values.
+    for values in written:
+        kept = db.identity_map.get(db.identity_key(ProjectAssessment, values["project_id"]))
+        if kept is not None:
+            db.expire(kept)
+
+
+def refresh(db: Session, projects: Sequence[ProjectTerms | Project], *, now: datetime,
+            rules: BusinessSettings | None = None) -> Counts:
     """Assess these projects and store the results: a history row and, on turning red, mail, only where the
     status changed. The caller's transaction; nothing is committed here."""
     rules = rules or business_settings.load(db)
     today = clock.local(now).date()
+    settings = settings_basis(db, rules)
     counts = Counts()
+    table = ProjectAssessment.__table__
     for start in range(0, len(projects), CHUNK):
         chunk = projects[start:start + CHUNK]
-        inputs = _load(db, chunk, rules, today)
-        stored = {a.project_id: a for a in db.scalars(select(ProjectAssessment).where(
-            ProjectAssessment.project_id.in_(list(inputs))))}
-        for project_id, found in inputs.items():
+        readings = read_inputs(db, chunk, rules)
+        ids = list(readings)
+        stored = {row["project_id"]: row for row in db.execute(
+            select(table.c.project_id, table.c.severity, *(table.c[name] for name in _COMPARED))
+            .where(table.c.project_id.in_(ids))).mappings()}
+        written: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
+        for project_id, reading in readings.items():
+            found = inputs_on(reading, today)
             result = evaluate(found, rules, today)
-            counts.assessed += 1
-            row = stored.get(project_id)
-            values, history = outcome({name: getattr(row, name) for name in _COMPARED} if row else None,
-                                      found, result, now)
-            if row is None:
-                db.add(ProjectAssessment(**values))
-            else:
-                for name, value in values.items():
-                    setattr(row, name, value)
+            recheck = recheck_day(found, reading.periods, rules, today)
+            # The terms as given (the demo shows a finished project's history as if it ran): what the sweep reads
+            # from the database once the transaction is over.
+            basis = basis_of(found.project, found.target_set_id, reading.confirmed, reading.states, settings)
+            values, history = outcome(stored.get(project_id), found, result, now, recheck=recheck, basis=basis)
+            written.append({"project_id": project_id, **values})
             if history is not None:
-                counts.changed += 1
-                change = AssessmentChange(**history)
-                db.add(change)
-                if result.status == model.RED:
-                    counts.turned_red += 1
-                    db.flush()
-                    outbox.queue_many(db, red_mails(found.project, change.id, change.reasons, now))
-        db.flush()
+                changes.append(history)
+        counts.assessed += len(written)
+        _write(db, stored, written)
+        if changes:
+            _record_changes(db, chunk, changes, now, counts)
     return counts
 
 
+def _record_changes(db: Session, chunk: Sequence[ProjectTerms | Project], changes: list[dict[str, Any]],
+                    now: datetime, counts: Counts) -> None:
+    """The history rows, and the mails of the projects that turned red (their Project objects, with contacts,
+    are loaded for these only)."""
+    table = AssessmentChange.__table__
+    ids = db.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), changes).scalars().all()
+    counts.changed += len(changes)
+    red = [(change_id, change) for change_id, change in zip(ids, changes, strict=True) if change["status"] == model.RED]
+    if not red:
+        return
+    counts.turned_red += len(red)
+    objects = {p.id: p for p in chunk if isinstance(p, Project)}
+    missing = [change["project_id"] for _, change in red if change["project_id"] not in objects]
+    if missing:
+        objects.update((p.id, p) for p in assessed_projects(db, missing, running=False))
+    mails = [mail for change_id, change in red
+             for mail in red_mails(objects[change["project_id"]], change_id, change["reasons"], now)]
+    outbox.queue_many(db, mails)
+
+
 def refresh_project(db: Session, project: Project, *, now: datetime) -> None:
-    """After a change to what the project's assessment rests on (a report accepted, a task book confirmed)."""
+    """After a change to what the project's assessment rests on (a report submitted, accepted or returned, a task
+    book confirmed, an extension)."""
     if project.status in ASSESSED_STATUSES:
         refresh(db, [project], now=now)
 
@@ -316,22 +564,42 @@ def refresh_project(db: Session, project: Project, *, now: datetime) -> None:
 # --- the nightly sweep ---------------------------------------------------------------------------------------
 
 
-def assessed_projects(db: Session, ids: Iterable[int] | None = None) -> list[Project]:
+def assessed_projects(db: Session, ids: Iterable[int] | None = None, *, running: bool = True) -> list[Project]:
     """The projects monitoring looks at, with only the columns it reads (and the contacts, for mail)."""
-    query = (select(Project).where(Project.status.in_(ASSESSED_STATUSES))
+    query = (select(Project)
              .options(load_only(Project.code, Project.title, Project.status, Project.start_date, Project.end_date,
                                 Project.fiscal_funding, Project.self_funding, Project.pi_name, Project.pi_email,
                                 Project.programme_id, Project.officer_id),
                       selectinload(Project.contacts)).order_by(Project.id))
+    if running:
+        query = query.where(Project.status.in_(ASSESSED_STATUSES))
     if ids is not None:
         query = query.where(Project.id.in_(list(ids)))
     return list(db.scalars(query))
 
 
+def stale(db: Session, rules: BusinessSettings, today: date) -> list[ProjectTerms]:
+    """The running projects whose stored result may be out of date on `today`: no row yet, the recheck day come
+    (or not known), or a fingerprint that differs from the one computed now."""
+    bases = current_bases(db, rules)
+    table = ProjectAssessment.__table__
+    due_now = or_(table.c.recheck_on.is_(None), table.c.recheck_on <= today)
+    stored = {project_id: (basis, bool(due)) for project_id, basis, due
+              in db.connection().execute(select(table.c.project_id, table.c.basis, due_now)).all()}
+    out = []
+    for project_id, (terms, basis) in bases.items():
+        kept = stored.get(project_id)
+        if kept is None or kept[1] or kept[0] != basis:
+            out.append(terms)
+    return out
+
+
 def sweep(db: Session, now: datetime) -> dict[str, int]:
-    """The `assess` job: every running project, in chunks (DESIGN §3: an idempotent sweep; run twice, the second
-    run changes nothing but the computed time)."""
-    return refresh(db, assessed_projects(db), now=now).as_dict()
+    """The `assess` job: every running project whose result may have changed since it was stored (DESIGN §3: an
+    idempotent sweep; run twice at the same moment, the second run computes nothing). A skipped row is not
+    written at all: its `computed_at` stays the moment it was last computed."""
+    rules = business_settings.load(db)
+    return refresh(db, stale(db, rules, clock.local(now).date()), now=now, rules=rules).as_dict()
 
 
 # --- reading -------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from indicators.deadlines import add_months
 from indicators.rules.period import add_period
 from tracker.models import Project, ProjectChange, ProjectStatus
-from tracker.services import audit
+from tracker.services import audit, monitoring
 from tracker.services.accounts import AccountError
 from tracker.services.audit import Actor
 
@@ -51,6 +51,7 @@ def extend(db: Session, project: Project, *, requested_on: date, months: int, re
     db.flush()
     audit.record(db, actor, "project_extended", now=now, object_type="project", object_id=project.id, before=before,
                  after={"end_date": new_end.isoformat(), "months": months, "reason": reason.strip()[:200]})
+    monitoring.refresh_project(db, project, now=now)  # a later end: new expectations and deadlines
     return change
 
 

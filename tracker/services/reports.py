@@ -579,6 +579,8 @@ def submit(db: Session, project: Project, period: ReportingPeriod, *, edit_lock:
     audit.record(db, actor, "report_submit", now=now, object_type="report", object_id=report.id,
                  after={"version": version.number, "sha256": version.content_sha256})
     reminders.cancel_period_reminders(db, project.id, report.period_index)
+    # The period is no longer overdue and counts for the reporting rate: the pages say so at once.
+    monitoring.refresh_project(db, project, now=now)
     return report
 
 

@@ -13,11 +13,12 @@ from indicators.assessment.monitoring import STATUS_LABELS
 from tracker import clock, i18n
 from tracker.models import Role
 from tracker.services import dashboard, work_calendar
+from tracker.templating import render
 from tracker.web.context import cookie_names, make_cookie
 from tracker.web.controllers.auth import safe_next
 from tracker.web.deps import AppSettings, Business, CurrentUser, DbSession
 from tracker.web.fragments import KEPT, scope_key
-from tracker.web.render import page
+from tracker.web.render import page, request_language
 
 # What each role comes here to do (DESIGN §1), shown on its home page.
 ROLE_TASKS = {
@@ -42,14 +43,16 @@ def home(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, busi
                 warnings.append((calendar_warning, "/admin/calendar"))
     # What needs doing: the officer's worklist over their programmes, the grantee's projects to file for.
     worklist = None
-    if role is Role.OFFICER:  # kept until a project, report or assessment changes (tracker.web.fragments)
-        worklist = KEPT.get(db, ("worklist", scope_key(user), today),
-                            lambda: dashboard.officer_worklist(db, user, today))
+    if role is Role.OFFICER:  # kept, rendered, until a project, report or assessment changes (tracker.web.fragments)
+        lang = request_language(request)
+        worklist = KEPT.html(db, ("worklist", lang, scope_key(user), today), lambda: render(
+            "_officer_worklist.html", lang=lang, worklist=dashboard.officer_worklist(db, user, today),
+            rate_dimensions=dashboard.RATE_DIMENSIONS))
     todos = dashboard.grantee_todos(db, user, business, today) if role is Role.GRANTEE else None
     counts = dashboard.admin_counts(db) if role is Role.ADMIN else None
     return page(request, "home.html", role_label=role.label, tasks=ROLE_TASKS[role], warnings=warnings,
                 worklist=worklist, todos=todos, counts=counts, risk_labels=STATUS_LABELS,
-                open_days=business.report_open_days, rate_dimensions=dashboard.RATE_DIMENSIONS, today=today)
+                open_days=business.report_open_days, today=today)
 
 
 @get("/lang/{code:str}", name="language", sync_to_thread=False)

@@ -397,9 +397,9 @@ class Recorder:
         found.reporting = monitoring.reporting_of(self.periods, sent, today, confirmed=confirmed)
         result = monitoring.evaluate(found, self.rules, today)
         recheck = monitoring.recheck_day(found, self.periods, self.rules, today)
-        basis = monitoring.basis_of(project, current.id, confirmed, [
+        basis = monitoring.basis_of(project, current.id, confirmed, monitoring.report_sums(
             monitoring.ReportState(r.period_index, r.accepted_number, r.first_submitted_at is not None,
-                                   r.status == ReportStatus.RETURNED) for r in by_period], self.settings_basis)
+                                   r.status == ReportStatus.RETURNED) for r in by_period), self.settings_basis)
         values, history = monitoring.outcome(self.assessment, found, result, now, recheck=recheck, basis=basis)
         self.assessment = {**(self.assessment or {}), **values}
         self.reassessed = True

@@ -32,7 +32,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, exists, or_, select, type_coerce, update
+from sqlalchemy import bindparam, case, exists, func, or_, select, type_coerce, update
 from sqlalchemy.orm import Session, load_only, selectinload
 from sqlalchemy.types import NullType
 
@@ -379,14 +379,27 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
+def report_sums(reports: Iterable[ReportState]) -> tuple[int, int, int]:
+    """The reports' part of a fingerprint: a count and two weighted sums of each report's state, the same
+    arithmetic `current_bases` does in SQL (so a night's check brings one row per project into Python, not one per
+    report). One report's change moves both sums; changes that cancel in both at once do not happen by chance."""
+    count = first = second = 0
+    for r in reports:
+        if not (r.accepted_number or r.submitted or r.returned):  # a draft never submitted changes nothing
+            continue
+        weight, code = r.period_index + 1, (r.accepted_number or 0) * 4 + r.submitted * 2 + r.returned + 1
+        count, first, second = count + 1, first + weight * code, second + weight * weight * code * code
+    return count, first, second
+
+
 def basis_of(project: ProjectTerms | Project, target_set_id: int | None, confirmed: bool,
-             reports: Iterable[ReportState], settings: str) -> str:
-    """The fingerprint of what a project's result rests on (16 hex digits), beside `settings_basis`."""
+             sums: tuple[int, int, int], settings: str) -> str:
+    """The fingerprint of what a project's result rests on (16 hex digits), beside `settings_basis`; `sums` are
+    its reports' (`report_sums`, or the same computed by the database)."""
+    count, first, second = sums
     parts = [settings, str(project.status), project.start_date.isoformat(), project.end_date.isoformat(),
-             _money(project.fiscal_funding), _money(project.self_funding), str(target_set_id), str(bool(confirmed))]
-    parts += [f"{r.period_index}:{r.accepted_number or 0}:{r.submitted:d}:{r.returned:d}"
-              for r in sorted(reports, key=lambda r: r.period_index)
-              if r.accepted_number or r.submitted or r.returned]  # a draft never submitted changes nothing
+             _money(project.fiscal_funding), _money(project.self_funding), str(target_set_id), str(bool(confirmed)),
+             f"{count}:{first}:{second}"]
     return _digest("|".join(parts))
 
 
@@ -401,10 +414,14 @@ def current_bases(db: Session, rules: BusinessSettings, ids: Sequence[int] | Non
     projects = (select(Project.id, Project.status, Project.start_date, Project.end_date, Project.fiscal_funding,
                        Project.self_funding, newest, confirmed)
                 .where(Project.status.in_(ASSESSED_STATUSES)).order_by(Project.id))
-    reports = (select(Report.project_id, Report.period_index, Report.accepted_number,
-                      Report.first_submitted_at.is_not(None), Report.status == ReportStatus.RETURNED)
+    # `report_sums` in SQL: one row per project.
+    weight = Report.period_index + 1
+    code = (func.coalesce(Report.accepted_number, 0) * 4 + case((Report.first_submitted_at.is_not(None), 2), else_=0)
+            + case((Report.status == ReportStatus.RETURNED, 1), else_=0) + 1)
+    reports = (select(Report.project_id, func.count(), func.sum(weight * code), func.sum(weight * weight * code * code))
                .where(or_(Report.accepted_number.is_not(None), Report.first_submitted_at.is_not(None),
-                          Report.status == ReportStatus.RETURNED)))
+                          Report.status == ReportStatus.RETURNED))
+               .group_by(Report.project_id))
     if ids is None:
         reports = reports.join(Project, Project.id == Report.project_id).where(Project.status.in_(ASSESSED_STATUSES))
     else:
@@ -412,13 +429,13 @@ def current_bases(db: Session, rules: BusinessSettings, ids: Sequence[int] | Non
         reports = reports.where(Report.project_id.in_(list(ids)))
     db.flush()  # read below the session, on its connection
     connection = db.connection()
-    states: dict[int, list[ReportState]] = defaultdict(list)
-    for project_id, index, number, submitted, returned in connection.execute(reports).all():
-        states[project_id].append(ReportState(index, number, bool(submitted), bool(returned)))
+    sums = {project_id: (int(count), int(first), int(second))
+            for project_id, count, first, second in connection.execute(reports).all()}
     found = {}
     for project_id, status, start, end, fiscal, own, target_set_id, is_confirmed in connection.execute(projects).all():
         terms = ProjectTerms(project_id, status, start, end, fiscal, own)
-        found[project_id] = terms, basis_of(terms, target_set_id, is_confirmed, states.get(project_id, ()), settings)
+        found[project_id] = terms, basis_of(terms, target_set_id, is_confirmed, sums.get(project_id, (0, 0, 0)),
+                                            settings)
     return found
 
 
@@ -522,7 +539,8 @@ def refresh(db: Session, projects: Sequence[ProjectTerms | Project], *, now: dat
             recheck = recheck_day(found, reading.periods, rules, today)
             # The terms as given (the demo shows a finished project's history as if it ran): what the sweep reads
             # from the database once the transaction is over.
-            basis = basis_of(found.project, found.target_set_id, reading.confirmed, reading.states, settings)
+            basis = basis_of(found.project, found.target_set_id, reading.confirmed, report_sums(reading.states),
+                             settings)
             values, history = outcome(stored.get(project_id), found, result, now, recheck=recheck, basis=basis)
             written.append({"project_id": project_id, **values})
             if history is not None:

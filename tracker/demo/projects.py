@@ -128,8 +128,9 @@ def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: 
                        count: int = 60, progress: Callable[[str, int, int], None] | None = None) -> int:
     """`count` projects spread over the documents' directions, organisations, cities and the courses of
     `course_of`, each made the way it happens: imported from the award list a month before it starts, its task
-    book confirmed by the officer shortly after the start, extended or terminated through the project-change
-    service on the day the story says. Returns how many were created."""
+    book confirmed by the officer shortly after the start, terminated through the project-change service on the
+    day the story says (extensions come after the report histories: `load_demo_extensions`). Returns how many
+    were created."""
     actor = Actor.system("demo")
     today = clock.local(now).date()
     officer = get_user_by_username(db, "officer")

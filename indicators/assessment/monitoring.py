@@ -80,6 +80,7 @@ class MonitoredTarget:
     unit: str | None
     baseline: Decimal | None = None  # the value at the start, from the task book
     due: date | None = None  # a deliverable's deadline; the end date when None
+    marker: str | None = None  # the guideline clause it came from (①), for the acceptance readiness
 
     @property
     def per_year(self) -> bool:

@@ -28,7 +28,17 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from indicators.assessment.progress import TargetProgress, TargetSpec, compare, is_per_year
-from indicators.rules.selection import AllOf, AnyOf, Expr, Ref, describe, evaluate, from_dict, marker_ordinal
+from indicators.rules.selection import (
+    AllOf,
+    AnyOf,
+    Expr,
+    Ref,
+    describe,
+    evaluate,
+    from_dict,
+    marker_ordinal,
+    marker_text,
+)
 
 MET, NOT_MET, NOT_EVIDENCED, NEEDS_JUDGEMENT = "met", "not_met", "not_evidenced", "needs_judgement"
 TARGET_LABELS = {MET: "已达到", NOT_MET: "未达到", NOT_EVIDENCED: "缺佐证材料", NEEDS_JUDGEMENT: "需专家判断"}
@@ -188,7 +198,7 @@ def assess_readiness(targets: Sequence[RequiredTarget], progress: Mapping[int, T
     lacking: list[str] = []
     if status != READY:
         for n in sorted(lacking_ordinals & set(by_ordinal)):
-            lacking.extend(f"第{n}项 {c.reason}" for c in by_ordinal[n] if c.state != MET)
+            lacking.extend(f"{marker_text(n)}{c.reason}" for c in by_ordinal[n] if c.state != MET)
         lacking.extend(c.reason for c in extras if c.state != MET)
     words = describe(rule)
     if extras:

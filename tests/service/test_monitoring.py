@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from reminders.runner import run_job
 from tests import builders as build
-from tests.builders import PATENTS, START
+from tests.builders import PATENTS, QUALITATIVE, START
 from tracker.clock import LOCAL_TZ
 from tracker.models import AssessmentChange, OutboxMail, ProjectAssessment
 from tracker.services import monitoring, reminders
@@ -65,6 +65,23 @@ def test_confirming_the_task_book_stores_a_first_assessment_with_its_reasons(db,
     assert [t["position"] for t in row.targets] == list(range(6))
     assert row.targets[PATENTS]["status"] == "unknown"  # nothing accepted yet
     assert [(h.previous, h.status) for h in history(db, project)] == [(None, "red")]
+
+
+def test_the_acceptance_readiness_is_stored_with_the_assessment_and_follows_the_accepted_figures(db, project):
+    # The builders' direction holds the project to every target; nothing accepted yet: not ready.
+    first = stored(db, project).readiness
+    assert first["status"] == "not_ready" and first["score"] == "0.00"
+    assert len(first["targets"]) == 6 and first["lacking"]
+    states = {t["position"]: t["state"] for t in first["targets"]}
+    assert states[QUALITATIVE] == "needs_judgement" and states[PATENTS] == "not_met"
+    report = build.report(db, project, period=1, status="submitted", values={PATENTS: ValueInput(value="50")})
+    report_service.review(db, report, decision="accepted", comment="", lock=report.lock,
+                          actor=build.SYSTEM, now=build.NOW)
+    db.flush()
+    after = stored(db, project).readiness
+    assert {t["position"]: t["state"] for t in after["targets"]}[PATENTS] == "met"
+    assert after["score"] > first["score"] and after["status"] == "not_ready"
+    assert first["lacking"][0].startswith("①申请发明专利") and not any("专利" in line for line in after["lacking"])
 
 
 def test_accepting_a_report_recomputes_it_in_the_same_transaction(db, project, session_factory):

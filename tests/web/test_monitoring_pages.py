@@ -75,6 +75,8 @@ def test_the_project_page_shows_each_target_against_where_it_should_be(client, p
     assert "绩效监测" in page and "按进度应达" in page and "状态变化记录" in page
     assert "申请发明专利 1/3件" in page  # achieved 1 of 3, with the expected value beside it
     assert '<svg class="bar"' in page  # the progress bar
+    # The acceptance readiness beside it: not ready, with what the closest alternative still lacks.
+    assert 'id="readiness"' in page and "尚不具备验收条件" in page and "尚需" in page and "①申请发明专利" in page
 
 
 def test_the_grantee_sees_what_to_file_next_and_what_came_back(client, db, project, demo_users):
@@ -95,6 +97,9 @@ def test_the_api_gives_the_stored_assessment_in_the_pages_scope(client, db, proj
     patents = next(t for t in body["targets"] if t["position"] == PATENTS)
     assert patents["achieved"] == "1" and patents["expected"] is not None
     assert body["history"][-1]["previous"] is None  # the first assessment, at the task book's confirmation
+    readiness = body["readiness"]
+    assert readiness["status"] == "not_ready" and readiness["status_label"] == "尚不具备验收条件"
+    assert {t["state"] for t in readiness["targets"]} >= {"not_met", "needs_judgement"} and readiness["lacking"]
     other = build.project(db, code="ELSEWHERE-9")  # another organisation's
     assert client.get(f"/api/v1/projects/{other.id}/assessment").status_code == 404
 

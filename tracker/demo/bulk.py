@@ -378,7 +378,8 @@ class Recorder:
         current = self.current
         by_period = sorted(self.reports.values(), key=lambda r: r.period_index)
         accepted = [r for r in by_period if r.accepted is not None]
-        found = monitoring.Inputs(project, current.id, [monitoring.monitored(t) for t in current.targets])
+        found = monitoring.Inputs(project, current.id, [monitoring.monitored(t) for t in current.targets],
+                                  selection=project.selection_rule)
         found.accepted = [progress_model.AcceptedReport(r.period_index, r.period_end, {
             v.target.position: progress_model.ReportedValue(v.value, v.year_value, v.done)
             for v in r.accepted.values}) for r in accepted]

@@ -44,6 +44,9 @@ class ProjectAssessment(Base):
     reports_on_time: Mapped[int] = mapped_column(SmallInteger, default=0)
     # When it was last computed: the nightly job writes nothing for a project it skips (nothing it rests on
     # changed and no day that could change it came), so this is not the time of the last sweep.
+    # The acceptance readiness (验收条件) on the same figures: status, score, the requirement in words, per target
+    # position its state and reason, what the closest alternative lacks (indicators.assessment.readiness).
+    readiness: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when the status last changed
     # The first local day on which the passing of time alone could change it (a report falls due, a deadline

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, load_only, selectinload
 from sqlalchemy.types import NullType
 
 from indicators.assessment import monitoring as model
+from indicators.assessment import readiness as readiness_model
 from indicators.assessment.progress import AcceptedReport, ReportedValue, TargetSpec, progress
 from indicators.deadlines import add_months
 from indicators.workdays import ReportingPeriod, quarter_label
@@ -67,7 +68,7 @@ CHUNK = 500
 NEVER = date(9999, 12, 31)
 # Part of every fingerprint: raise it when the model's rules or words change, so that the next night recomputes
 # every project (the fingerprint sees data and settings, not code).
-RULES_VERSION = 2
+RULES_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,7 @@ class Inputs:
     funds: dict[str, Decimal | None] = field(default_factory=dict)
     concerns: list[model.ReportConcern] = field(default_factory=list)
     reporting: Reporting = Reporting()
+    selection: dict[str, Any] | None = None  # the selection rule copied at award (验收 readiness)
 
 
 def thresholds(rules: BusinessSettings) -> model.Thresholds:
@@ -133,7 +135,8 @@ def thresholds(rules: BusinessSettings) -> model.Thresholds:
 def monitored(t: ProjectTarget) -> model.MonitoredTarget:
     """A task-book target for the model; targets are matched by position across task-book versions, as progress
     does."""
-    return model.MonitoredTarget(t.position, t.metric, t.category, t.kind, t.op, t.value, t.unit, t.baseline)
+    return model.MonitoredTarget(t.position, t.metric, t.category, t.kind, t.op, t.value, t.unit, t.baseline,
+                                 marker=t.label)
 
 
 def report_concerns(unsubmitted: Iterable[ReportingPeriod], returned: Iterable[tuple[date, date, bool]],
@@ -232,13 +235,16 @@ def read_inputs(db: Session, projects: Sequence[ProjectTerms | Project], rules: 
         readings[project_id].confirmed |= bool(confirmed_of[confirmed])
     by_set = {r.inputs.target_set_id: r.inputs for r in readings.values() if r.inputs.target_set_id is not None}
     number = raw.converter(ProjectTarget.value)
-    for set_id, position, metric, category, kind, op, value, unit, baseline in raw.connection.execute(
+    for set_id, position, metric, category, kind, op, value, unit, baseline, marker in raw.connection.execute(
             select(ProjectTarget.target_set_id, ProjectTarget.position, ProjectTarget.metric, ProjectTarget.category,
                    ProjectTarget.kind, ProjectTarget.op, raw.column(ProjectTarget.value), ProjectTarget.unit,
-                   raw.column(ProjectTarget.baseline))
+                   raw.column(ProjectTarget.baseline), ProjectTarget.label)
             .where(ProjectTarget.target_set_id.in_(list(by_set))).order_by(ProjectTarget.position)).all():
         by_set[set_id].targets.append(model.MonitoredTarget(position, metric, category, kind, op, number[value],
-                                                            unit, number[baseline]))
+                                                            unit, number[baseline], marker=marker))
+    # The selection rule the acceptance readiness applies (copied at award).
+    for project_id, selection in db.execute(select(Project.id, Project.selection_rule).where(Project.id.in_(ids))):
+        readings[project_id].inputs.selection = selection
     # Every report that counts for something, with its accepted version (its values by target position, and its
     # funds), when it was first submitted, and whether it waits returned.
     money, day, moment = (raw.converter(ReportVersion.fiscal_received), raw.converter(Report.period_end),
@@ -439,10 +445,31 @@ def current_bases(db: Session, rules: BusinessSettings, ids: Sequence[int] | Non
     return found
 
 
+def readiness_of(found: Inputs) -> readiness_model.Readiness:
+    """The project's acceptance readiness (验收条件) on the same accepted values: its targets under the selection
+    rule copied at award. Deliverables count by the accepted "done", which the report service accepts only with
+    their evidence."""
+    specs = [TargetSpec(t.id, t.kind, t.op, t.value, t.unit) for t in found.targets]
+    progressed = progress(specs, found.accepted, found.project.start_date, steps=False)
+    required = [readiness_model.RequiredTarget(t.id, t.label, t.marker, t.kind, t.op, t.value, t.unit)
+                for t in found.targets]
+    try:
+        return readiness_model.assess_readiness(required, progressed, found.selection)
+    except (ValueError, TypeError, KeyError) as exc:  # a stored rule this code cannot read
+        return readiness_model.Readiness(readiness_model.NOT_READY, Decimal(0), "指标选择规则无法读取", (),
+                                         (f"无法判断验收条件：{exc}",))
+
+
+def _readiness_row(result: readiness_model.Readiness) -> dict[str, Any]:
+    return {"status": result.status, "score": str(result.score), "requirement": result.requirement,
+            "targets": [{"position": c.target_id, "state": c.state, "reason": c.reason} for c in result.targets],
+            "lacking": list(result.lacking), "notes": list(result.notes)}
+
+
 # --- storing -------------------------------------------------------------------------------------------------
 
 _COMPARED = ("status", "reasons", "targets", "versions", "target_set_id", "overdue_reports", "returned_reports",
-             "reports_due", "reports_submitted", "reports_on_time")
+             "reports_due", "reports_submitted", "reports_on_time", "readiness")
 # Written with every computation, compared with nothing (the data generation does not watch them either).
 _ALWAYS = ("computed_at", "recheck_on", "basis")
 
@@ -458,7 +485,8 @@ def outcome(stored: dict[str, Any] | None, found: Inputs, result: model.ProjectA
               "overdue_reports": sum(not c.returned for c in found.concerns),
               "returned_reports": sum(c.returned for c in found.concerns),
               "reports_due": found.reporting.due, "reports_submitted": found.reporting.submitted,
-              "reports_on_time": found.reporting.on_time, "computed_at": now, "recheck_on": recheck, "basis": basis}
+              "reports_on_time": found.reporting.on_time, "readiness": _readiness_row(readiness_of(found)),
+              "computed_at": now, "recheck_on": recheck, "basis": basis}
     previous = stored["status"] if stored is not None else None
     if stored is not None and all(stored[name] == values[name] for name in _COMPARED):
         return {name: values[name] for name in _ALWAYS}, None

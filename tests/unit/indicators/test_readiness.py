@@ -55,7 +55,7 @@ def test_either_or_takes_the_closest_alternative_and_says_what_it_lacks():
     result = assess_readiness(targets, accepted(targets, values), selection)
     assert result.status == NOT_READY
     assert result.score == Decimal("0.67")  # ①③ met of ①③⑤: the closer alternative
-    assert result.lacking == ("第5项 指标5 1/2件，未达到",)
+    assert result.lacking == ("⑤指标5 1/2件，未达到",)
     assert result.requirement == "满足①②⑤全部，或满足①③⑤全部"
     values[5] = ReportedValue(Decimal(2))
     assert assess_readiness(targets, accepted(targets, values), selection).status == READY  # ② is not needed
@@ -90,7 +90,7 @@ def test_reached_without_evidence_is_not_enough():
     targets = [target(1, "①", label="发明专利申请", evidenced=False)]
     result = assess_readiness(targets, accepted(targets, {1: ReportedValue(Decimal(3))}))
     assert result.targets[0].state == NOT_EVIDENCED and result.status == NOT_READY
-    assert result.lacking == ("第1项 发明专利申请 3/2件，但尚无佐证材料",)
+    assert result.lacking == ("①发明专利申请 3/2件，但尚无佐证材料",)
 
 
 def test_task_book_additions_are_required_too():

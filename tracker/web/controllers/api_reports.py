@@ -18,6 +18,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 from sqlalchemy.orm import Session
 
+from indicators.assessment import readiness
 from indicators.assessment.monitoring import STATUS_LABELS
 from indicators.workdays import ReportingPeriod
 from tracker import access, clock
@@ -151,6 +152,25 @@ class AssessmentChangeOut(TypedDict):
     changed_at: str
 
 
+class ReadinessTargetOut(TypedDict):
+    position: int
+    state: str  # met / not_met / not_evidenced / needs_judgement
+    state_label: str
+    reason: str
+
+
+class ReadinessOut(TypedDict):
+    """The acceptance readiness (验收条件) on the same accepted figures."""
+
+    status: str  # ready / not_ready / needs_judgement
+    status_label: str
+    score: str  # the share of the closest alternative's items met, 0 to 1
+    requirement: str
+    targets: list[ReadinessTargetOut]
+    lacking: list[str]
+    notes: list[str]
+
+
 class AssessmentOut(TypedDict):
     project_id: int
     status: str | None
@@ -162,6 +182,7 @@ class AssessmentOut(TypedDict):
     returned_reports: int
     targets: list[TargetAssessmentOut]
     history: list[AssessmentChangeOut]
+    readiness: ReadinessOut | None
 
 
 def _project_and_period(db: Session, user: User, business: BusinessSettings, project_id: int, index: int
@@ -274,7 +295,19 @@ def api_project_assessment(db: DbSession, user: CurrentUser, project_id: FromPat
                     for line in lines],
         "history": [{"status": h.status, "previous": h.previous, "reasons": list(h.reasons),
                      "changed_at": _iso(h.changed_at) or ""} for h in monitoring.history_of(db, project)],
+        "readiness": _readiness_out(stored.readiness if stored else None),
     }
+
+
+def _readiness_out(stored: dict[str, Any] | None) -> ReadinessOut | None:
+    if not stored:
+        return None
+    return {"status": stored["status"], "status_label": readiness.STATUS_LABELS[stored["status"]],
+            "score": stored["score"], "requirement": stored["requirement"],
+            "targets": [{"position": t["position"], "state": t["state"],
+                         "state_label": readiness.TARGET_LABELS[t["state"]], "reason": t["reason"]}
+                        for t in stored["targets"]],
+            "lacking": list(stored["lacking"]), "notes": list(stored["notes"])}
 
 
 def _problems(problems: ReportProblems) -> Response[dict[str, Any]]:

@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy import text
 
+from indicators.assessment import readiness
 from indicators.assessment.monitoring import STATUS_LABELS
 from tracker import clock, i18n
 from tracker.models import Role
@@ -52,6 +53,7 @@ def home(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, busi
     counts = dashboard.admin_counts(db) if role is Role.ADMIN else None
     return page(request, "home.html", role_label=role.label, tasks=ROLE_TASKS[role], warnings=warnings,
                 worklist=worklist, todos=todos, counts=counts, risk_labels=STATUS_LABELS,
+                readiness_labels=readiness.STATUS_LABELS,
                 open_days=business.report_open_days, today=today)
 
 

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from indicators.assessment import readiness
 from indicators.assessment.monitoring import STATUS_LABELS
 from indicators.reading.categories import CATEGORIES
 from indicators.reading.target_edit import KIND_LABELS, OP_LABELS, OPS
@@ -134,7 +135,8 @@ def _monitoring(db: Session, project: Project) -> dict[str, Any]:
     assessment = monitoring.assessment_of(db, project)
     return {"assessment": assessment, "history": monitoring.history_of(db, project),
             "target_lines": monitoring.target_lines(assessment, project.target_sets[-1].targets),
-            "risk_labels": STATUS_LABELS}
+            "risk_labels": STATUS_LABELS, "readiness_labels": readiness.STATUS_LABELS,
+            "readiness_target_labels": readiness.TARGET_LABELS}
 
 
 def _detail_page(request: Request[Any, Any, Any], db: Session, user: User, business: BusinessSettings, project: Project,

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from indicators.assessment.monitoring import number as _number
 from indicators.assessment.progress import TargetProgress, TargetSpec, compare, is_per_year
 from indicators.rules.selection import (
     AllOf,
@@ -87,11 +88,6 @@ class Readiness:
     @property
     def ready(self) -> bool:
         return self.status == READY
-
-
-def _number(value: Decimal) -> str:
-    rounded = value.quantize(Decimal("0.01"), ROUND_HALF_UP) if abs(value) < Decimal("1e15") else value
-    return f"{rounded.normalize():f}"
 
 
 _OP_WORDS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "="}

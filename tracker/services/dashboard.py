@@ -62,9 +62,30 @@ def _scoped_count(db: Session, user: User, filters: ProjectFilters) -> int:
     return db.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
-def officer_worklist(db: Session, user: User, today: date) -> OfficerWorklist:
+@dataclass(frozen=True)
+class OfficerFigures:
+    """The officer's dashboard figures: the reporting rates and the committed-against-achieved totals."""
+
+    rates: dict[str, list[RateRow]]
+    totals: list[CategoryTotal]
+
+
+def figures_version(db: Session, user: User) -> tuple:
+    """What the dashboard figures rest on, cheaply: they are read from the stored assessments, whose computed time
+    moves whenever one is computed (a report accepted, submitted or returned, a task book confirmed, the nightly
+    job), and only then (a draft saved does not); and the projects the user sees (a programme assigned)."""
+    assessments = tuple(db.execute(select(func.count(), func.max(ProjectAssessment.computed_at))
+                                   .select_from(ProjectAssessment)).one())
+    return (*assessments, db.scalar(select(func.count()).select_from(_scope(user, None).subquery())))
+
+
+def officer_figures(db: Session, user: User) -> OfficerFigures:
+    return OfficerFigures(reporting_rates(db, user), committed_vs_achieved(db, user))
+
+
+def officer_worklist(db: Session, user: User, today: date, figures: OfficerFigures | None = None) -> OfficerWorklist:
     """The counts of the officer's home, each linking to the list it counts, the worst projects, the reporting
-    rates and the committed-against-achieved totals."""
+    rates and the committed-against-achieved totals (`figures`, when the caller keeps them)."""
     waiting, since = review_waiting(db, user)
     longest = f"最长已等待{(today - since).days}天" if since is not None else ""
     counts = [Count("review", "待审核报告", waiting, longest, "/reports")]
@@ -77,7 +98,8 @@ def officer_worklist(db: Session, user: User, today: date) -> OfficerWorklist:
     counts.append(Count("amber", "关注项目", amber, "", "/projects?risk=amber&sort=risk"))
     worst_query = project_service.filtered_projects(user, ProjectFilters(risk="at_risk", sort="risk"))
     worst = project_service.project_rows(db, worst_query, offset=0, limit=WORST)
-    return OfficerWorklist(counts, worst, red + amber, reporting_rates(db, user), committed_vs_achieved(db, user))
+    figures = figures or officer_figures(db, user)
+    return OfficerWorklist(counts, worst, red + amber, figures.rates, figures.totals)
 
 
 def review_waiting(db: Session, user: User) -> tuple[int, date | None]:

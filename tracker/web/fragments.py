@@ -38,14 +38,16 @@ class KeptParts:
                 return True, self._items[full]
             return False, None
 
-    def get(self, db: Session, key: tuple, build: Callable[[], T]) -> T:
+    def get(self, db: Session, key: tuple, build: Callable[[], T], *, generation: bool = True) -> T:
         """The part for `key` at the current generation, built by `build` if there is none yet. Requests that
         ask for a part while another builds it wait for that one instead of building it too: after a change,
-        eight requests for the officer's home would otherwise each spend a second on the same figures."""
-        generation = data_generation.current(db)
-        if generation is None:
+        eight requests for the officer's home would otherwise each spend a second on the same figures.
+        `generation=False`: the key itself says what the part depends on (a version of its own), so that changes
+        elsewhere (a grantee saving a draft) do not throw it away."""
+        current = data_generation.current(db) if generation else "own"
+        if current is None:
             return build()
-        full = (generation, *key)
+        full = (current, *key)
         found, part = self._kept(full)
         if found:
             return part

@@ -225,14 +225,16 @@ def test_reasons_in_words_are_escaped_wherever_they_are_shown(client, db, projec
         client.cookies.clear()  # signed out: the next login starts a fresh session
 
 
-def test_the_officer_dashboard_figures_are_not_rebuilt_for_a_draft(client, db, project, monkeypatch):
-    """The rates and totals (most of the home's cost at scale) are kept until an assessment changes: a grantee
-    saving a draft moves the data generation, which rebuilds the counts but not the figures."""
+def test_the_officer_worklist_is_not_rebuilt_for_a_draft(client, db, project, monkeypatch):
+    """The worklist (its rates and totals most of the home's cost at scale) is kept until what it rests on
+    changes: a grantee saving a draft moves the data generation but does not rebuild it."""
     from tracker.services import dashboard, data_generation
 
     built = []
     real = dashboard.officer_figures
     monkeypatch.setattr(dashboard, "officer_figures", lambda db, user: built.append(1) or real(db, user))
+    terminated = build.demo_project(db, code="MON-T")
+    db.commit()
     KEPT.clear()
     login(client, "officer")
     assert client.get("/").status_code == 200 and len(built) == 1
@@ -240,8 +242,14 @@ def test_the_officer_dashboard_figures_are_not_rebuilt_for_a_draft(client, db, p
     build.report(db, project, period=3, status="draft", values={PATENTS: ValueInput(value="2")})
     db.commit()
     assert data_generation.current(db) != before  # the draft moved the generation …
-    assert client.get("/").status_code == 200 and len(built) == 1  # … the figures stayed
+    assert client.get("/").status_code == 200 and len(built) == 1  # … the worklist stayed
     build.report(db, project, period=4, status="accepted", values={PATENTS: ValueInput(value="2")},
                  now=build.NOW + timedelta(minutes=5))
     db.commit()
-    assert client.get("/").status_code == 200 and len(built) == 2  # an accepted report recomputes them
+    assert client.get("/").status_code == 200 and len(built) == 2  # an accepted report rebuilds it
+    from tracker.services import project_changes
+
+    project_changes.terminate(db, terminated, requested_on=TODAY.date(), reason="终止", actor=build.SYSTEM,
+                              now=build.NOW + timedelta(minutes=6))
+    db.commit()
+    assert client.get("/").status_code == 200 and len(built) == 3  # so does a termination (no recompute)

@@ -70,22 +70,29 @@ class OfficerFigures:
     totals: list[CategoryTotal]
 
 
-def figures_version(db: Session, user: User) -> tuple:
-    """What the dashboard figures rest on, cheaply: they are read from the stored assessments, whose computed time
-    moves whenever one is computed (a report accepted, submitted or returned, a task book confirmed, the nightly
-    job), and only then (a draft saved does not); and the projects the user sees (a programme assigned)."""
+def worklist_version(db: Session, user: User) -> tuple:
+    """What the officer's worklist rests on, cheaply (three aggregate queries), so that it is kept across the
+    changes it does not show: a grantee saving a draft moves the data generation many times a minute.
+    - The stored assessments: their computed time moves whenever one is computed (a report submitted, accepted
+      or returned, a task book confirmed, an extension, the nightly job), which is when the counts of reports to
+      review, overdue and returned, and every monitoring figure, can change.
+    - The user's projects: how many (a programme assigned) and their versions (a termination, an edit).
+    - The organisations' versions (a name shown beside a project)."""
     assessments = tuple(db.execute(select(func.count(), func.max(ProjectAssessment.computed_at))
                                    .select_from(ProjectAssessment)).one())
-    return (*assessments, db.scalar(select(func.count()).select_from(_scope(user, None).subquery())))
+    scope = project_service.scoped_projects(user).with_only_columns(Project.id, Project.version).subquery()
+    projects = tuple(db.execute(select(func.count(), func.sum(scope.c.version))).one())
+    organisations = db.scalar(select(func.sum(Organisation.version)))
+    return (*assessments, *projects, organisations)
 
 
 def officer_figures(db: Session, user: User) -> OfficerFigures:
     return OfficerFigures(reporting_rates(db, user), committed_vs_achieved(db, user))
 
 
-def officer_worklist(db: Session, user: User, today: date, figures: OfficerFigures | None = None) -> OfficerWorklist:
+def officer_worklist(db: Session, user: User, today: date) -> OfficerWorklist:
     """The counts of the officer's home, each linking to the list it counts, the worst projects, the reporting
-    rates and the committed-against-achieved totals (`figures`, when the caller keeps them)."""
+    rates and the committed-against-achieved totals."""
     waiting, since = review_waiting(db, user)
     longest = f"最长已等待{(today - since).days}天" if since is not None else ""
     counts = [Count("review", "待审核报告", waiting, longest, "/reports")]
@@ -98,7 +105,7 @@ def officer_worklist(db: Session, user: User, today: date, figures: OfficerFigur
     counts.append(Count("amber", "关注项目", amber, "", "/projects?risk=amber&sort=risk"))
     worst_query = project_service.filtered_projects(user, ProjectFilters(risk="at_risk", sort="risk"))
     worst = project_service.project_rows(db, worst_query, offset=0, limit=WORST)
-    figures = figures or officer_figures(db, user)
+    figures = officer_figures(db, user)
     return OfficerWorklist(counts, worst, red + amber, figures.rates, figures.totals)
 
 

@@ -69,9 +69,9 @@ class KeptParts:
                 if self._building.get(full) is building and not building.locked():
                     del self._building[full]
 
-    def html(self, db: Session, key: tuple, render: Callable[[], str]) -> Markup:
+    def html(self, db: Session, key: tuple, render: Callable[[], str], *, generation: bool = True) -> Markup:
         """A rendered part: `render` fills an autoescaped template."""
-        return Markup(self.get(db, key, render))  # noqa: S704 - an autoescaped template's output, not user text
+        return Markup(self.get(db, key, render, generation=generation))  # noqa: S704 - autoescaped output
 
     def clear(self) -> None:
         with self._lock:

@@ -45,14 +45,13 @@ def home(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, busi
     # What needs doing: the officer's worklist over their programmes, the grantee's projects to file for.
     worklist = None
     if role is Role.OFFICER:  # kept, rendered, until a project, report or assessment changes (tracker.web.fragments)
-        # The figures (rates, totals: most of the cost) are kept until an assessment changes, the rest until
-        # anything the page shows changes: a grantee saving a draft rebuilds the counts, not the figures.
-        lang, scope = request_language(request), scope_key(user)
-        figures = KEPT.get(db, ("officer-figures", scope, today, dashboard.figures_version(db, user)),
-                           lambda: dashboard.officer_figures(db, user), generation=False)
-        worklist = KEPT.html(db, ("worklist", lang, scope, today), lambda: render(
-            "_officer_worklist.html", lang=lang, worklist=dashboard.officer_worklist(db, user, today, figures),
-            rate_dimensions=dashboard.RATE_DIMENSIONS))
+        # Kept until what it rests on changes (dashboard.worklist_version), not until anything changes: a grantee
+        # saving a draft does not rebuild it.
+        lang = request_language(request)
+        key = ("worklist", lang, scope_key(user), today, dashboard.worklist_version(db, user))
+        worklist = KEPT.html(db, key, lambda: render(
+            "_officer_worklist.html", lang=lang, worklist=dashboard.officer_worklist(db, user, today),
+            rate_dimensions=dashboard.RATE_DIMENSIONS), generation=False)
     todos = dashboard.grantee_todos(db, user, business, today) if role is Role.GRANTEE else None
     counts = dashboard.admin_counts(db) if role is Role.ADMIN else None
     return page(request, "home.html", role_label=role.label, tasks=ROLE_TASKS[role], warnings=warnings,

@@ -355,8 +355,11 @@ def _level(target: MonitoredTarget, progress: TargetProgress, history: Sequence[
                             best, expected, predicted, baseline)
 
 
+OP_WORDS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "="}  # as a target is written in words
+
+
 def _op_word(op: str) -> str:
-    return {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "="}.get(op, op)
+    return OP_WORDS.get(op, op)
 
 
 def _deliverable(target: MonitoredTarget, progress: TargetProgress, period: Period) -> TargetAssessment:

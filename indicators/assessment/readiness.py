@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from indicators.assessment.monitoring import OP_WORDS
 from indicators.assessment.monitoring import number as _number
 from indicators.assessment.progress import TargetProgress, TargetSpec, compare, is_per_year
 from indicators.rules.selection import (
@@ -90,9 +91,6 @@ class Readiness:
         return self.status == READY
 
 
-_OP_WORDS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "==": "="}
-
-
 def check_target(target: RequiredTarget, progress: TargetProgress | None) -> TargetCheck:
     """One target against its task-book value, on the accepted values."""
     found = progress or TargetProgress(target.id)
@@ -104,7 +102,7 @@ def check_target(target: RequiredTarget, progress: TargetProgress | None) -> Tar
             return _evidenced(target, TargetCheck(target.id, NOT_MET, f"{target.label}：尚未完成"))
         return _evidenced(target, TargetCheck(target.id, MET, f"{target.label}：已完成"))
     assert target.value is not None and target.op is not None
-    goal = f"{_OP_WORDS.get(target.op, target.op)}{_number(target.value)}{unit}"
+    goal = f"{OP_WORDS.get(target.op, target.op)}{_number(target.value)}{unit}"
     spec = TargetSpec(target.id, target.kind, target.op, target.value, target.unit)
     if is_per_year(target.unit, target.kind):
         if not found.by_year:

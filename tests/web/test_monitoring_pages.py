@@ -231,8 +231,9 @@ def test_the_officer_worklist_is_not_rebuilt_for_a_draft(client, db, project, mo
     from tracker.services import dashboard, data_generation
 
     built = []
-    real = dashboard.officer_figures
-    monkeypatch.setattr(dashboard, "officer_figures", lambda db, user: built.append(1) or real(db, user))
+    real = dashboard.officer_worklist
+    monkeypatch.setattr(dashboard, "officer_worklist",
+                        lambda db, user, today: built.append(1) or real(db, user, today))
     terminated = build.demo_project(db, code="MON-T")
     db.commit()
     KEPT.clear()

@@ -62,14 +62,6 @@ def _scoped_count(db: Session, user: User, filters: ProjectFilters) -> int:
     return db.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
-@dataclass(frozen=True)
-class OfficerFigures:
-    """The officer's dashboard figures: the reporting rates and the committed-against-achieved totals."""
-
-    rates: dict[str, list[RateRow]]
-    totals: list[CategoryTotal]
-
-
 def worklist_version(db: Session, user: User) -> tuple:
     """What the officer's worklist rests on, cheaply (three aggregate queries), so that it is kept across the
     changes it does not show: a grantee saving a draft moves the data generation many times a minute.
@@ -84,10 +76,6 @@ def worklist_version(db: Session, user: User) -> tuple:
     projects = tuple(db.execute(select(func.count(), func.sum(scope.c.version))).one())
     organisations = db.scalar(select(func.sum(Organisation.version)))
     return (*assessments, *projects, organisations)
-
-
-def officer_figures(db: Session, user: User) -> OfficerFigures:
-    return OfficerFigures(reporting_rates(db, user), committed_vs_achieved(db, user))
 
 
 def officer_worklist(db: Session, user: User, today: date) -> OfficerWorklist:
@@ -105,8 +93,7 @@ def officer_worklist(db: Session, user: User, today: date) -> OfficerWorklist:
     counts.append(Count("amber", "关注项目", amber, "", "/projects?risk=amber&sort=risk"))
     worst_query = project_service.filtered_projects(user, ProjectFilters(risk="at_risk", sort="risk"))
     worst = project_service.project_rows(db, worst_query, offset=0, limit=WORST)
-    figures = officer_figures(db, user)
-    return OfficerWorklist(counts, worst, red + amber, figures.rates, figures.totals)
+    return OfficerWorklist(counts, worst, red + amber, reporting_rates(db, user), committed_vs_achieved(db, user))
 
 
 def review_waiting(db: Session, user: User) -> tuple[int, date | None]:

@@ -38,7 +38,7 @@ from sqlalchemy.types import NullType
 
 from indicators.assessment import monitoring as model
 from indicators.assessment import readiness as readiness_model
-from indicators.assessment.progress import AcceptedReport, ReportedValue, TargetSpec, progress
+from indicators.assessment.progress import AcceptedReport, ReportedValue, TargetProgress, TargetSpec, progress
 from indicators.deadlines import add_months
 from indicators.workdays import ReportingPeriod, quarter_label
 from tracker import clock
@@ -119,6 +119,14 @@ class Inputs:
     concerns: list[model.ReportConcern] = field(default_factory=list)
     reporting: Reporting = Reporting()
     selection: dict[str, Any] | None = None  # the selection rule copied at award (验收 readiness)
+    _progress: dict[int, TargetProgress] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def progressed(self) -> dict[int, TargetProgress]:
+        """Each target's progress on the accepted reports, worked out once for the assessment and the readiness."""
+        if self._progress is None:
+            specs = [TargetSpec(t.id, t.kind, t.op, t.value, t.unit) for t in self.targets]
+            self._progress = progress(specs, self.accepted, self.project.start_date, steps=False)
+        return self._progress
 
 
 def thresholds(rules: BusinessSettings) -> model.Thresholds:
@@ -318,8 +326,7 @@ def _evaluate(found: Inputs, rules: BusinessSettings, today: date) -> model.Proj
     as_of = max((r.period_end for r in found.accepted), default=None)
     period = model.Period(project.start_date, project.end_date, today, as_of)
     limits, curves = thresholds(rules), dict(rules.monitoring_curves)
-    specs = [TargetSpec(t.id, t.kind, t.op, t.value, t.unit) for t in found.targets]
-    progressed = progress(specs, found.accepted, project.start_date, steps=False)
+    progressed = found.progressed()
     histories: dict[int, list[model.Point]] = defaultdict(list)
     for report in sorted(found.accepted, key=lambda r: r.period_index):
         for position, reported in report.values.items():
@@ -449,8 +456,7 @@ def readiness_of(found: Inputs) -> readiness_model.Readiness:
     """The project's acceptance readiness (验收条件) on the same accepted values: its targets under the selection
     rule copied at award. Deliverables count by the accepted "done", which the report service accepts only with
     their evidence."""
-    specs = [TargetSpec(t.id, t.kind, t.op, t.value, t.unit) for t in found.targets]
-    progressed = progress(specs, found.accepted, found.project.start_date, steps=False)
+    progressed = found.progressed()
     required = [readiness_model.RequiredTarget(t.id, t.label, t.marker, t.kind, t.op, t.value, t.unit)
                 for t in found.targets]
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -296,5 +297,78 @@ def report(db: Session, project: Project, *, period: int = 1, status: str = "dra
     if status in ("accepted", "returned"):
         report_service.review(db, made, decision=status, comment=comment if status == "returned" else "",
                               lock=made.lock, actor=checker, now=now)
+    db.commit()
+    return made
+
+
+# --- acceptance ------------------------------------------------------------------------------------------------
+
+# A day in the default project's acceptance window (END - 30 days to END + 6 months) with its final report open.
+ACCEPTANCE_NOW = datetime(2026, 12, 20, 2, 0, tzinfo=UTC)
+ACCEPTANCE_TODAY = ACCEPTANCE_NOW.date()
+TINY_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def expert(db: Session, *, username: str = "expert-b", organisation: Organisation | None = None,
+           email: str | None = None, now: datetime = NOW) -> User:
+    """An expert account (no password), of `organisation` if given (conflicts of interest go by it)."""
+    user = accounts.create_user(db, username=username, password=None, role=Role.EXPERT, now=now,
+                                display_name=f"专家{username}", organisation=organisation,
+                                email=email or f"{username}@example.org", actor=SYSTEM)
+    db.commit()
+    return user
+
+
+def final_report(db: Session, project: Project, *, now: datetime = ACCEPTANCE_NOW) -> Report:
+    """The project's last period's report (结题报告), submitted, on `now`."""
+    last = report_service.project_periods(db, project, DUE_DAYS)[-1]
+    return report(db, project, period=last.index, status="submitted", now=now)
+
+
+def application(db: Session, project: Project, *, figures: dict[str, str] | None = None,
+                now: datetime = ACCEPTANCE_NOW, store: EvidenceStore | None = None):
+    """The project's acceptance application on `now` with its final report submitted first; the figures its rule
+    needs (default: 50 万元 each) with an audit report."""
+    from tracker.files.evidence import check_evidence_file
+    from tracker.services import acceptance
+    from tracker.services.business_settings import BusinessSettings
+
+    if report_service.reports_of(db, project).get(report_service.project_periods(db, project, DUE_DAYS)[-1].index) \
+            is None:
+        final_report(db, project, now=now)
+    needs = acceptance.figures_needed(project)
+    typed = figures if figures is not None else {n.key: "50" for n in needs if n.required}
+    evidence = [acceptance.EvidenceUpload("audit_report", check_evidence_file("审计报告.pdf", TINY_PDF))] \
+        if any(n.required for n in needs) else []
+    made = acceptance.apply(db, project, acceptance.ApplicationInput("各项任务已按任务书完成。", {}, typed, evidence),
+                            actor=_grantee_of(db, project), now=now, today=now.date(), rules=BusinessSettings(),
+                            store=store or EvidenceStore(Path(tempfile.mkdtemp(prefix="acceptance-evidence-"))))
+    db.commit()
+    return made
+
+
+def meeting(db: Session, applications: Sequence, members: Sequence[User], *, by: User,
+            now: datetime = ACCEPTANCE_NOW):
+    """A committee for the applications, led by the first member, held the next day."""
+    from datetime import timedelta
+
+    from tracker.services import committees
+
+    made = committees.form_meeting(db, by, committees.MeetingInput(
+        "测试验收会", (now.date() + timedelta(days=1)).isoformat(), "南宁市科技大厦", [m.id for m in members],
+        members[0].id, [a.id for a in applications]), actor=Actor.of(by), now=now, today=now.date())
+    db.commit()
+    return made
+
+
+def check(db: Session, application, expert_user: User, *, agrees: bool = True, recommendation: str = "passed",
+          now: datetime = ACCEPTANCE_NOW):
+    """An expert's check agreeing (or not) with every target."""
+    from tracker.services import committees
+
+    items = {t.id: committees.ItemInput("1" if agrees else "0", "" if agrees else "佐证不足")
+             for t in application.target_set.targets}
+    made = committees.submit_check(db, application, expert_user, items, opinion="同意通过验收。",
+                                   recommendation=recommendation, actor=Actor.of(expert_user), now=now)
     db.commit()
     return made

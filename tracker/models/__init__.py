@@ -1,5 +1,22 @@
 """ORM models, one module per aggregate. Importing this package registers every table on Base.metadata."""
 
+from tracker.models.acceptance import (
+    FIGURE_LABELS,
+    VERDICT_LABELS,
+    AcceptanceApplication,
+    AcceptanceMeeting,
+    AcceptanceVerdict,
+    ApplicationEvidence,
+    ApplicationFigure,
+    ApplicationTarget,
+    CertificateFigure,
+    DecisionIsFinal,
+    ExpertCheck,
+    ExpertCheckItem,
+    MilestoneCheck,
+    Verdict,
+    meeting_members,
+)
 from tracker.models.accounts import (
     ActivationToken,
     ApiToken,
@@ -42,6 +59,21 @@ from tracker.models.reviews import ClauseCorrection, ReviewMark, RuleCorrection
 from tracker.models.settings import SettingValue
 
 __all__ = [
+    "FIGURE_LABELS",
+    "VERDICT_LABELS",
+    "AcceptanceApplication",
+    "AcceptanceMeeting",
+    "AcceptanceVerdict",
+    "ApplicationEvidence",
+    "ApplicationFigure",
+    "ApplicationTarget",
+    "CertificateFigure",
+    "DecisionIsFinal",
+    "ExpertCheck",
+    "ExpertCheckItem",
+    "MilestoneCheck",
+    "Verdict",
+    "meeting_members",
     "ActivationToken",
     "ApiToken",
     "AssessmentChange",

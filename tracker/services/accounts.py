@@ -26,6 +26,9 @@ IP_FAILURES = 10
 IP_PERIOD = timedelta(minutes=5)
 ACTIVATION_VALIDITY = timedelta(hours=72)
 API_TOKEN_PREFIX = "trk_"  # noqa: S105 - a visible prefix, not a secret
+# Grantees report for their organisation; an expert's organisation is where they work, which keeps them off its
+# acceptance cases (conflict of interest). Other roles belong to none.
+MAY_BELONG = frozenset({Role.GRANTEE, Role.EXPERT})
 USER_FIELDS = ("username", "display_name", "role", "organisation_id", "email", "phone", "is_active")
 
 
@@ -266,8 +269,8 @@ def create_user(
         raise AccountError(f"用户名 {username} 已存在", field="username")
     if role is Role.GRANTEE and organisation is None:
         raise AccountError("项目承担单位用户必须属于一个单位", field="organisation")
-    if role is not Role.GRANTEE and organisation is not None:
-        raise AccountError("只有项目承担单位用户属于单位", field="organisation")
+    if role not in MAY_BELONG and organisation is not None:
+        raise AccountError("只有项目承担单位用户和验收专家属于单位", field="organisation")
     user = User(username=username, display_name=(display_name or username).strip()[:100], role=role.value,
                 organisation=organisation, email=(email or None), phone=(phone or None), is_active=True,
                 is_demo=is_demo, created_at=now, version=1)
@@ -291,7 +294,7 @@ def update_user(db: Session, user: User, *, version: int, display_name: str, rol
         raise StaleEdit("该用户已被其他人修改，请查看最新内容后再保存")
     if role is Role.GRANTEE and organisation is None:
         raise AccountError("项目承担单位用户必须属于一个单位", field="organisation")
-    if role is not Role.GRANTEE:
+    if role not in MAY_BELONG:
         organisation = None
     if user.id == actor.user_id and role.value != user.role:
         raise AccountError("不能修改自己的角色", field="role")

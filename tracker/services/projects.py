@@ -22,6 +22,7 @@ from indicators.rules.period import from_dict as period_from_dict
 from tracker import clock
 from tracker.db import BulkInsert
 from tracker.models import (
+    AcceptanceApplication,
     ClauseCorrection,
     GuidelineClause,
     GuidelineDocument,
@@ -34,6 +35,7 @@ from tracker.models import (
     Role,
     TargetSet,
     User,
+    meeting_members,
     programme_officers,
     project_contacts,
 )
@@ -540,7 +542,11 @@ def scoped_projects(user: User | None):
         return query.where(Project.programme_id.in_(assigned))
     if user.role in (Role.ADMIN.value, Role.FINANCE.value):
         return query
-    return query.where(Project.id == -1)  # experts: only their acceptance cases, which come later
+    # Experts: the projects of the acceptance meetings they sit on.
+    cases = (select(AcceptanceApplication.project_id)
+             .join(meeting_members, meeting_members.c.meeting_id == AcceptanceApplication.meeting_id)
+             .where(meeting_members.c.user_id == user.id))
+    return query.where(Project.id.in_(cases))
 
 
 def project_for(db: Session, user: User, project_id: int) -> Project | None:

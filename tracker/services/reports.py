@@ -441,7 +441,7 @@ def _new_version(db: Session, report: Report, target_set: TargetSet, number: int
     return version
 
 
-def _store_file(db: Session, project: Project, checked: CheckedFile, store: EvidenceStore, actor: Actor,
+def store_file(db: Session, project: Project, checked: CheckedFile, store: EvidenceStore, actor: Actor,
                 now: datetime) -> EvidenceFile:
     """One row per distinct file of a project: the same file uploaded twice is the same evidence file."""
     existing = db.scalar(select(EvidenceFile).where(EvidenceFile.project_id == project.id,
@@ -539,7 +539,7 @@ def _write(db: Session, project: Project, version: ReportVersion, target_set: Ta
     for i, (item, identifier, description, target_position) in enumerate(clean.evidence):
         file_id = item.file_id
         if item.new_file is not None:
-            file_id = _store_file(db, project, item.new_file, store, actor, now).id
+            file_id = store_file(db, project, item.new_file, store, actor, now).id
         version.evidence.append(ReportEvidence(
             position=i, kind=item.kind, identifier=identifier[:120], description=description[:500],
             target=by_position.get(target_position) if target_position is not None else None, file_id=file_id))

@@ -46,6 +46,7 @@ TODAY = NOW.date()
 START = date(2025, 1, 1)
 END = date(2026, 12, 31)  # START + the default direction's 实施期限 2年
 DUE_DAYS = OPEN_DAYS = 15  # the default settings: due 15 days after the quarter, open 15 days before its end
+FINAL_OPEN_DAYS = 30  # … and the final report opens with the acceptance window, 30 days before the end
 
 # --- the default guideline ---------------------------------------------------------------------------
 
@@ -290,10 +291,10 @@ def report(db: Session, project: Project, *, period: int = 1, status: str = "dra
             raise ValueError("uploaded files need store=EvidenceStore(tmp_path / ...)")
         store = EvidenceStore(Path("/nonexistent/builders-evidence"))  # never written: no file in this report
     made = report_service.save_draft(db, project, quarter, data, actor=grantee, now=now, today=today,
-                                     open_days=OPEN_DAYS, store=store)
+                                     open_days=OPEN_DAYS, final_open_days=FINAL_OPEN_DAYS, store=store)
     if status != "draft":
         report_service.submit(db, project, quarter, edit_lock=made.latest.edit_lock, actor=grantee, now=now,
-                              today=today, open_days=OPEN_DAYS)
+                              today=today, open_days=OPEN_DAYS, final_open_days=FINAL_OPEN_DAYS)
     if status in ("accepted", "returned"):
         report_service.review(db, made, decision=status, comment=comment if status == "returned" else "",
                               lock=made.lock, actor=checker, now=now)

@@ -54,6 +54,13 @@ REPORT_EDIT = Rule(_roles(Role.GRANTEE.value), scope="own_organisation")
 REPORT_REVIEW = Rule(_roles(Role.OFFICER.value), scope="assigned_programmes")
 # The queue of submitted reports: officers review theirs; the admin reads every programme's queue.
 REPORT_QUEUE = Rule(_roles(Role.OFFICER.value, Role.ADMIN.value), scope="assigned_programmes")
+# Acceptance (验收): the grantee applies for its own organisation's projects; the officer forms committees and records
+# verdicts and milestone checks for the projects of their programmes; experts check the cases of the meetings they
+# sit on; the officer, the admin (read-only) and the meeting's experts read cases, meetings and the checklist.
+ACCEPTANCE_APPLY = Rule(_roles(Role.GRANTEE.value), scope="own_organisation")
+ACCEPTANCE_ORGANISE = Rule(_roles(Role.OFFICER.value), scope="assigned_programmes")
+ACCEPTANCE_READ = Rule(_roles(Role.OFFICER.value, Role.ADMIN.value, Role.EXPERT.value), scope="assigned_cases")
+EXPERT_CHECK = Rule(_roles(Role.EXPERT.value), scope="assigned_cases")
 
 # Route name → rule. Route names are the `name=` of the Litestar handlers.
 POLICY: dict[str, Rule] = {
@@ -147,6 +154,21 @@ POLICY: dict[str, Rule] = {
     "review_clause_mark": REVIEW_EDIT,
     "review_rules": REVIEW_READ,
     "review_rule_correct": REVIEW_EDIT,
+    # Acceptance: the project's acceptance page follows the project's scope (experts: their cases).
+    "project_acceptance": SIGNED_IN,
+    "acceptance_apply_form": ACCEPTANCE_APPLY,
+    "acceptance_apply": ACCEPTANCE_APPLY,
+    "acceptance": ACCEPTANCE_READ,
+    "acceptance_meeting_form": ACCEPTANCE_ORGANISE,
+    "acceptance_meeting_create": ACCEPTANCE_ORGANISE,
+    "acceptance_meeting": ACCEPTANCE_READ,
+    "acceptance_checklist_xlsx": ACCEPTANCE_READ,
+    "acceptance_checklist_pdf": ACCEPTANCE_READ,
+    "acceptance_checklist_print": ACCEPTANCE_READ,
+    "acceptance_case": ACCEPTANCE_READ,
+    "acceptance_check": EXPERT_CHECK,
+    "acceptance_verdict": ACCEPTANCE_ORGANISE,
+    "milestone_check": ACCEPTANCE_ORGANISE,
     # The JSON API (DESIGN §4): the same roles and scopes as the pages it mirrors. Programmes and directions
     # like the catalogue (grantees do not browse it); projects and their targets like the project pages.
     "api_programmes": CATALOGUE_READ,

@@ -472,11 +472,69 @@ def cmd_projects_import(args: argparse.Namespace, settings: Settings) -> None:
 # --- export -------------------------------------------------------------------------------------
 
 
+CHECKLIST_FORMATS = {".xlsx": "Excel", ".pdf": "PDF", ".html": "HTML", ".htm": "HTML"}
+
+
+def _export_arguments(args: argparse.Namespace) -> tuple[str | None, Path]:
+    """(CODE, PATH) of `export KIND [CODE] PATH`: only the checklist takes a code."""
+    values = list(args.values)
+    if args.kind == "checklist":
+        if len(values) != 2:
+            raise CommandError("用法：tracker export checklist CODE PATH（CODE 为验收会编号或项目编号）")
+        return values[0].strip(), Path(values[1])
+    if len(values) != 1:
+        raise CommandError(f"用法：tracker export {args.kind} PATH")
+    return None, Path(values[0])
+
+
+def _checklist(db, code: str, path: Path, now) -> bytes:
+    """The checklist of a meeting (all its projects) or of one project, in the format PATH's suffix names."""
+    from sqlalchemy import select
+
+    from tracker.exports.checklist import (
+        cases_for_meeting,
+        cases_for_project,
+        checklist_html,
+        checklist_pdf,
+        checklist_workbook,
+    )
+    from tracker.exports.pdf import PdfError
+    from tracker.models import Project
+    from tracker.services.committees import meeting_by_code
+
+    meeting = meeting_by_code(db, code)
+    if meeting is not None:
+        cases = cases_for_meeting(db, meeting)
+        if not cases:
+            raise CommandError(f"验收会{code}没有验收项目")
+    else:
+        project = db.scalar(select(Project).where(Project.code == code))
+        if project is None:
+            raise CommandError(f"找不到验收会或项目“{code}”（请使用验收会编号，如 YS2026-001，或项目编号）")
+        cases = cases_for_project(db, project)
+        if not cases:
+            raise CommandError(f"项目{code}尚未申请验收，没有验收清单")
+    kind = CHECKLIST_FORMATS[path.suffix.lower()]
+    if kind == "Excel":
+        return checklist_workbook(cases, generated_at=now)
+    if kind == "HTML":
+        return checklist_html(cases, generated_at=now).encode("utf-8")
+    try:
+        return checklist_pdf(cases, generated_at=now)
+    except PdfError as exc:
+        raise CommandError(str(exc)) from exc
+
+
 def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
     from tracker import clock
 
+    code, path = _export_arguments(args)
+    if args.kind == "checklist" and path.suffix.lower() not in CHECKLIST_FORMATS:
+        raise CommandError("验收清单的文件名应以 .xlsx（Excel）、.pdf 或 .html（打印页）结尾")
     with session_scope(make_session_factory(_engine(settings))) as db:
-        if args.kind == "at-risk":  # red and amber projects, worst first, with their reasons
+        if args.kind == "checklist":
+            data = _checklist(db, code, path, clock.now())
+        elif args.kind == "at-risk":  # red and amber projects, worst first, with their reasons
             from tracker.exports.at_risk_xlsx import at_risk_rows, at_risk_workbook
             from tracker.services.projects import ProjectFilters, filtered_projects
 
@@ -486,8 +544,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
             from tracker.exports.projects_xlsx import load_projects, projects_workbook
 
             data = projects_workbook(load_projects(db), scope_note="全部项目（命令行导出）")
-    Path(args.path).write_bytes(data)
-    print(f"已导出：{args.path}")
+    path.write_bytes(data)
+    print(f"已导出：{path}")
 
 
 # --- audit --------------------------------------------------------------------------------------
@@ -572,10 +630,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--guideline", required=True, metavar="NAME", help="指南标题、项目计划名称或导入时的文件名")
     p.add_argument("--dry-run", action="store_true", help="只检查，不写入")
 
-    p = add("export", cmd_export, "导出与页面相同的文件：projects（项目及其考核指标，Excel）、"
-                                  "at-risk（预警和关注的项目及原因，Excel）")
-    p.add_argument("kind", choices=["projects", "at-risk"], metavar="KIND")
-    p.add_argument("path", metavar="PATH")
+    p = add("export", cmd_export, "导出与页面相同的文件：projects PATH（项目及其考核指标，Excel）、"
+                                  "at-risk PATH（预警和关注的项目及原因，Excel）、"
+                                  "checklist CODE PATH（验收清单：CODE 为验收会编号，如 YS2026-001，导出该会全部项目；"
+                                  "或为项目编号；PATH 以 .xlsx、.pdf 或 .html 结尾）")
+    p.add_argument("kind", choices=["projects", "at-risk", "checklist"], metavar="KIND",
+                   help="projects、at-risk 或 checklist")
+    # Positional as DESIGN §4 writes them: `export projects PATH`, `export checklist CODE PATH`.
+    p.add_argument("values", nargs="+", metavar="[CODE] PATH", help="checklist 先写 CODE，再写 PATH")
+    p.usage = "tracker export {projects,at-risk} PATH\n       tracker export checklist CODE PATH"
 
     jobs = sub.add_parser("jobs", help="定时任务：列出、手动运行", description="定时任务：列出、手动运行")
     jobs_sub = jobs.add_subparsers(dest="jobs_command", metavar="COMMAND", required=True)

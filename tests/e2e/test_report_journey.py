@@ -28,8 +28,8 @@ def png() -> bytes:
 
 
 class Journey:
-    def __init__(self, browser, base: str, width: str, shots):
-        self.browser, self.base, self.width, self.shots = browser, base, width, shots
+    def __init__(self, browser, base: str, width: str, shots, prefix: str = "report"):
+        self.browser, self.base, self.width, self.shots, self.prefix = browser, base, width, shots, prefix
         self.errors: list[str] = []
         self.context = None
 
@@ -51,7 +51,7 @@ class Journey:
     def check(self, page, name: str):
         w = WIDTHS[self.width][0]
         assert page.evaluate("document.documentElement.scrollWidth") <= w, f"{name}: wider than {w}px"
-        page.screenshot(path=str(self.shots / f"report-{name}-{self.width}.png"), full_page=True)
+        page.screenshot(path=str(self.shots / f"{self.prefix}-{name}-{self.width}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("width", WIDTHS)

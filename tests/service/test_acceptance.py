@@ -234,3 +234,14 @@ def test_expert_checks_table_refuses_deletes(db, project, officer, panel):
     assert db.get(ExpertCheck, check.id) is not None
 
 
+
+
+def test_the_final_report_opens_with_the_acceptance_window(db, project):
+    from tracker.services import reports as report_service
+
+    periods = report_service.project_periods(db, project, build.DUE_DAYS)
+    final, before = periods[-1], periods[-2]
+    twenty_days_before_the_end = project.end_date - timedelta(days=20)
+    assert "起才能填报" in report_service.period_is_open(project, final, twenty_days_before_the_end, 15)
+    assert report_service.period_is_open(project, final, twenty_days_before_the_end, 15, 30) is None
+    assert "起才能填报" in report_service.period_is_open(project, before, before.end - timedelta(days=20), 15, 30)

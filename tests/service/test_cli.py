@@ -145,3 +145,47 @@ def test_demo_progress_is_a_line_per_stage_and_tenth_in_a_log_and_a_bar_on_a_ter
     progress.close()
     text = terminal.getvalue()
     assert "\r演示进展报告 [" in text and "100/100" in text and text.count("\n") == 2  # the bar, then the time
+
+
+def test_export_checklist_of_a_meeting_or_a_project(cli_db, tmp_path, capsys):
+    """`tracker export checklist CODE PATH`: a meeting's code gives all its projects in one file, a project's code
+    that project's checklist; the suffix picks Excel, PDF or the printable page; a wrong code is one clear line."""
+    from openpyxl import load_workbook
+    from sqlalchemy.orm import sessionmaker
+
+    from tests import builders as build
+    from tests.service.test_checklist import examined_meeting
+    from tracker.db import make_engine
+
+    assert cli.main(["db", "upgrade"]) == 0
+    engine = make_engine(f"sqlite:///{cli_db}")
+    try:
+        with sessionmaker(bind=engine, expire_on_commit=False)() as db:
+            made = examined_meeting(db, tmp_path / "files", second=True)
+            build.project(db, code="CK-LATER", officer=made["officer"], confirmed=True)  # has not applied
+            code = made["meeting"].code
+    finally:
+        engine.dispose()
+    capsys.readouterr()
+
+    xlsx, pdf, html = tmp_path / "meeting.xlsx", tmp_path / "meeting.pdf", tmp_path / "CK-2.html"
+    assert cli.main(["export", "checklist", code, str(xlsx)]) == 0
+    assert f"已导出：{xlsx}" in capsys.readouterr().out
+    assert load_workbook(xlsx).sheetnames == ["汇总", "CK-1", "CK-2"]
+    assert cli.main(["export", "checklist", code, str(pdf)]) == 0
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    assert cli.main(["export", "checklist", "CK-2", str(html)]) == 0
+    page = html.read_text(encoding="utf-8")
+    assert "智能控制系统开发" in page and "高精度光纤传感器研制与产业化" not in page
+    assert cli.main(["export", "projects", str(tmp_path / "projects.xlsx")]) == 0  # the other kinds still work
+    capsys.readouterr()
+
+    wrong = tmp_path / "x"
+    for args, words in ((["NO-SUCH", f"{wrong}.xlsx"], "找不到验收会或项目“NO-SUCH”"),
+                        (["CK-LATER", f"{wrong}.pdf"], "项目CK-LATER尚未申请验收"),
+                        ([code, f"{wrong}.docx"], "应以 .xlsx（Excel）、.pdf 或 .html（打印页）结尾"),
+                        ([f"{wrong}.xlsx"], "用法：tracker export checklist CODE PATH")):
+        assert cli.main(["export", "checklist", *args]) == 1, args
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err, err
+    assert not list(tmp_path.glob("x.*"))  # nothing written

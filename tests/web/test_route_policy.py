@@ -25,7 +25,16 @@ from indicators.identifiers import uscc_check_char
 from tracker import access, clock
 from tracker.files.evidence import check_evidence_file
 from tracker.files.store import EvidenceStore
-from tracker.models import AuditEntry, EvidenceFile, Organisation, Role, User
+from tracker.models import (
+    AcceptanceApplication,
+    AcceptanceMeeting,
+    AuditEntry,
+    EvidenceFile,
+    Organisation,
+    Report,
+    Role,
+    User,
+)
 from tracker.services import accounts, outbox, sessions
 from tracker.services.audit import Actor
 from tracker.services.guidelines import ClauseInput, DocumentInput, NodeInput, store_guideline
@@ -63,8 +72,9 @@ REVIEW_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, FORBIDDEN, FORBIDDEN, OK, LOGI
 REVIEW_EDIT = row(LOGIN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
 REVIEW_EDIT_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
 
-# Projects: each role's scope; experts see only acceptance cases (none yet); admin and finance see every project.
-PROJECT = row(LOGIN, OK, OK, NOT_FOUND, OK, OK, LOGIN)
+# Projects: each role's scope; experts see the projects of the acceptance meetings they sit on (the own project's
+# meeting has the demo expert; the foreign one another expert); admin and finance see every project.
+PROJECT = row(LOGIN, OK, OK, OK, OK, OK, LOGIN)
 PROJECT_FOREIGN = row(LOGIN, NOT_FOUND, NOT_FOUND, NOT_FOUND, OK, OK, LOGIN)
 TASK_BOOK = row(LOGIN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
 TASK_BOOK_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
@@ -77,6 +87,13 @@ PROJECT_IMPORT_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, FORBIDDEN, FORBIDDEN, 
 # reviews; everyone who sees the project reads its reports and evidence.
 REPORT_EDIT = row(LOGIN, OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
 REPORT_EDIT_FOREIGN = row(LOGIN, NOT_FOUND, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN, LOGIN)
+
+# Acceptance: officers (their programmes), the admin (read-only) and the meeting's experts read meetings, cases and
+# checklists; the officer organises and decides; only the meeting's experts check; grantees apply (REPORT_EDIT).
+ACCEPTANCE = row(LOGIN, FORBIDDEN, OK, OK, FORBIDDEN, OK, LOGIN)
+ACCEPTANCE_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, NOT_FOUND, FORBIDDEN, OK, LOGIN)
+EXPERT_CHECK = row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, LOGIN)
+EXPERT_CHECK_FOREIGN = row(LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, FORBIDDEN, LOGIN)
 
 # route name → (own object expectations, foreign object expectations or _)
 EXPECTED = {
@@ -160,6 +177,20 @@ EXPECTED = {
     "review_clause_mark": (REVIEW_EDIT, REVIEW_EDIT_FOREIGN),
     "review_rules": (REVIEW, REVIEW_FOREIGN),
     "review_rule_correct": (REVIEW_EDIT, REVIEW_EDIT_FOREIGN),
+    "project_acceptance": (PROJECT, PROJECT_FOREIGN),
+    "acceptance_apply_form": (REPORT_EDIT, REPORT_EDIT_FOREIGN),
+    "acceptance_apply": (REPORT_EDIT, REPORT_EDIT_FOREIGN),
+    "acceptance": (ACCEPTANCE, _),
+    "acceptance_meeting_form": (TASK_BOOK, _),
+    "acceptance_meeting_create": (TASK_BOOK, _),
+    "acceptance_meeting": (ACCEPTANCE, ACCEPTANCE_FOREIGN),
+    "acceptance_checklist_xlsx": (ACCEPTANCE, ACCEPTANCE_FOREIGN),
+    "acceptance_checklist_pdf": (ACCEPTANCE, ACCEPTANCE_FOREIGN),
+    "acceptance_checklist_print": (ACCEPTANCE, ACCEPTANCE_FOREIGN),
+    "acceptance_case": (ACCEPTANCE, ACCEPTANCE_FOREIGN),
+    "acceptance_check": (EXPERT_CHECK, EXPERT_CHECK_FOREIGN),
+    "acceptance_verdict": (TASK_BOOK, TASK_BOOK_FOREIGN),
+    "milestone_check": (TASK_BOOK, TASK_BOOK_FOREIGN),
     # The JSON API: the same roles and scopes as the pages it mirrors (401 JSON instead of the login redirect).
     "api_programmes": (CATALOGUE, _),
     "api_programme_summary": (CATALOGUE, CATALOGUE_FOREIGN),
@@ -258,6 +289,11 @@ class World:
         # An evidence file of each project (on disk when the app's data folder is known).
         self.own_file = self._evidence_file(self.own_project)
         self.foreign_file = self._evidence_file(self.foreign_project)
+        # An acceptance case of each project, in a meeting: the demo expert sits on the own one, another expert on
+        # the foreign one.
+        expert = db.query(User).filter_by(username="expert").one()
+        self.own_case, self.own_meeting = self._case(self.own_project, expert, "YS2026-901")
+        self.foreign_case, self.foreign_meeting = self._case(self.foreign_project, self.stranger, "YS2026-902")
         # A mail in the outbox (the admin's to read; a missing id answers 404).
         self.mail_id = outbox.queue_mail(db, dedupe_key="matrix", template="activation", recipient="m@example.com",
                                          context={"name": "x", "username": "x", "path": "/", "expires": "x"},
@@ -274,6 +310,24 @@ class World:
                            uploaded_at=self.now)
         self.db.add(row)
         return row
+
+    def _case(self, project, expert: User, code: str) -> tuple[AcceptanceApplication, AcceptanceMeeting]:
+        """An application with its final report, placed in a meeting of one expert (rows as the services leave
+        them; the workflow's own rules are tested in tests/service/test_acceptance.py)."""
+        report = Report(project_id=project.id, period_index=8, period_start=date(2026, 10, 1),
+                        period_end=date(2026, 12, 31), is_final=True, status="submitted", created_at=self.now,
+                        updated_at=self.now)
+        meeting = AcceptanceMeeting(code=code, title=code, held_on=date(2027, 1, 10), place="会议室",
+                                    leader_id=expert.id, created_at=self.now, members=[expert])
+        self.db.add_all([report, meeting])
+        self.db.flush()
+        application = AcceptanceApplication(project_id=project.id, final_report_id=report.id,
+                                            target_set_id=project.target_sets[-1].id, summary="完成",
+                                            submitted_at=self.now, meeting_id=meeting.id)
+        project.status = "under_acceptance"
+        self.db.add(application)
+        self.db.flush()
+        return application, meeting
 
     def _project(self, code: str, document, uscc: str):
         row = ProjectInput(row=2, project_code=code, title=code, direction="方向", content_items=(),
@@ -325,6 +379,9 @@ class World:
             "upload_token": self.upload_token(actor, own),
             "import_token": self.import_token(actor, own),
             "mail_id": str(self.mail_id) if own else "987654",
+            "meeting_id": str((self.own_meeting if own else self.foreign_meeting).id),
+            "application_id": str((self.own_case if own else self.foreign_case).id),
+            "position": "0",
         }
 
 

@@ -111,6 +111,33 @@ def check_history(db: Session, application: AcceptanceApplication, expert: User)
                            .options(selectinload(ExpertCheck.items)).order_by(ExpertCheck.version.desc())))
 
 
+@dataclass(frozen=True)
+class MeetingProgress:
+    cases: int
+    checks_done: int  # (case, expert) pairs with a submitted check
+    checks_expected: int
+    decided: int  # cases with a verdict
+    mine_open: int  # for an expert: their cases still without their check
+
+    @property
+    def ready_for_verdicts(self) -> int:
+        return self.cases - self.decided if self.checks_done == self.checks_expected else 0
+
+
+def meeting_progress(db: Session, meeting: AcceptanceMeeting, user: User | None = None) -> MeetingProgress:
+    """How far a meeting has come: the experts' checks in, the verdicts recorded (two queries)."""
+    ids = [a.id for a in meeting.applications]
+    members = {m.id for m in meeting.members}
+    pairs = set(db.execute(select(ExpertCheck.application_id, ExpertCheck.expert_id)
+                           .where(ExpertCheck.application_id.in_(ids))).all()) if ids else set()
+    decided = set(db.scalars(select(AcceptanceVerdict.application_id)
+                             .where(AcceptanceVerdict.application_id.in_(ids)))) if ids else set()
+    done = {(a, e) for a, e in pairs if e in members}
+    mine = sum(1 for a in ids if (a, user.id) not in done and a not in decided) \
+        if user is not None and user.id in members else 0
+    return MeetingProgress(len(ids), len(done), len(ids) * len(members), len(decided), mine)
+
+
 def missing_checks(db: Session, application: AcceptanceApplication) -> list[User]:
     """The meeting's experts who have not submitted a check of this case."""
     if application.meeting is None:

@@ -145,7 +145,10 @@ def grantee_todos(db: Session, user: User, rules: BusinessSettings, today: date)
     for todo in todos.values():
         todo.waiting_task_book = todo.project.id not in confirmed
         if todo.next_period is not None:
-            todo.next_open = today >= todo.next_period.end - timedelta(days=rules.report_open_days)
+            days = rules.report_open_days
+            if todo.next_period.is_final:  # the final report opens with the acceptance window (DESIGN §2)
+                days = max(days, rules.acceptance_open_days)
+            todo.next_open = today >= todo.next_period.end - timedelta(days=days)
         opens = todo.project.end_date - timedelta(days=rules.acceptance_open_days)
         if today >= opens - timedelta(days=30):
             todo.acceptance_from = opens

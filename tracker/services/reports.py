@@ -150,8 +150,12 @@ def period_of(db: Session, project: Project, index: int, due_days: int) -> Repor
     return next((p for p in project_periods(db, project, due_days) if p.index == index), None)
 
 
-def period_is_open(project: Project, period: ReportingPeriod, today: date, open_days: int) -> str | None:
-    """None when a report for this period may be written today, else the reason (Chinese)."""
+def period_is_open(project: Project, period: ReportingPeriod, today: date, open_days: int,
+                   final_open_days: int = 0) -> str | None:
+    """None when a report for this period may be written today, else the reason (Chinese). The final report (结题报告)
+    opens `final_open_days` before the end if that is earlier: when the acceptance window opens (DESIGN §2)."""
+    if period.is_final:
+        open_days = max(open_days, final_open_days)
     if project.status not in REPORTING_STATUSES:
         return f"项目状态为“{project.status_label}”，不再填报进展报告"
     if not project.target_sets or not project.target_sets[-1].confirmed:
@@ -169,14 +173,14 @@ def reports_of(db: Session, project: Project) -> dict[int, Report]:
 
 
 def schedule(db: Session, project: Project, periods: Sequence[ReportingPeriod], *, today: date,
-             open_days: int) -> list[PeriodRow]:
+             open_days: int, final_open_days: int = 0) -> list[PeriodRow]:
     # The reports' own columns and their version counts: a calendar needs no version's content.
     reports = {r.period_index: r for r in db.scalars(select(Report).where(Report.project_id == project.id))}
     counts = version_counts(db, list(reports.values()))
     rows = []
     for p in periods:
         report = reports.get(p.index)
-        rows.append(PeriodRow(p, report, period_is_open(project, p, today, open_days) is None, today,
+        rows.append(PeriodRow(p, report, period_is_open(project, p, today, open_days, final_open_days) is None, today,
                               counts.get(report.id, 0) if report else 0))
     return rows
 
@@ -457,9 +461,10 @@ def store_file(db: Session, project: Project, checked: CheckedFile, store: Evide
 
 
 def save_draft(db: Session, project: Project, period: ReportingPeriod, data: ReportInput, *, actor: Actor,
-               now: datetime, today: date, open_days: int, store: EvidenceStore, channel: str = "form") -> Report:
+               now: datetime, today: date, open_days: int, store: EvidenceStore, channel: str = "form",
+               final_open_days: int = 0) -> Report:
     """Create or update the draft of this period's report; raises ReportProblems (nothing written)."""
-    closed = period_is_open(project, period, today, open_days)
+    closed = period_is_open(project, period, today, open_days, final_open_days)
     if closed:
         raise ReportProblems({"form": closed})
     report = reports_of(db, project).get(period.index)
@@ -491,15 +496,15 @@ def save_draft(db: Session, project: Project, period: ReportingPeriod, data: Rep
 
 
 def save_and_submit(db: Session, project: Project, period: ReportingPeriod, data: ReportInput, *, actor: Actor,
-                    now: datetime, today: date, open_days: int, store: EvidenceStore, channel: str = "form"
-                    ) -> Report:
+                    now: datetime, today: date, open_days: int, store: EvidenceStore, channel: str = "form",
+                    final_open_days: int = 0) -> Report:
     """Save the draft and submit it in one step: when the submission is refused (the draft is incomplete), the
     save is undone too, so the grantee's click changes nothing and the form comes back with their input."""
     with db.begin_nested():
         report = save_draft(db, project, period, data, actor=actor, now=now, today=today, open_days=open_days,
-                            store=store, channel=channel)
+                            store=store, channel=channel, final_open_days=final_open_days)
         return submit(db, project, period, edit_lock=report.latest.edit_lock, actor=actor, now=now, today=today,
-                      open_days=open_days)
+                      open_days=open_days, final_open_days=final_open_days)
 
 
 @contextmanager
@@ -551,9 +556,9 @@ def _write(db: Session, project: Project, version: ReportVersion, target_set: Ta
 
 
 def submit(db: Session, project: Project, period: ReportingPeriod, *, edit_lock: int | None, actor: Actor,
-           now: datetime, today: date, open_days: int) -> Report:
+           now: datetime, today: date, open_days: int, final_open_days: int = 0) -> Report:
     """Freeze the draft: its content can never change again. A second submit of the same version is refused."""
-    closed = period_is_open(project, period, today, open_days)
+    closed = period_is_open(project, period, today, open_days, final_open_days)
     if closed:
         raise ReportProblems({"form": closed})
     report = reports_of(db, project).get(period.index)

@@ -17,6 +17,7 @@ from tracker.settings import Settings, get_settings
 from tracker.web import errors
 from tracker.web.context import RequestContextMiddleware
 from tracker.web.controllers import (
+    acceptance,
     account,
     admin,
     api,
@@ -40,7 +41,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 # joins a path already registered by another router, registers the first handler again and wraps a
 # sync_to_thread handler twice (it then answers with a coroutine; tests/web/test_routes.py checks every route).
 PAGES = [auth.router, home.router, account.router, admin.router, calendar_admin.router, operations.router,
-         catalogue.router, projects.router, project_import.router, reports.router, review.router]
+         catalogue.router, projects.router, project_import.router, reports.router, review.router, acceptance.router]
 API = [api.router, api_reports.router]
 
 

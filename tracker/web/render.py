@@ -20,6 +20,7 @@ NAVIGATION = (
     ("指南目录", "/guidelines", "guidelines"),
     ("报告审核", "/reports", "report_queue"),
     ("指标核对", "/review", "review_queue"),
+    ("项目验收", "/acceptance", "acceptance"),
     ("用户", "/admin/users", "admin_users"),
     ("单位", "/admin/organisations", "admin_organisations"),
     ("项目计划", "/admin/programmes", "admin_programmes"),

@@ -10,6 +10,10 @@ CSP = (
     "frame-ancestors 'none'; form-action 'self'"
 )
 
+# The printable pages (templates/print/) carry their own stylesheet, for the PDF renderer as for the browser, and
+# set column widths inline: styles only, still no script.
+PRINT_CSP = CSP + "; style-src 'self' 'unsafe-inline'"
+
 BASE_HEADERS = {
     "content-security-policy": CSP,
     "x-content-type-options": "nosniff",
@@ -25,8 +29,11 @@ def make_security_headers_hook(*, https: bool):
         if message["type"] != "http.response.start":
             return
         headers = MutableScopeHeaders.from_message(message)
+        own_policy = headers.get("content-security-policy") or ""
         for name, value in BASE_HEADERS.items():
             headers[name] = value
+        if own_policy.startswith(CSP + "; "):  # a page may add to the policy (the printable checklist), never relax it
+            headers["content-security-policy"] = own_policy
         if (headers.get("content-disposition") or "").startswith("attachment"):
             # A download is never a page of ours: even opened in place it runs nothing (G15).
             headers["content-security-policy"] = CSP + "; sandbox"

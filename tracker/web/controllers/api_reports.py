@@ -225,7 +225,8 @@ def _version(version: ReportVersion) -> VersionOut:
 
 def _report_out(db: Session, user: User, business: BusinessSettings, project: Project, period: ReportingPeriod
                 ) -> ReportOut:
-    row = service.schedule(db, project, [period], today=clock.today_local(), open_days=business.report_open_days)[0]
+    row = service.schedule(db, project, [period], today=clock.today_local(), open_days=business.report_open_days,
+                           final_open_days=business.acceptance_open_days)[0]
     report: Report | None = row.report
     # Drafts are the grantee's work in progress: other roles read submitted versions only.
     grantee = access.may_access("api_report_save", user.role)
@@ -243,7 +244,8 @@ def api_reports(db: DbSession, user: CurrentUser, business: Business, project_id
     """Every reporting period of the project with its report's status (on time, overdue, accepted version)."""
     project = project_or_404(db, user, project_id, "项目")
     periods = service.project_periods(db, project, business.report_due_days)
-    rows = service.schedule(db, project, periods, today=clock.today_local(), open_days=business.report_open_days)
+    rows = service.schedule(db, project, periods, today=clock.today_local(), open_days=business.report_open_days,
+                           final_open_days=business.acceptance_open_days)
     return {"project_id": project.id, "reports": [_summary(r) for r in rows]}
 
 
@@ -388,7 +390,8 @@ def api_report_save(request: Request[Any, Any, Any], db: DbSession, user: Curren
         return _bad_body(str(exc))
     try:
         service.save_draft(db, project, found, parsed, actor=actor, now=clock.now(), today=clock.today_local(),
-                           open_days=business.report_open_days, store=evidence_store(settings), channel="api")
+                           open_days=business.report_open_days, final_open_days=business.acceptance_open_days,
+                           store=evidence_store(settings), channel="api")
     except ReportProblems as problems:
         return _problems(problems)
     return Response(_report_out(db, user, business, project, found))
@@ -409,7 +412,7 @@ def api_report_submit(request: Request[Any, Any, Any], db: DbSession, user: Curr
         return _bad_body("edit_lock 应为整数")
     try:
         service.submit(db, project, found, edit_lock=lock, actor=actor, now=clock.now(), today=clock.today_local(),
-                       open_days=business.report_open_days)
+                       open_days=business.report_open_days, final_open_days=business.acceptance_open_days)
     except ReportProblems as problems:
         return _problems(problems)
     return Response(_report_out(db, user, business, project, found))

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from indicators.assessment import readiness
 from indicators.assessment.monitoring import STATUS_LABELS
 from tracker import clock, i18n
-from tracker.models import Role
-from tracker.services import dashboard, work_calendar
+from tracker.models import AcceptanceMeeting, Role
+from tracker.services import committees, dashboard, work_calendar
 from tracker.templating import render
 from tracker.web.context import cookie_names, make_cookie
 from tracker.web.controllers.auth import safe_next
@@ -56,9 +56,13 @@ def home(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, busi
             rate_dimensions=dashboard.RATE_DIMENSIONS), generation=False)
     todos = dashboard.grantee_todos(db, user, business, today) if role is Role.GRANTEE else None
     counts = dashboard.admin_counts(db) if role is Role.ADMIN else None
+    expert_meetings = None
+    if role is Role.EXPERT:  # the meetings they sit on, the coming ones first
+        meetings = db.scalars(committees.meetings_for(db, user).order_by(AcceptanceMeeting.held_on.desc()))
+        expert_meetings = [(m, committees.meeting_progress(db, m, user)) for m in meetings]
     return page(request, "home.html", role_label=role.label, tasks=ROLE_TASKS[role], warnings=warnings,
-                worklist=worklist, todos=todos, counts=counts, risk_labels=STATUS_LABELS,
-                readiness_labels=readiness.STATUS_LABELS,
+                worklist=worklist, todos=todos, counts=counts, expert_meetings=expert_meetings,
+                risk_labels=STATUS_LABELS, readiness_labels=readiness.STATUS_LABELS,
                 open_days=business.report_open_days, today=today)
 
 

@@ -115,7 +115,8 @@ def _detail_body(db: Session, user: User, business: BusinessSettings, project: P
                  change_typed: dict[str, str] | None = None) -> str:
     periods = report_service.project_periods(db, project, business.report_due_days)
     # The reporting calendar with each period's report (DESIGN §2).
-    schedule = report_service.schedule(db, project, periods, today=today, open_days=business.report_open_days)
+    schedule = report_service.schedule(db, project, periods, today=today, open_days=business.report_open_days,
+                                       final_open_days=business.acceptance_open_days)
     return render("projects/_detail_body.html", lang=lang, csrf_field=CSRF_FIELD, csrf_token=csrf_token,
                 project=project, current=project.target_sets[-1], categories=CATEGORIES, kinds=KIND_LABELS,
                 ops=OP_LABELS,

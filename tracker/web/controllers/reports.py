@@ -80,7 +80,8 @@ def _report_page(request: Request[Any, Any, Any], db: Session, user: User, busin
     target_set = service.targets_of(project, version)
     baseline = service.project_progress(db, project, before=period.index, reports=reports)
     comparison = service.compare(db, project, report, version, reports=reports) if report and version else None
-    closed = service.period_is_open(project, period, clock.today_local(), business.report_open_days)
+    closed = service.period_is_open(project, period, clock.today_local(), business.report_open_days,
+                                    business.acceptance_open_days)
     editable = may_edit and not closed and (version is None or version.is_draft)
     if version is None:
         funds = service.accepted_funds(db, project, before=period.index, reports=reports)
@@ -168,7 +169,8 @@ def report_save(request: Request[Any, Any, Any], db: DbSession, user: CurrentUse
         if file_errors:
             raise ReportProblems(file_errors)
         save(db, project, found, data, actor=actor, now=clock.now(), today=clock.today_local(),
-             open_days=business.report_open_days, store=evidence_store(settings))
+             open_days=business.report_open_days, final_open_days=business.acceptance_open_days,
+             store=evidence_store(settings))
     except ReportProblems as problems:
         status = 409 if "lock" in problems.errors else 400
         return _report_page(request, db, user, business, project, found, status_code=status, errors=problems.errors,
@@ -239,6 +241,7 @@ def report_excel_upload(request: Request[Any, Any, Any], db: DbSession, user: Cu
     try:
         service.save_draft(db, project, found, replace(sheet.report, edit_lock=lock), actor=actor, now=clock.now(),
                            today=clock.today_local(), open_days=business.report_open_days,
+                           final_open_days=business.acceptance_open_days,
                            store=evidence_store(settings), channel="excel")
     except ReportProblems as problems:
         located = locate(problems.errors, target_set=target_set, evidence_rows=sheet.evidence_rows)

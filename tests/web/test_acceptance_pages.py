@@ -74,6 +74,7 @@ def test_the_whole_acceptance_in_pages(client, db, project):
     assert apply(grantee, project).status_code == 400  # twice: refused with the reason
 
     officer = signed_in(client, "officer")
+    assert re.search(r"<strong>1</strong> 待组织验收的申请", officer.get("/").text)  # the officer's worklist
     overview = officer.get("/acceptance").text
     assert project.code in overview and "为所选申请组建验收会" in overview
     expert = db.scalar(select(User).where(User.username == "expert"))

@@ -25,6 +25,7 @@ from tracker.models import (
     Programme,
     Project,
     ProjectAssessment,
+    ProjectStatus,
     ProjectTarget,
     Report,
     ReportStatus,
@@ -91,6 +92,9 @@ def officer_worklist(db: Session, user: User, today: date) -> OfficerWorklist:
     amber = _scoped_count(db, user, ProjectFilters(risk="amber"))
     counts.append(Count("red", "预警项目", red, "", "/projects?risk=red&sort=risk"))
     counts.append(Count("amber", "关注项目", amber, "", "/projects?risk=amber&sort=risk"))
+    # Applications waiting for a committee (applying and forming a meeting move the project's version).
+    applied = _scoped_count(db, user, ProjectFilters(status=ProjectStatus.ACCEPTANCE_APPLIED.value))
+    counts.append(Count("acceptance", "待组织验收的申请", applied, "", "/acceptance#waiting"))
     worst_query = project_service.filtered_projects(user, ProjectFilters(risk="at_risk", sort="risk"))
     worst = project_service.project_rows(db, worst_query, offset=0, limit=WORST)
     return OfficerWorklist(counts, worst, red + amber, reporting_rates(db, user), committed_vs_achieved(db, user))

@@ -19,6 +19,11 @@ def add_months(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
+def extension_deadline(end: date, notice_months: int) -> date:
+    """The last day an extension may be requested (DESIGN §2: no later than `notice_months` before the end)."""
+    return add_months(end, -notice_months)
+
+
 def stages_come(due: date, today: date, stages: tuple[int, ...], repeat_days: int) -> list[int]:
     """Every stage whose day has come by `today`, in order (the repeats after the last fixed stage included)."""
     come = [s for s in sorted(stages) if due + timedelta(days=s) <= today]

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from tracker import cli
+from tracker.demo.accounts import DEMO_EXPERTS
 from tracker.settings import get_settings
 
 
@@ -47,12 +48,13 @@ def test_demo_creates_every_login_and_refuses_to_run_twice(cli_db, capsys):
         assert username in out
     with sqlite3.connect(cli_db) as conn:
         users = dict(conn.execute("SELECT username, role FROM users"))
+        # The five logins, and the other experts that acceptance committees need (tracker/demo/accounts.py).
         assert users == {"admin": "admin", "officer": "officer", "grantee": "grantee", "expert": "expert",
-                         "finance": "finance"}
+                         "finance": "finance", **{username: "expert" for username, *_ in DEMO_EXPERTS}}
         assert conn.execute("SELECT count(*) FROM organisations").fetchone()[0] >= 1
         assert conn.execute("SELECT count(*) FROM projects").fetchone()[0] == 60
-        # 在研, 延期 and 终止 (the acceptance states come with the acceptance workflow; test_demo_invariants.py)
-        assert conn.execute("SELECT count(DISTINCT status) FROM projects").fetchone()[0] == 3
+        # Every status, 在研 to 终止 (the acceptance states included: test_demo_invariants.py)
+        assert conn.execute("SELECT count(DISTINCT status) FROM projects").fetchone()[0] == 8
         hashes = [h for (h,) in conn.execute("SELECT password_hash FROM users")]
         assert all(h.startswith("$argon2id$v=19$m=65536,t=3,p=4$") for h in hashes)
     assert cli.main(["demo"]) == 1
@@ -82,7 +84,7 @@ def test_backup_and_restore_round_trip(cli_db, tmp_path, capsys):
     assert cli.main(["restore", str(backup), "--force"]) == 0
     assert "已校验" in capsys.readouterr().out
     with sqlite3.connect(cli_db) as conn:
-        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 5
+        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 5 + len(DEMO_EXPERTS)
 
 
 def test_restore_refuses_a_damaged_backup(cli_db, tmp_path, capsys):
@@ -104,7 +106,7 @@ def test_restore_into_an_empty_database_needs_no_force(cli_db, tmp_path, monkeyp
     get_settings.cache_clear()
     assert cli.main(["restore", str(backup)]) == 0
     with sqlite3.connect(tmp_path / "fresh.db") as conn:
-        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 5
+        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 5 + len(DEMO_EXPERTS)
 
 
 def test_users_create_reads_the_password_from_stdin(cli_db, monkeypatch, capsys):

@@ -1,10 +1,13 @@
-"""The demo at scale writes the report histories in bulk (tracker/demo/bulk.py); DESIGN §3 allows it only where a
-test proves the rows equal to what the services write. This is that test: the same demo (accounts, calendar,
-guidelines, projects through the services) built twice into two fresh databases, the histories once through the
-report service and once through the bulk writer, then every table the histories touch compared row by row and
-column by column: reports (statuses, moments, lock counters), versions (content, funds, hashes, edit locks),
-values, evidence, evidence files (and their bytes), reviews, the returned-report mails, and the audit log with its
-hash chain — and the rest of the database (projects, targets, task books) left alike."""
+"""The demo at scale writes the report histories and the acceptance steps in bulk (tracker/demo/bulk.py); DESIGN §3
+allows it only where a test proves the rows equal to what the services write. This is that test: the same demo
+(accounts, calendar, guidelines, projects through the services) built twice into two fresh databases, the
+histories and then the acceptance steps once through the services and once through the bulk writers, then every
+table compared row by row and column by column: reports (statuses, moments, lock counters), versions (content,
+funds, hashes, edit locks), values, evidence, evidence files (and their bytes), reviews, the returned-report mails;
+acceptance applications with their self-assessment, figures and evidence, committees and their members, the
+experts' checks, verdicts (a corrected one among them) with their certificate figures, milestone checks, the
+mails they send and the monitoring refresh an application makes; the projects' statuses, and the audit log with
+its hash chain — and the rest of the database (targets, task books) left alike."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from tracker.db import Base, make_engine, make_session_factory
+from tracker.demo.acceptance import load_demo_acceptance
 from tracker.demo.accounts import create_demo
 from tracker.demo.projects import load_demo_guidelines, load_demo_projects
 from tracker.demo.reports import load_demo_reports
@@ -21,8 +25,9 @@ from tracker.schema import upgrade_database
 from tracker.services import audit
 from tracker.services.work_calendar import seed_demo_calendar
 
-# Enough projects for every story of the round (returned, corrected, draft, late, behind…) in both paths.
-COUNT = 28
+# Every story of the round (returned, corrected, draft, late, behind…) and every acceptance course (one cycle of
+# tracker/demo/projects.py `_ACCEPTANCE_COURSES`): the default demo's projects.
+COUNT = 60
 
 # Columns that legitimately differ between two builds: random names and salts, and the ids of value and
 # evidence rows (the service deletes and re-inserts them when a draft is saved again; they are compared by
@@ -50,6 +55,7 @@ def build(path: Path, now, *, bulk: bool) -> tuple[dict[str, int], EvidenceStore
         documents = load_demo_guidelines(db, now=now)
         load_demo_projects(db, documents, now=now, count=COUNT)
         counts = load_demo_reports(db, now=now, store=store, bulk=bulk)
+        counts |= {f"acceptance_{k}": v for k, v in load_demo_acceptance(db, now=now, store=store, bulk=bulk).items()}
         db.commit()
     return counts, store, engine
 
@@ -70,6 +76,8 @@ def test_bulk_histories_equal_the_services(tmp_path, now):
     try:
         assert by_bulk == by_service
         assert by_service["projects"] >= 15 and by_service["returned"] and by_service["drafts"]
+        assert min(by_service[f"acceptance_{k}"] for k in ("applications", "meetings", "checks", "passed", "failed",
+                                                            "concluded", "corrected", "milestones")) >= 1
         compared = 0
         for table in Base.metadata.sorted_tables:
             if table.name in SKIPPED_TABLES:
@@ -80,7 +88,9 @@ def test_bulk_histories_equal_the_services(tmp_path, now):
                 assert got == want, table.name
             compared += len(expected)
         assert compared > 1000
-        for name in ("report_versions", "report_evidence", "report_reviews", "audit_log"):
+        for name in ("report_versions", "report_evidence", "report_reviews", "audit_log", "acceptance_applications",
+                     "application_evidence", "acceptance_meeting_members", "expert_check_items", "certificate_figures",
+                     "milestone_checks"):
             assert table_rows(bulk_engine, Base.metadata.tables[name]), name  # the histories exist
         # The bytes behind the file rows are the same, under names of their own.
         files = Base.metadata.tables["evidence_files"]

@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session
 
 from imports.guideline_loader import load_file
 from indicators.deadlines import add_months
+from indicators.rules import funding
 from indicators.rules.period import add_period
 from tracker import clock
-from tracker.models import GuidelineDocument, GuidelineNode, Organisation, Project, ProjectStatus
+from tracker.demo.accounts import DEMO_ORGANISATIONS, demo_organisation
+from tracker.models import GuidelineDocument, GuidelineNode, Project, ProjectStatus
 from tracker.services import project_changes
 from tracker.services.accounts import assign_programmes, get_user_by_username
 from tracker.services.audit import Actor
@@ -56,36 +58,52 @@ def load_demo_guidelines(db: Session, *, now: datetime) -> list[GuidelineDocumen
 
 # --- demo projects -------------------------------------------------------------------------------
 
-# Fictitious organisations across Guangxi's cities (valid check characters are computed below).
-_DEMO_ORGANISATIONS = (
-    ("91450200MA5K0DEM0", "柳州示范智能装备有限公司", "enterprise"),  # the demo grantee's organisation
-    ("91450100MA5K1NN00", "南宁示范生物科技有限公司", "enterprise"),
-    ("91450300MA5K2GL00", "桂林示范光电技术有限公司", "enterprise"),
-    ("12450000MB1D2GX00", "广西示范工业技术研究院", "institute"),
-    ("12450000MB1D3DX00", "广西示范大学", "university"),
-    ("12451000MB1D4BT00", "百色示范人民医院", "hospital"),
-    ("91450400MA5K5WX00", "梧州示范新材料有限公司", "enterprise"),
-    ("91451100MA5K6HX00", "贺州示范碳酸钙科技有限公司", "enterprise"),
-)
 STORY_DAYS = 1250  # the story's length before `now`: the longest course below (an extended 36-month project)
-
-
-def _demo_uscc(body: str) -> str:
-    from indicators.identifiers import uscc_check_char
-
-    return body + uscc_check_char(body)
 
 
 def _at(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour, 0), tzinfo=clock.LOCAL_TZ)
 
 
+# Acceptance (验收, DESIGN §2) stages a demo course reaches. Still running: near the end and ready by its accepted
+# reports, or far from it; its window open and the final report in, not applied yet; a 里程碑式补助 project whose
+# first milestone the officer has checked, or whose milestone is due and not checked. Then, in the order they
+# happen: applied (waiting for a committee); in a committee whose experts are checking (the `expert` login not
+# yet, or already while others have not); every check in, the verdict to be recorded; and the verdicts 通过,
+# 不通过, 结题, and a 通过 corrected later (superseded, with its reason). tracker/demo/acceptance.py takes the steps.
+RUNNING_STAGES = ("ready", "not_ready", "to_apply", "milestone_checked", "milestone_due")
+COMMITTEE_STAGES = ("checking", "checked", "to_decide")
+VERDICT_OF = {"passed": "passed", "corrected": "passed", "failed": "failed", "concluded": "concluded"}
+
+# The acceptance courses of every cycle of 60 demo projects: i % 60 → (stage, the funding form its direction must
+# have (`funding_form`; "" any), its committee's round). Chosen among the plain running courses of `course_of`, so
+# that the others keep their spread; the funding forms fall on the documents that have them (001 is i % 5 == 1,
+# 002 i % 5 == 2), the project to apply for on the demo grantee's (i % 3 == 0), and the cases of the committees
+# the `expert` login checks in the browser on organisations other than its own (in the first cycle; later cycles
+# seat it where no conflict of interest keeps it out).
+_ACCEPTANCE_COURSES: dict[int, tuple[str, str, str]] = {
+    0: ("ready", "", ""), 8: ("not_ready", "", ""), 30: ("to_apply", "", ""),
+    6: ("milestone_checked", "milestone", ""), 21: ("milestone_due", "milestone", ""),
+    5: ("applied", "", ""), 33: ("applied", "", ""), 36: ("applied", "matching", ""),
+    13: ("checking", "", "D"), 17: ("checking", "", "D"), 25: ("checked", "", "E"),
+    37: ("to_decide", "", "C"), 38: ("to_decide", "", "C"),
+    1: ("passed", "compute_spend", "A"), 2: ("passed", "technology_transaction_total", "A"),
+    16: ("corrected", "certified_self_funding", "A"), 50: ("failed", "", "A"),
+    26: ("passed", "partner_payment", "B"), 41: ("passed", "total_investment", "B"),
+    56: ("passed", "milestone", "B"), 53: ("concluded", "", "B"),
+}
+# When each round's committee was formed, in days before today (it meets ten days later).
+_ROUNDS = {"A": 200, "B": 110, "C": 28, "D": 16, "E": 12}
+MEETS_AFTER = 10
+
+
 @dataclass(frozen=True)
 class Course:
     """How a demo project has gone so far (项目的经过), relative to the demo's today: when it started, how long it
     runs, whether its task book is confirmed, and its extension (延期) or termination (终止), requested on
-    `changed_on`. Acceptance (验收) comes with the acceptance workflow: until then no demo project is in an
-    acceptance state, rather than in a false one."""
+    `changed_on`. `status` is the project's status while it ran; a course that reaches acceptance (验收) names its
+    `acceptance` stage, the day it applied (moved later if its final report was accepted later) and the day its
+    committee was formed, and the acceptance services move the status on (tracker/demo/acceptance.py)."""
 
     status: str
     start: date
@@ -93,6 +111,10 @@ class Course:
     confirmed: bool = True
     changed_on: date | None = None  # the extension or termination was requested that day
     extension_months: int = 0
+    acceptance: str = ""  # the acceptance stage reached (above); "" none
+    funding: str = ""  # the funding form its direction has (`funding_form`); "" any
+    applies_on: date | None = None
+    committee_on: date | None = None
 
     @property
     def end(self) -> date:
@@ -102,8 +124,8 @@ class Course:
 def course_of(i: int, today: date) -> Course:
     """The course of the demo's i-th project. A spread that every page needs: projects just awarded whose task
     book awaits the officer (one in five), running ones at every share of their period (some ending within 90
-    days, one in twelve ended weeks ago without an acceptance application yet), extended ones (two in twelve) and
-    terminated ones (one in twelve)."""
+    days, one in twelve ended weeks ago without an acceptance application yet), extended ones (two in twelve),
+    terminated ones (one in twelve), and about a third at a stage of acceptance (`_ACCEPTANCE_COURSES`)."""
     months = 24 if i % 4 == 0 else 36
     days = round(months * 30.44)  # the period's length in days, near enough for placing the story
     if i % 5 == 4:  # just awarded: started this month or starts next month
@@ -120,8 +142,78 @@ def course_of(i: int, today: date) -> Course:
         return Course(ProjectStatus.TERMINATED, start, months, changed_on=start + timedelta(days=int(days * 0.55)))
     if i % 12 == 11:  # ended a few weeks ago; the acceptance application is not in yet
         return Course(ProjectStatus.ACTIVE, today - timedelta(days=days + 20 + i % 30), months)
+    if i % 60 in _ACCEPTANCE_COURSES:
+        return _acceptance_course(i, today, months)
     share = 0.1 + ((i * 7) % 12) * 0.075  # 10% to 92.5% of the period gone
     return Course(ProjectStatus.ACTIVE, today - timedelta(days=int(days * share)), months)
+
+
+def _acceptance_course(i: int, today: date, months: int) -> Course:
+    stage, form, round_ = _ACCEPTANCE_COURSES[i % 60]
+    committee_on = applies_on = None
+    if stage in ("milestone_checked", "milestone_due"):
+        # Past the middle of the period, where the task book puts the first milestone (`_confirm`): by a quarter
+        # of the period (checked three weeks after it) or by a tenth (due, not checked).
+        share = 0.75 if stage == "milestone_checked" else 0.6
+        start = today - timedelta(days=int(round(months * 30.44) * share))
+        return Course(ProjectStatus.ACTIVE, start, months, acceptance=stage, funding=form)
+    if stage == "ready":  # the window opened days ago; the final report is not due yet
+        end = today + timedelta(days=20 + i % 10)
+    elif stage == "not_ready":
+        end = today + timedelta(days=45 + i % 10)
+    elif stage == "to_apply":  # ended six weeks ago: the final report has been accepted
+        end = today - timedelta(days=45 + i % 10)
+    else:
+        # The committee was formed two weeks or so after the application, the application some seven weeks after
+        # the end: the final report is due 15 days after it (a working day, so up to a week later still) and
+        # accepted within ten days of being filed.
+        if round_:
+            committee_on = today - timedelta(days=_ROUNDS[round_])
+            applies_on = committee_on - timedelta(days=14 + i % 7)
+        else:
+            applies_on = today - timedelta(days=5 + i % 9)
+        end = applies_on - timedelta(days=50)
+    if applies_on is not None or stage == "to_apply":
+        months = 24  # two-year projects: their whole history fits the story (a 10,000-project demo writes each)
+    start = add_months(end + timedelta(days=1), -months)
+    return Course(ProjectStatus.ACTIVE, start, months, acceptance=stage, funding=form, applies_on=applies_on,
+                  committee_on=committee_on)
+
+
+def demo_number(code: str) -> int | None:
+    """The place in the demo (i) of the project with this code (DEMO-d-NNNNN); None for any other."""
+    number = code.rsplit("-", 1)[-1]
+    return int(number) - 1 if code.startswith("DEMO-") and number.isdigit() else None
+
+
+def course_for(code: str, today: date) -> Course | None:
+    """The course of the demo project with this code; None for any other project."""
+    i = demo_number(code)
+    return course_of(i, today) if i is not None else None
+
+
+# The funding forms of 后补助 the disbursements compute differently (indicators/rules/funding.py), as the demo's
+# acceptance courses ask for them.
+def funding_form(rule: dict | None) -> str:
+    """"milestone" (里程碑式补助); for 后补助, the base of its formula ("compute_spend": 算力费用的20%,
+    "certified_self_funding": 核定的自筹经费的10%, "technology_transaction_total": 技术交易总额的1%), else
+    "partner_payment" (paid after the partner's payment), "total_investment" (bounds without a rate: 不高于项目总投入
+    的20%, the officer enters the amount), "matching" (a matching ratio only) or "post"; "" for anything else."""
+    try:
+        parsed = funding.from_dict((rule or {}).get("rule") or {})
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        return ""
+    if funding.FundingMode.MILESTONE in parsed.modes:
+        return "milestone"
+    if funding.FundingMode.POST not in parsed.modes:
+        return ""
+    if parsed.formula is not None:
+        return parsed.formula.base
+    if parsed.trigger is funding.Trigger.AFTER_PARTNER_PAYMENT:
+        return "partner_payment"
+    if any(share.base == "total_investment" for share in parsed.relative_caps):
+        return "total_investment"
+    return "matching" if parsed.matching_ratio is not None else "post"
 
 
 def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: datetime,
@@ -135,22 +227,17 @@ def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: 
     today = clock.local(now).date()
     officer = get_user_by_username(db, "officer")
     officer_actor = Actor.of(officer) if officer is not None else actor
-    organisations = []
-    for body, name, kind in _DEMO_ORGANISATIONS:
-        uscc = _demo_uscc(body)
-        org = db.scalar(select(Organisation).where(Organisation.uscc == uscc))
-        if org is None:
-            org = Organisation(uscc=uscc, name=name, division_code=uscc[2:8], kind=kind, is_active=True,
-                               created_at=story_start(now), version=1)
-            db.add(org)
-        organisations.append(org)
-    db.flush()
+    organisations = [demo_organisation(db, body, name, kind, now=story_start(now))
+                     for body, name, kind in DEMO_ORGANISATIONS]
     leaves = [leaf for document in documents for leaf in db.scalars(
         select(GuidelineNode).where(GuidelineNode.document_id == document.id, GuidelineNode.is_leaf.is_(True))
-        .order_by(GuidelineNode.position)) if leaf.clauses]
+        .order_by(GuidelineNode.position))]
     by_document: dict[int, list] = {}
+    by_form: dict[tuple[int, str], list] = {}  # (document, funding form) → its directions, with indicators or not
     for leaf in leaves:
-        by_document.setdefault(leaf.document_id, []).append(leaf)
+        if leaf.clauses:
+            by_document.setdefault(leaf.document_id, []).append(leaf)
+        by_form.setdefault((leaf.document_id, funding_form(leaf.funding_rule)), []).append(leaf)
     batch: list[tuple[ProjectInput, GuidelineDocument, Course]] = []
     for i in range(count):
         # Codes name the document by its place in the demo, never by a database id: every database gets the same
@@ -159,9 +246,12 @@ def load_demo_projects(db: Session, documents: list[GuidelineDocument], *, now: 
         options = by_document.get(document.id)
         if not options:
             continue
-        leaf = options[(i // len(documents)) % len(options)]
-        org = organisations[i % len(organisations)] if i % 3 else organisations[0]
         course = course_of(i, today)
+        leaf = options[(i // len(documents)) % len(options)]
+        if course.funding:  # a direction paid as the course needs (each cycle of 60 the next one of them)
+            matching = by_form.get((document.id, course.funding)) or [leaf]
+            leaf = matching[(i // 60) % len(matching)]
+        org = organisations[i % len(organisations)] if i % 3 else organisations[0]
         batch.append((ProjectInput(
             row=i + 2, project_code=f"DEMO-{i % len(documents) + 1}-{i + 1:05d}",
             title=f"{leaf.title[:40]}（示范项目{i + 1}）",
@@ -219,6 +309,11 @@ def _confirm(db: Session, project: Project, n: int, actor: Actor, now: datetime)
     if any(t.category == "applicant_defined" for t in targets):
         custom = [{"category": "product", "metric": "任务书约定的新产品", "op": ">=", "value": "2",
                    "unit": "项", "kind": "cumulative"}]
+    if not targets:  # a direction without indicators (002's 奖励性后补助): the task book sets what is promised
+        custom = [{"category": "tech_transfer", "metric": "促成技术合同登记", "op": ">=", "value": "20", "unit": "项",
+                   "kind": "cumulative"},
+                  {"category": "tech_transfer", "metric": "促成技术合同成交额", "op": ">=", "value": "3000",
+                   "unit": "万元", "kind": "cumulative"}]
     plan = None
     if project.is_milestone_funded:
         half = project.fiscal_funding / 2 / 10000
@@ -239,8 +334,8 @@ def load_demo_extensions(db: Session, *, now: datetime) -> int:
     done = 0
     for project in db.scalars(select(Project).where(Project.code.like("DEMO-%"),
                                                     Project.status == ProjectStatus.ACTIVE).order_by(Project.id)):
-        course = course_of(int(project.code.rsplit("-", 1)[1]) - 1, today)
-        if course.status != ProjectStatus.EXTENDED or course.changed_on is None:
+        course = course_for(project.code, today)
+        if course is None or course.status != ProjectStatus.EXTENDED or course.changed_on is None:
             continue
         project_changes.extend(db, project, requested_on=course.changed_on, months=course.extension_months,
                                reason="关键设备到货延迟，中试验证需顺延", actor=actor, now=decided)

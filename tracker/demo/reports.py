@@ -9,8 +9,9 @@ The stories, spread over the projects so that every one exists at least once: on
 late; returned with an officer's comment, then resubmitted and accepted; returned and not yet resubmitted; the
 newest period still a draft, or submitted and waiting in the officer's queue; periods never reported (overdue);
 behind target (cumulative values growing far too slowly, one drop explained); ahead of target; a correction of an
-earlier period accepted later; reported for a while and then stopped, before a termination. (The trajectory
-"complete", every numeric target met by the last accepted report, is for projects that went through acceptance.)
+earlier period accepted later; reported for a while and then stopped, before a termination. The projects whose
+course reaches acceptance (tracker/demo/projects.py `Course.acceptance`) have stories of their own: every report
+accepted up to the final one, and every numeric target met by then ("complete"), or far short of them.
 
 A history begins after the officer confirmed the task book and a terminated project's ends with its termination
 (tracker/demo/projects.py gives each project its course).
@@ -43,6 +44,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from indicators.assessment.progress import is_per_year, project_year
 from indicators.workdays import ReportingPeriod, reporting_periods
 from tracker import clock
+from tracker.demo.projects import course_for
 from tracker.files.evidence import check_evidence_file
 from tracker.files.store import EvidenceStore
 from tracker.models import (
@@ -127,6 +129,14 @@ _ROUND = (
     _Template("on_track", 1, "on_track"),
 )
 _PLAIN = _Template("on_track", 1, "on_track")
+# The stories of the projects that reach acceptance (tracker/demo/projects.py `Course.acceptance`): every report
+# accepted up to the last one due, the final report included, and every numeric target met by then; or, for the
+# projects that are not ready and those the committee fails or concludes, far behind.
+_COMPLETE = _Template("complete", 1, "complete")
+_SHORT = _Template("short", 1, "behind")
+_ACCEPTANCE_STORIES = {"ready": _COMPLETE, "not_ready": _SHORT, "to_apply": _COMPLETE, "applied": _COMPLETE,
+                       "checking": _COMPLETE, "checked": _COMPLETE, "to_decide": _COMPLETE, "passed": _COMPLETE,
+                       "corrected": _COMPLETE, "failed": _SHORT, "concluded": _SHORT}
 
 
 class _Stories:
@@ -151,11 +161,14 @@ class _Plan:
     drop_at: int | None = None
 
 
-def _plan(project: Project, due: list[ReportingPeriod], stories: _Stories, rng: random.Random) -> _Plan:
+def _plan(project: Project, due: list[ReportingPeriod], stories: _Stories, rng: random.Random,
+          acceptance: str = "") -> _Plan:
     n = len(due)
     status = project.status
     if status == ProjectStatus.TERMINATED:
         template = _Template("terminated", 1, "behind")
+    elif acceptance in _ACCEPTANCE_STORIES:
+        template = _ACCEPTANCE_STORIES[acceptance]
     else:
         template = stories.next_for(n)
     indices = [p.index for p in due]
@@ -849,7 +862,8 @@ def load_demo_reports(db: Session, *, now: datetime, store: EvidenceStore, due_d
         if not due:
             continue
         rng = random.Random(f"demo-reports:{project.code}")
-        plan = _plan(project, due, stories, rng)
+        course = course_for(project.code, today)
+        plan = _plan(project, due, stories, rng, course.acceptance if course is not None else "")
         since = project.target_sets[-1].confirmed_at  # nothing is filed before the task book is confirmed
         grantee = grantees.get(project.organisation_id)
         officer = project.officer or default_officer

@@ -313,9 +313,13 @@ def apply(db: Session, project: Project, data: ApplicationInput, *, actor: Actor
     if errors:
         raise AcceptanceProblems(errors)
 
-    monitoring.refresh_project(db, project, now=now)  # readiness on today's accepted values
-    assessment = monitoring.assessment_of(db, project)
     report = final_report(db, project)
+    before = project.status
+    project.status = ProjectStatus.ACCEPTANCE_APPLIED.value
+    project.version += 1
+    # Readiness on today's accepted values, and an assessment that no longer waits for this application.
+    monitoring.refresh_project(db, project, now=now)
+    assessment = monitoring.assessment_of(db, project)
     application = AcceptanceApplication(
         project_id=project.id, final_report_id=report.id, target_set_id=target_set.id, summary=summary,
         readiness=assessment.readiness if assessment is not None else None, submitted_at=now,
@@ -330,9 +334,6 @@ def apply(db: Session, project: Project, data: ApplicationInput, *, actor: Actor
                             file_id=store_file(db, project, item.new_file, store, actor, now).id)
         for i, item in enumerate(data.evidence)]
     db.add(application)
-    before = project.status
-    project.status = ProjectStatus.ACCEPTANCE_APPLIED.value
-    project.version += 1
     db.flush()
     for kind in ("acceptance-open", "acceptance-closing"):
         outbox.skip_prefix(db, f"{kind}:{project.id}:", reason=APPLIED)

@@ -194,7 +194,8 @@ def form_meeting(db: Session, user: User, data: MeetingInput, *, actor: Actor, n
         errors["held_on"] = "会议日期不能早于今天"
     applications = list(db.scalars(applications_for(db, user).where(
         AcceptanceApplication.id.in_(list(data.application_ids))).options(
-        joinedload(AcceptanceApplication.project).joinedload(Project.organisation))))
+        joinedload(AcceptanceApplication.project).joinedload(Project.organisation))
+        .order_by(AcceptanceApplication.id)))
     if not data.application_ids:
         errors["applications"] = "请选择至少一个验收申请"
     elif len(applications) != len(set(data.application_ids)):

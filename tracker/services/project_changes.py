@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from indicators.deadlines import add_months
+from indicators.deadlines import extension_deadline
 from indicators.rules.period import add_period
 from tracker.models import Project, ProjectChange, ProjectStatus
 from tracker.services import audit, monitoring
@@ -16,11 +16,6 @@ from tracker.services.audit import Actor
 
 # Statuses in which the project still runs and may be extended or terminated.
 RUNNING = {ProjectStatus.ACTIVE.value, ProjectStatus.EXTENDED.value}
-
-
-def extension_deadline(end: date, notice_months: int) -> date:
-    """The last day an extension may be requested (DESIGN §2: no later than `notice_months` before the end)."""
-    return add_months(end, -notice_months)
 
 
 def extend(db: Session, project: Project, *, requested_on: date, months: int, reason: str, actor: Actor,

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, load_only, selectinload
 
-from indicators.deadlines import add_months, latest_stage, next_stage_day, window_opening
+from indicators.deadlines import add_months, extension_deadline, latest_stage, next_stage_day, window_opening
 from indicators.workdays import ReportingPeriod, quarter_label
 from tracker import clock
 from tracker.models import (
@@ -41,7 +41,6 @@ from tracker.models import (
 from tracker.services import outbox
 from tracker.services.business_settings import BusinessSettings
 from tracker.services.outbox import valid_address
-from tracker.services.project_changes import extension_deadline
 from tracker.services.work_calendar import reporting_calendars
 
 REMINDED_STATUSES = (ProjectStatus.ACTIVE, ProjectStatus.EXTENDED)

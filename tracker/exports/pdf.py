@@ -8,8 +8,12 @@ the printed pages' own folder only.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+# WeasyPrint reports each rendering step at INFO: noise in the command line's and the server's logs.
+logging.getLogger("weasyprint").setLevel(logging.WARNING)
 
 FONTS = Path(__file__).with_name("fonts")
 FONT = FONTS / "NotoSansCJKsc-Subset.otf"

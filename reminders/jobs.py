@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from reminders.mail import SmtpConfig, SmtpTransport, send_due_mail
 from tracker.files.store import EvidenceStore
-from tracker.services import business_settings, monitoring, reminders, scheduling
+from tracker.services import business_settings, disbursements, monitoring, reminders, scheduling
 from tracker.services.housekeeping import sweep
 from tracker.settings import get_settings
 
@@ -51,6 +51,12 @@ def assess(db: Session, now: datetime) -> dict[str, int]:
     return monitoring.sweep(db, now)
 
 
+def create_disbursements(db: Session, now: datetime) -> dict[str, int]:
+    """The disbursements of passed post-subsidy projects and passed milestones that are missing (the safety net
+    behind the verdict's own transaction; tracker.services.disbursements)."""
+    return disbursements.sweep(db, now)
+
+
 def housekeeping(db: Session, now: datetime) -> dict[str, int]:
     """Expired sessions and pending uploads, evidence files nothing references (tracker.services.housekeeping)."""
     data_dir = get_settings().data_dir
@@ -62,7 +68,8 @@ COUNT_LABELS = {
     "queued": "生成邮件", "skipped": "跳过", "projects_looked_at": "检查项目", "no_recipient": "缺少收件人",
     "sent": "已发送", "retry": "待重试", "dead": "发送失败", "pending": "待发送", "sessions_deleted": "清理会话",
     "evidence_rows_removed": "删除佐证记录", "evidence_files_removed": "删除佐证文件", "uploads_removed": "清理上传",
-    "assessed": "评估项目", "changed": "状态变化", "turned_red": "转为预警",
+    "assessed": "评估项目", "changed": "状态变化", "turned_red": "转为预警", "created": "新建拨付",
+    "looked_at": "核对项目",
 }
 
 
@@ -72,6 +79,7 @@ JOBS: dict[str, Job] = {
         Job("reminders", queue_reminders, 15, "生成催报提醒、延期与验收期限提醒和专员每日汇总（放入发件箱）"),
         Job("send-mail", send_mail, 1, "发送发件箱中到期的邮件"),
         Job("assess", assess, 24 * 60, "重新评估在研项目的绩效监测状态（进度、逾期报告、资金、到期未申请验收）"),
+        Job("disbursements", create_disbursements, 60, "为验收通过的后补助项目和已通过的里程碑补建缺少的拨付记录"),
         Job("housekeeping", housekeeping, 60, "清理过期的登录会话和待确认的上传，以及没有任何记录引用的佐证文件"),
     )
 }

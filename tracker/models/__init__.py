@@ -29,6 +29,11 @@ from tracker.models.accounts import (
 )
 from tracker.models.audit import AuditEntry
 from tracker.models.calendar import CalendarSource, WorkCalendarDay, WorkCalendarYear
+from tracker.models.disbursements import (
+    DISBURSEMENT_STATUS_LABELS,
+    Disbursement,
+    DisbursementStatus,
+)
 from tracker.models.generation import DataGeneration
 from tracker.models.guidelines import GuidelineClause, GuidelineDocument, GuidelineNode
 from tracker.models.jobs import JobRun, SchedulerLease
@@ -59,6 +64,9 @@ from tracker.models.reviews import ClauseCorrection, ReviewMark, RuleCorrection
 from tracker.models.settings import SettingValue
 
 __all__ = [
+    "DISBURSEMENT_STATUS_LABELS",
+    "Disbursement",
+    "DisbursementStatus",
     "FIGURE_LABELS",
     "VERDICT_LABELS",
     "AcceptanceApplication",

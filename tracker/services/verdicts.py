@@ -25,7 +25,7 @@ from tracker.models import (
     ProjectStatus,
     Verdict,
 )
-from tracker.services import audit, outbox
+from tracker.services import audit, disbursements, outbox
 from tracker.services.acceptance import AcceptanceProblems, figures_needed, parse_figures
 from tracker.services.audit import Actor
 from tracker.services.committees import missing_checks
@@ -106,6 +106,8 @@ def record_verdict(db: Session, application: AcceptanceApplication, data: Verdic
                  before={"status": before, "verdict": previous.verdict if previous is not None else None},
                  after={"status": project.status, "verdict": data.verdict, "verdict_id": verdict.id,
                         "figures": {k: str(v) for k, v in figures.items()}, "reason": reason[:200]})
+    # 后补助: the disbursement comes with the verdict, in its transaction (the `disbursements` sweep is the net).
+    disbursements.on_verdict(db, verdict, project, superseded=previous is not None, actor=actor, now=now)
     for to in recipients_of(project):
         outbox.queue_mail(db, dedupe_key=f"verdict:{verdict.id}:to:{to.key}", template="acceptance_verdict",
                           recipient=to.address, user=to.user, project_id=project.id, now=now, context={
@@ -180,4 +182,5 @@ def record_milestone_check(db: Session, project: Project, position: int, data: M
                  before={"passed": previous.passed} if previous is not None else None,
                  after={"milestone": position, "title": milestone.title, "passed": check.passed,
                         "checked_on": checked_on.isoformat(), "check": check.id, "reason": reason[:200]})
+    disbursements.on_milestone_check(db, check, project, superseded=previous is not None, actor=actor, now=now)
     return check

@@ -30,7 +30,7 @@ TEMPLATE_LABELS = {
     "activation": "账号激活", "report_reminder": "催报提醒", "report_returned": "报告退回",
     "officer_digest": "专员每日汇总", "extension_deadline": "延期申请截止", "acceptance_open": "验收申请开始",
     "acceptance_closing": "验收申请即将截止", "project_at_risk": "项目预警", "expert_assigned": "验收专家邀请",
-    "acceptance_verdict": "验收结论",
+    "acceptance_verdict": "验收结论", "disbursement_pending": "后补助待审批", "disbursement_paid": "后补助已拨付",
 }
 
 

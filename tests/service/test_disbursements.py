@@ -204,3 +204,12 @@ def test_the_sweep_creates_what_is_missing_and_nothing_twice(db, project, office
     assert db.scalar(select(func.count()).select_from(Disbursement)) == 1
 
 
+
+
+def test_a_terminated_post_subsidy_project_records_the_refusal(db, project, officer):
+    from tracker.services.project_changes import terminate
+
+    terminate(db, project, requested_on=build.TODAY, reason="技术路线失败", actor=Actor.of(officer), now=NOW)
+    row = disbursements.live_row(db, project, "project")
+    assert row.status == "refused" and "项目终止" in row.message
+    assert disbursements.sweep(db, NOW)["created"] == 0

@@ -21,17 +21,20 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from indicators.rules import funding
 from tracker.models import (
     AcceptanceVerdict,
+    AuditEntry,
     Disbursement,
     DisbursementStatus,
     MilestoneCheck,
     Project,
+    ProjectChange,
+    ProjectStatus,
     Role,
     User,
     Verdict,
@@ -259,6 +262,15 @@ def _for_milestone(db: Session, project: Project, check: MilestoneCheck, *, acto
                    actor=actor, now=now)
 
 
+def on_termination(db: Session, project: Project, change_id: int, *, actor: Actor, now: datetime
+                   ) -> Disbursement | None:
+    """A post-subsidy project terminated (终止) before acceptance: the refusal is recorded, with the reason."""
+    if not is_post_subsidy(project) or live_row(db, project, PROJECT_TRANCHE) is not None:
+        return None
+    outcome = Outcome(S.REFUSED, None, "项目终止，后补助须通过验收，不予拨付", {"steps": [], "figures": {}})
+    return _insert(db, project, PROJECT_TRANCHE, f"termination:{change_id}", outcome, actor=actor, now=now)
+
+
 def sweep(db: Session, now: datetime) -> dict[str, int]:
     """The safety net: every current passed verdict of a post-subsidy project, and every current passed milestone
     check, has its live row; create what is missing (the `disbursements` job)."""
@@ -275,6 +287,14 @@ def sweep(db: Session, now: datetime) -> dict[str, int]:
         counts["looked_at"] += 1
         if live_row(db, project, PROJECT_TRANCHE) is None and _for_verdict(db, project, verdict, actor=actor,
                                                                            now=now) is not None:
+            counts["created"] += 1
+    terminated = db.execute(select(ProjectChange.id, ProjectChange.project_id)
+                            .join(Project, Project.id == ProjectChange.project_id)
+                            .where(ProjectChange.kind == "termination",
+                                   Project.status == ProjectStatus.TERMINATED.value)).all()
+    for change_id, project_id in terminated:
+        project = db.get(Project, project_id)
+        if on_termination(db, project, change_id, actor=actor, now=now) is not None:
             counts["created"] += 1
     newest_checks = (select(MilestoneCheck.project_id, MilestoneCheck.position,
                             func.max(MilestoneCheck.id).label("id"))
@@ -476,3 +496,112 @@ def disbursements_for(user: User | None):
 def of_project(db: Session, project: Project) -> Sequence[Disbursement]:
     return db.scalars(select(Disbursement).where(Disbursement.project_id == project.id)
                       .order_by(Disbursement.id)).all()
+
+
+# --- pages --------------------------------------------------------------------------------------------------------
+# Read-only helpers of the finance and officer pages (tracker.web.controllers.disbursements) and of the payment list.
+
+# The queue's tabs, in the order the page shows them. 待冲销 rows are paid rows whose basis was superseded; they and
+# the reversed ones have their own tab (not 已支付); 已作废 rows show under 全部 only.
+QUEUE_TABS = {"pending": "待审批", "approved": "已审批待支付", "paid": "已支付", "blocked": "受阻",
+              "returned": "已退回", "refused": "不予拨付", "reversal": "待冲销/已冲销", "all": "全部"}
+# Work queues oldest first; the records (paid, refused, everything) newest first.
+_NEWEST_FIRST = frozenset({"paid", "refused", "all"})
+# What the totals add up: what is owed or paid (a voided or reversed row's amount is not).
+_COUNTED = (S.PENDING, S.RETURNED, S.APPROVED, S.PAID)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    tab: str = "pending"  # a key of QUEUE_TABS
+    programme_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Tally:
+    count: int
+    total: Decimal  # yuan, of the rows that count (_COUNTED)
+
+
+def _tab_of(status: str, reversal_due: bool) -> str:
+    if reversal_due or status == S.REVERSED:
+        return "reversal"
+    return status  # "void" belongs to no tab but 全部
+
+
+def _in_tab(tab: str):
+    if tab == "reversal":
+        return Disbursement.reversal_due.is_(True) | (Disbursement.status == S.REVERSED)
+    if tab == "paid":
+        return (Disbursement.status == S.PAID) & Disbursement.reversal_due.is_(False)
+    if tab in QUEUE_TABS and tab != "all":
+        return Disbursement.status == tab
+    return None
+
+
+def queue(user: User | None, filters: QueueFilter):
+    """A SELECT of the user's rows in the tab and programme (no order, no paging): the queue page and its export."""
+    query = disbursements_for(user)
+    condition = _in_tab(filters.tab)
+    if condition is not None:
+        query = query.where(condition)
+    if filters.programme_id is not None:
+        query = query.where(Project.programme_id == filters.programme_id)
+    return query
+
+
+def queue_rows(db: Session, query, tab: str, *, offset: int = 0, limit: int | None = None) -> list[Disbursement]:
+    """One page of the queue with each row's project, organisation and programme (one query whatever the rows)."""
+    newest = tab in _NEWEST_FIRST
+    order = (Disbursement.updated_at.desc(), Disbursement.id.desc()) if newest else (Disbursement.created_at,
+                                                                                     Disbursement.id)
+    project = contains_eager(Disbursement.project)
+    return list(db.scalars(query.options(project.joinedload(Project.organisation),
+                                         project.joinedload(Project.programme))
+                           .order_by(*order).offset(offset).limit(limit)).unique())
+
+
+def queue_tally(db: Session, query) -> Tally:
+    """How many rows the query holds and what the counted ones (owed or paid) add up to, in yuan."""
+    rows = query.order_by(None).subquery()
+    counted = func.sum(case((rows.c.status.in_(_COUNTED), rows.c.amount), else_=None))
+    count, total = db.execute(select(func.count(), func.coalesce(counted, 0)).select_from(rows)).one()
+    return Tally(count, Decimal(total or 0))
+
+
+def tallies(db: Session, user: User | None, programme_id: int | None = None) -> dict[str, Tally]:
+    """Each tab's count and sum for this user (finance's home page and the queue's tabs), in one query."""
+    query = queue(user, QueueFilter("all", programme_id))
+    grouped = db.execute(query.with_only_columns(
+        Disbursement.status, Disbursement.reversal_due, func.count(),
+        func.coalesce(func.sum(Disbursement.amount), 0)).group_by(Disbursement.status, Disbursement.reversal_due))
+    counts = dict.fromkeys(QUEUE_TABS, 0)
+    totals = {tab: Decimal(0) for tab in QUEUE_TABS}
+    for status, due, count, total in grouped:
+        tab = _tab_of(status, bool(due))
+        counted = Decimal(total or 0) if status in _COUNTED else Decimal(0)
+        for key in (tab, "all"):
+            if key in counts:
+                counts[key] += count
+                totals[key] += counted
+    return {tab: Tally(counts[tab], totals[tab]) for tab in QUEUE_TABS}
+
+
+def disbursement_for(db: Session, user: User | None, disbursement_id: int) -> Disbursement | None:
+    """The row if the user may see it; another scope's row is None exactly like a missing one."""
+    return db.scalar(disbursements_for(user).where(Disbursement.id == disbursement_id))
+
+
+def trail_of(db: Session, row: Disbursement) -> Sequence[Any]:
+    """The row's audit entries, oldest first: who created, completed, approved, returned, paid or reversed it."""
+    return db.scalars(select(AuditEntry).where(AuditEntry.object_type == "disbursement",
+                                               AuditEntry.object_id == str(row.id))
+                      .order_by(AuditEntry.id)).all()
+
+
+def exception_would_unblock(db: Session, row: Disbursement) -> bool:
+    """Whether the row is blocked only by a limit an approved exception lifts (matching ratio, minimum total
+    investment): the officer is offered the exception form then, not for a missing figure or amount."""
+    if row.status != S.BLOCKED or row.tranche != PROJECT_TRANCHE:
+        return False
+    return _recompute(db, row, exception=True).status != S.BLOCKED

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from indicators.deadlines import extension_deadline
 from indicators.rules.period import add_period
 from tracker.models import Project, ProjectChange, ProjectStatus
-from tracker.services import audit, monitoring
+from tracker.services import audit, disbursements, monitoring
 from tracker.services.accounts import AccountError
 from tracker.services.audit import Actor
 
@@ -66,6 +66,7 @@ def terminate(db: Session, project: Project, *, requested_on: date, reason: str,
     db.flush()
     audit.record(db, actor, "project_terminated", now=now, object_type="project", object_id=project.id,
                  before={"status": before}, after={"status": project.status, "reason": reason.strip()[:200]})
+    disbursements.on_termination(db, project, change.id, actor=actor, now=now)  # 后补助: none, with the reason
     return change
 
 

@@ -128,28 +128,33 @@ def compute(db: Session, project: Project, tranche: str, figures_yuan: dict[str,
         return Outcome(S.BLOCKED, None, "项目没有可读的资助规则，请项目管理专员核定补助金额", record)
     steps: list[str] = []
     if milestone_amount is not None:
+        # A milestone pays the task book's amount, the rule's cap on the project's total kept across tranches; the
+        # certificate's limits (matching, total investment) are for the acceptance at the end.
         amount_wan: Decimal | None = _wan(milestone_amount)
         steps.append(f"任务书里程碑金额{_fmt(amount_wan)}万元")
         cap = rule.bounds.cap
-        calc = funding.DisbursementCalc(amount_wan, False, f"补助金额{_fmt(amount_wan)}万元", amount_wan, None, cap)
-        if cap is not None and _wan(_already_committed(db, project, besides=row_id)) + amount_wan > cap:
-            amount_wan = max(cap - _wan(_already_committed(db, project, besides=row_id)), Decimal(0))
+        committed = _wan(_already_committed(db, project, besides=row_id))
+        if cap is not None and committed + amount_wan > cap:
+            amount_wan = max(cap - committed, Decimal(0))
             steps.append(f"累计不超过规定上限{_fmt(cap)}万元，本期按{_fmt(amount_wan)}万元")
+        record.update(base=None, base_value=None, rate=None, floor=None, cap=_fmt(cap) if cap is not None else None,
+                      clamped=None, officer_enters_amount=False)
+        refusal = None
     else:
         # (`exception` is an approved exception to the limits below, not the rule's higher exception ceiling.)
         calc = funding.compute_disbursement(rule, figures, _wan(officer_amount) if officer_amount is not None else None)
         steps.extend(calc.steps)
         amount_wan = calc.amount
-    record.update(base=rule.formula.base if rule.formula else None,
-                  base_value=_fmt(figures.get(rule.formula.base)) if rule.formula else None,
-                  rate=str(rule.formula.rate) if rule.formula else None,
-                  floor=_fmt(calc.floor) if calc.floor is not None else None,
-                  cap=_fmt(calc.cap) if calc.cap is not None else None, clamped=calc.clamped,
-                  officer_enters_amount=rule.officer_enters_amount and milestone_amount is None)
-    if calc.blocked or amount_wan is None:
-        record["steps"] = steps
-        return Outcome(S.BLOCKED, None, calc.message, record)
-    refusal = None if exception else _limits(rule, project, figures, steps)
+        record.update(base=rule.formula.base if rule.formula else None,
+                      base_value=_fmt(figures.get(rule.formula.base)) if rule.formula else None,
+                      rate=str(rule.formula.rate) if rule.formula else None,
+                      floor=_fmt(calc.floor) if calc.floor is not None else None,
+                      cap=_fmt(calc.cap) if calc.cap is not None else None, clamped=calc.clamped,
+                      officer_enters_amount=rule.officer_enters_amount)
+        if calc.blocked or amount_wan is None:
+            record["steps"] = steps
+            return Outcome(S.BLOCKED, None, calc.message, record)
+        refusal = None if exception else _limits(rule, project, figures, steps)
     if exception:
         steps.append("经批准的例外：不受配套比例和最低总投入限制")
     if refusal is not None:

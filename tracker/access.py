@@ -61,6 +61,14 @@ ACCEPTANCE_APPLY = Rule(_roles(Role.GRANTEE.value), scope="own_organisation")
 ACCEPTANCE_ORGANISE = Rule(_roles(Role.OFFICER.value), scope="assigned_programmes")
 ACCEPTANCE_READ = Rule(_roles(Role.OFFICER.value, Role.ADMIN.value, Role.EXPERT.value), scope="assigned_cases")
 EXPERT_CHECK = Rule(_roles(Role.EXPERT.value), scope="assigned_cases")
+# Post-subsidy disbursements (后补助拨付): finance approves, returns to the officer, records payments and reversals of
+# every programme's rows; the officer completes the rows of their programmes (the amount of bounds without a rate, an
+# approved exception, a returned row sent back); the admin reads. Finance, the admin and the officer (their
+# programmes: another programme's row is a 404) read the queue, a row and the payment list. Grantees see their
+# projects' disbursements on the project's acceptance page, not here; experts not at all.
+DISBURSEMENT_READ = Rule(_roles(Role.FINANCE.value, Role.OFFICER.value, Role.ADMIN.value), scope="assigned_programmes")
+DISBURSEMENT_FINANCE = Rule(_roles(Role.FINANCE.value))
+DISBURSEMENT_OFFICER = Rule(_roles(Role.OFFICER.value), scope="assigned_programmes")
 
 # Route name → rule. Route names are the `name=` of the Litestar handlers.
 POLICY: dict[str, Rule] = {
@@ -169,6 +177,16 @@ POLICY: dict[str, Rule] = {
     "acceptance_check": EXPERT_CHECK,
     "acceptance_verdict": ACCEPTANCE_ORGANISE,
     "milestone_check": ACCEPTANCE_ORGANISE,
+    # Disbursements: the queue, a row and the payment list (the filtered queue as Excel); finance's steps; the
+    # officer's.
+    "disbursements": DISBURSEMENT_READ,
+    "disbursements_export": DISBURSEMENT_READ,
+    "disbursement": DISBURSEMENT_READ,
+    "disbursement_approve": DISBURSEMENT_FINANCE,
+    "disbursement_return": DISBURSEMENT_FINANCE,
+    "disbursement_pay": DISBURSEMENT_FINANCE,
+    "disbursement_reverse": DISBURSEMENT_FINANCE,
+    "disbursement_update": DISBURSEMENT_OFFICER,
     # The JSON API (DESIGN §4): the same roles and scopes as the pages it mirrors. Programmes and directions
     # like the catalogue (grantees do not browse it); projects and their targets like the project pages.
     "api_programmes": CATALOGUE_READ,

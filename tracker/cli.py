@@ -540,6 +540,12 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
 
             rows = at_risk_rows(db, filtered_projects(None, ProjectFilters(risk="at_risk", sort="risk")))
             data = at_risk_workbook(rows, generated_at=clock.now(), scope_note="全部风险项目（命令行导出）")
+        elif args.kind == "disbursements":  # the payment list: every disbursement but the voided ones
+            from tracker.exports.disbursements_xlsx import payment_list_workbook, payment_rows
+            from tracker.services.disbursements import disbursements_for
+
+            data = payment_list_workbook(payment_rows(db, disbursements_for(None)), generated_at=clock.now(),
+                                         scope_note="全部拨付（命令行导出）")
         else:
             from tracker.exports.projects_xlsx import load_projects, projects_workbook
 
@@ -633,12 +639,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("export", cmd_export, "导出与页面相同的文件：projects PATH（项目及其考核指标，Excel）、"
                                   "at-risk PATH（预警和关注的项目及原因，Excel）、"
                                   "checklist CODE PATH（验收清单：CODE 为验收会编号，如 YS2026-001，导出该会全部项目；"
-                                  "或为项目编号；PATH 以 .xlsx、.pdf 或 .html 结尾）")
-    p.add_argument("kind", choices=["projects", "at-risk", "checklist"], metavar="KIND",
-                   help="projects、at-risk 或 checklist")
+                                  "或为项目编号；PATH 以 .xlsx、.pdf 或 .html 结尾）、"
+                                  "disbursements PATH（后补助拨付支付清单，Excel）")
+    p.add_argument("kind", choices=["projects", "at-risk", "checklist", "disbursements"], metavar="KIND",
+                   help="projects、at-risk、checklist 或 disbursements")
     # Positional as DESIGN §4 writes them: `export projects PATH`, `export checklist CODE PATH`.
     p.add_argument("values", nargs="+", metavar="[CODE] PATH", help="checklist 先写 CODE，再写 PATH")
-    p.usage = "tracker export {projects,at-risk} PATH\n       tracker export checklist CODE PATH"
+    p.usage = "tracker export {projects,at-risk,disbursements} PATH\n       tracker export checklist CODE PATH"
 
     jobs = sub.add_parser("jobs", help="定时任务：列出、手动运行", description="定时任务：列出、手动运行")
     jobs_sub = jobs.add_subparsers(dest="jobs_command", metavar="COMMAND", required=True)

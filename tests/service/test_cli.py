@@ -191,3 +191,36 @@ def test_export_checklist_of_a_meeting_or_a_project(cli_db, tmp_path, capsys):
         err = capsys.readouterr().err
         assert words in err and "Traceback" not in err, err
     assert not list(tmp_path.glob("x.*"))  # nothing written
+
+
+def test_export_disbursements_writes_the_payment_list_of_every_disbursement(cli_db, tmp_path, capsys):
+    """`tracker export disbursements PATH.xlsx`: the payment list the finance pages export, of every row but the
+    voided ones, with its scope noted; the kind takes a path only."""
+    from openpyxl import load_workbook
+    from sqlalchemy.orm import sessionmaker
+
+    from tests.service.test_payment_list import TITLES, ledger
+    from tracker.db import make_engine
+
+    assert cli.main(["db", "upgrade"]) == 0
+    engine = make_engine(f"sqlite:///{cli_db}")
+    try:
+        with sessionmaker(bind=engine, expire_on_commit=False)() as db:
+            ledger(db)
+    finally:
+        engine.dispose()
+    capsys.readouterr()
+
+    path = tmp_path / "payments.xlsx"
+    assert cli.main(["export", "disbursements", str(path)]) == 0
+    assert f"已导出：{path}" in capsys.readouterr().out
+    book = load_workbook(path)
+    sheet = book["支付清单"]
+    assert [c.value for c in sheet[1]] == TITLES
+    codes = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]]
+    assert {"PL-1", "PL-2", "PL-3", "PL-4", "PL-5", "PL-6", "PL-7"} == set(codes)
+    assert "已作废" not in [row[11] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert sheet.cell(row=sheet.max_row, column=2).value.startswith("合计")
+    assert ("范围", "全部拨付（命令行导出）") in [(a, b) for a, b in book["说明"].iter_rows(values_only=True)]
+    assert cli.main(["export", "disbursements", "CODE", str(path)]) == 1
+    assert "用法：tracker export disbursements PATH" in capsys.readouterr().err

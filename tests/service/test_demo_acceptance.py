@@ -1,6 +1,7 @@
 """The demo's acceptance courses (tracker/demo/projects.py): where they sit in the cycle of 60 projects and how their
-days fall, for any today, and which funding form a direction's rule is. The built demo's acceptance is checked in
-test_demo_invariants.py, its rows at scale in test_demo_bulk.py."""
+days fall, for any today, what happens to their disbursements after the verdict, and which funding form a
+direction's rule is. The built demo's acceptance is checked in test_demo_invariants.py, its rows at scale in
+test_demo_bulk.py."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import pytest
 
 from indicators.deadlines import add_months
 from indicators.rules import funding
-from tracker.demo.acceptance import CORRECTED_AFTER, DECIDED_AFTER
+from tracker.demo.acceptance import CORRECTED_AFTER, DECIDED_AFTER, PAYMENT_STEPS
 from tracker.demo.projects import (
     COMMITTEE_STAGES,
     MEETS_AFTER,
+    PAYMENT_STORIES,
     RUNNING_STAGES,
     STORY_DAYS,
     VERDICT_OF,
@@ -73,6 +75,33 @@ def test_every_acceptance_step_falls_before_today_with_room_for_the_final_report
         assert (held if stage in COMMITTEE_STAGES else last) < today, i
 
 
+@pytest.mark.parametrize("today", TODAYS)
+def test_every_disbursement_story_takes_its_steps_after_the_verdict_and_before_today(today):
+    """Only a 通过 pays; a corrected verdict's first row was paid before the correction (a reversal follows) or
+    voided by it before finance acted; every story is told in each cycle."""
+    for cycle in (0, 1):
+        stories = Counter()
+        for i in range(60 * cycle, 60 * (cycle + 1)):
+            course = course_of(i, today)
+            assert course.payment in PAYMENT_STORIES, i
+            if not course.payment:
+                continue
+            stories[course.payment] += 1
+            assert VERDICT_OF[course.acceptance] == "passed", i
+            decided = course.committee_on + timedelta(days=MEETS_AFTER + DECIDED_AFTER)
+            if course.funding == "milestone":  # its last milestone is checked three days after the verdict
+                decided += timedelta(days=3)
+            days = {action: day for day, _hour, action in PAYMENT_STEPS[course.payment]}
+            assert min(days.values()) > 0 and decided + timedelta(days=max(days.values())) < today, i
+            if course.acceptance == "corrected":
+                paid_first = "pay" in days and days["pay"] < CORRECTED_AFTER
+                assert paid_first == (course.payment != "approved_after_correction"), i
+                assert "approve" not in days or paid_first or days["approve"] > CORRECTED_AFTER, i
+            if "reverse" in days:  # recorded after the correction asked for it, the corrected row that night
+                assert CORRECTED_AFTER < days["reverse"] < days["sweep"], i
+        assert set(stories) == set(PAYMENT_STORIES) - {""}, stories
+
+
 def _rule(**parts) -> dict:
     return {"rule": funding.to_dict(funding.FundingRule(**parts))}
 
@@ -81,6 +110,8 @@ def test_the_funding_form_of_a_direction_is_what_its_disbursement_computes_with(
     post = frozenset({funding.FundingMode.POST})
     share = funding.Share(Decimal("0.2"), "compute_spend")
     assert funding_form(_rule(modes=post, formula=share)) == "compute_spend"
+    assert funding_form(_rule(modes=post, formula=funding.Share(Decimal("0.2"), "certified_self_funding"),
+                              matching=(funding.Matching(Decimal(4)),))) == "certified_self_funding+matching"
     assert funding_form(_rule(modes=post, relative_caps=(funding.Share(Decimal("0.2"), "total_investment"),),
                               trigger=funding.Trigger.AFTER_PARTNER_PAYMENT)) == "partner_payment"
     assert funding_form(_rule(modes=post, relative_caps=(funding.Share(Decimal("0.2"), "total_investment"),),

@@ -6,14 +6,16 @@ table compared row by row and column by column: reports (statuses, moments, lock
 funds, hashes, edit locks), values, evidence, evidence files (and their bytes), reviews, the returned-report mails;
 acceptance applications with their self-assessment, figures and evidence, committees and their members, the
 experts' checks, verdicts (a corrected one among them) with their certificate figures, milestone checks, the
-mails they send and the monitoring refresh an application makes; the projects' statuses, and the audit log with
-its hash chain — and the rest of the database (targets, task books) left alike."""
+mails they send and the monitoring refresh an application makes; the disbursements (后补助拨付) the verdicts and
+milestone checks create, with what the officer and finance then do (an amount entered, approvals, a return,
+payments, a voided row, a reversal due and one recorded, the sweep's row) and their mails; the projects' statuses,
+and the audit log with its hash chain — and the rest of the database (targets, task books) left alike."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tracker.db import Base, make_engine, make_session_factory
 from tracker.demo.acceptance import load_demo_acceptance
@@ -90,8 +92,21 @@ def test_bulk_histories_equal_the_services(tmp_path, now):
         assert compared > 1000
         for name in ("report_versions", "report_evidence", "report_reviews", "audit_log", "acceptance_applications",
                      "application_evidence", "acceptance_meeting_members", "expert_check_items", "certificate_figures",
-                     "milestone_checks"):
+                     "milestone_checks", "disbursements"):
             assert table_rows(bulk_engine, Base.metadata.tables[name]), name  # the histories exist
+        # Every state of a disbursement is among the rows compared, and every step that leads to one.
+        payments = Base.metadata.tables["disbursements"]
+        audit_log = Base.metadata.tables["audit_log"]
+        with bulk_engine.connect() as conn:
+            states = set(conn.execute(select(payments.c.status).distinct()).scalars())
+            due = conn.execute(select(func.count()).where(payments.c.reversal_due.is_(True))).scalar()
+            actions = set(conn.execute(select(audit_log.c.action).distinct()
+                                       .where(audit_log.c.object_type == "disbursement")).scalars())
+        assert states == {"blocked", "pending", "returned", "approved", "paid", "refused", "void", "reversed"}
+        assert due == 1
+        assert actions == {"disbursement_created", "disbursement_updated", "disbursement_approved",
+                           "disbursement_returned", "disbursement_paid", "disbursement_voided",
+                           "disbursement_reversal_due", "disbursement_reversed"}
         # The bytes behind the file rows are the same, under names of their own.
         files = Base.metadata.tables["evidence_files"]
         with service_engine.connect() as a, bulk_engine.connect() as b:

@@ -5,12 +5,15 @@ lead to it, in time order (final report, application inside the window, committe
 expert on a case of their own organisation; the post-subsidy projects that passed carry the certificate figures
 their funding rule needs; and each browser journey finds its case (the grantee's project to apply for, the
 applications waiting for a committee, the `expert` login's case to check, a case ready for its verdict, a
-里程碑式补助 milestone to check)."""
+里程碑式补助 milestone to check). Disbursements (后补助拨付) too: every state of the issue, each rate reproduced from
+the certificate to the yuan, never more than the award, one live row per tranche, and the officer's and
+finance's steps after the verdict and before now, with unique vouchers."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from sqlalchemy import select
@@ -21,11 +24,14 @@ from tracker.db import make_engine, make_session_factory
 from tracker.demo.accounts import DEMO_ORGANISATION_USCC
 from tracker.demo.build import build_demo
 from tracker.demo.projects import funding_form
+from tracker.exports.disbursements_xlsx import payment_rows
 from tracker.models import (
     AcceptanceApplication,
     AcceptanceMeeting,
     AcceptanceVerdict,
     AssessmentChange,
+    AuditEntry,
+    Disbursement,
     ExpertCheck,
     MilestoneCheck,
     Project,
@@ -36,9 +42,11 @@ from tracker.models import (
     ReportReview,
     ReportVersion,
     TargetSet,
+    User,
 )
+from tracker.models.disbursements import LIVE, PROJECT_TRANCHE, milestone_tranche
 from tracker.schema import upgrade_database
-from tracker.services import acceptance, business_settings, committees, monitoring, verdicts
+from tracker.services import acceptance, business_settings, committees, disbursements, monitoring, verdicts
 
 NOW = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
 TODAY = clock.local(NOW).date()
@@ -90,7 +98,9 @@ def test_every_extension_and_termination_is_on_record(db, projects):
             assert change.new_end_date == project.end_date > change.old_end_date
             assert change.requested_on <= add_months(change.old_end_date, -3)  # the notice DESIGN §2 asks for
         elif project.status == ProjectStatus.TERMINATED:
-            assert kinds == ["termination"], project.code
+            # Terminated on the grantee's request (a change), or by the acceptance verdict 终止.
+            terminated_at_acceptance = verdicts.current_verdict(db, project) is not None
+            assert kinds == ([] if terminated_at_acceptance else ["termination"]), project.code
         else:
             assert kinds == [], project.code
         for change in changes[project.id]:
@@ -284,3 +294,117 @@ def test_a_milestone_project_has_a_passed_milestone_check(db):
     assert any(c.passed for c in checks)
     for check in checks:
         assert check.milestone.due_date <= check.checked_on <= TODAY and check.decided_at < NOW
+
+
+# --- disbursements (后补助拨付) ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def payments(db):
+    return list(db.scalars(select(Disbursement).order_by(Disbursement.id)))
+
+
+def test_every_state_of_a_disbursement_is_there(payments):
+    """The finance queue's every tab has rows, and the corrections left a voided row and a reversal."""
+    labels = Counter(d.status_label for d in payments)
+    assert {"待审批", "已审批待支付", "已支付", "受阻", "已退回", "不予拨付"} <= set(labels), labels
+    assert labels["已作废"] >= 1 and labels["已冲销"] >= 1 and labels["待冲销"] >= 1, labels
+    blocked = [d.message for d in payments if d.status == "blocked"]
+    assert any("配套比例" in m for m in blocked), blocked  # a matching ratio not met
+    assert any("请录入补助金额" in m for m in blocked), blocked  # bounds without a rate: the officer's amount
+    refused = [(d.basis.split(":")[0], d.message) for d in payments if d.status == "refused"]
+    assert {"验收不通过", "项目终止"} <= {m.split("，")[0] for _, m in refused}, refused
+    assert ("verdict", "项目终止，后补助须通过验收，不予拨付") in refused  # the verdict 终止, not only a change
+    # The two tranches of a 里程碑式 project, each from its passed check, and paid.
+    milestones = defaultdict(dict)
+    for d in payments:
+        if d.tranche != PROJECT_TRANCHE:
+            milestones[d.project_id][d.tranche] = d.status
+    assert {milestone_tranche(0): "paid", milestone_tranche(1): "paid"} in milestones.values(), milestones
+    # A bounds row shows the amount the officer entered and the limits it was checked against.
+    entered = [d for d in payments if d.officer_amount is not None and d.status == "paid"]
+    assert entered and all(d.amount == d.officer_amount and d.computation["floor"] for d in entered)
+
+
+def _certificate_of(db, row: Disbursement) -> dict[str, Decimal]:
+    verdict = db.get(AcceptanceVerdict, int(row.basis.split(":")[1]))
+    return {f.key: f.amount for f in verdict.figures}
+
+
+def test_every_rate_on_the_payment_list_is_reproduced_from_the_certificate_to_the_yuan(db, projects):
+    """base × rate, clamped by the rule's floor and cap, from the certificate figure the rule names; at least two
+    passed projects for each rate form of the seeds."""
+    rows = [r for r in payment_rows(db, disbursements.disbursements_for(None)) if r.rate is not None]
+    by_form: dict[str, set[str]] = defaultdict(set)
+    for line in rows:
+        row = db.get(Disbursement, line.disbursement_id)
+        rule = acceptance.funding_rule_of(row.project)
+        base_key = rule.formula.base
+        by_form[base_key].add(line.code)
+        figure = _certificate_of(db, row)[base_key]
+        assert line.base * 10000 == figure and line.rate == rule.formula.rate, line.code
+        if line.amount_yuan is None:  # blocked by a limit besides the amount (the matching ratio)
+            assert row.status == "blocked", line.code
+            continue
+        amount = figure / 10000 * rule.formula.rate
+        if rule.bounds.cap is not None:
+            amount = min(amount, rule.bounds.cap)
+        if rule.bounds.floor is not None:
+            amount = max(amount, rule.bounds.floor)
+        expected = (amount * 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        assert line.amount_yuan == expected == row.amount, line.code
+        assert line.amount_wan * 10000 == expected and line.cap == rule.bounds.cap, line.code
+    passed = {p.code for p in projects if p.status == ProjectStatus.PASSED}
+    for form in ("compute_spend", "certified_self_funding", "technology_transaction_total"):
+        assert len(by_form[form] & passed) >= 2, (form, by_form[form])
+
+
+def test_no_project_is_paid_more_than_its_award_and_each_tranche_has_one_live_row(db, payments):
+    live = [d for d in payments if d.status in LIVE]
+    tranches = Counter((d.project_id, d.tranche) for d in live)
+    assert max(tranches.values()) == 1
+    owed: dict[int, Decimal] = defaultdict(Decimal)
+    for d in live:
+        if d.amount is not None and d.status != "refused":
+            owed[d.project_id] += d.amount
+            assert d.amount > 0, d.project.code
+    for project_id, total in owed.items():
+        assert total <= db.get(Project, project_id).fiscal_funding
+    # Every post-subsidy project with a verdict or terminated, and every passed milestone check, has its row.
+    for project in db.scalars(select(Project)):
+        verdict = verdicts.current_verdict(db, project)
+        if not acceptance.is_post_subsidy(project) or (verdict is None and project.status != "terminated"):
+            continue
+        if not (project.is_milestone_funded and verdict is not None and verdict.verdict == "passed"):
+            assert tranches[(project.id, PROJECT_TRANCHE)] == 1, project.code
+    for check in db.scalars(select(MilestoneCheck).where(MilestoneCheck.passed.is_(True))):
+        assert tranches[(check.project_id, milestone_tranche(check.position))] == 1
+
+
+def test_payments_follow_approvals_which_follow_verdicts_all_before_now(db, payments):
+    finance = db.scalar(select(User).where(User.username == "finance"))
+    vouchers = [v for d in payments for v in (d.voucher_no, d.reversal_voucher_no) if v]
+    assert len(vouchers) == len(set(vouchers)) >= 4
+    kinds = {"verdict": AcceptanceVerdict, "milestone_check": MilestoneCheck, "termination": ProjectChange}
+    for d in payments:
+        kind, basis_id = d.basis.split(":")
+        basis = db.get(kinds[kind], int(basis_id))
+        assert basis.decided_at <= d.created_at <= d.updated_at < NOW, d.project.code
+        if d.approved_at is not None:
+            assert d.created_at < d.approved_at < NOW and d.approved_by_id == finance.id, d.project.code
+        if d.paid_on is not None:
+            assert clock.local(d.approved_at).date() < d.paid_on <= TODAY and d.paid_by_id == finance.id
+            assert d.voucher_no
+        if d.reversed_on is not None:
+            assert d.paid_on < d.reversed_on <= TODAY and d.status == "reversed" and d.void_reason
+        if d.reversal_due or d.status == "void":
+            assert d.void_reason, d.project.code
+    # The trail: who did what, in time order, ending before now.
+    for d in payments:
+        trail = list(db.scalars(select(AuditEntry).where(AuditEntry.object_type == "disbursement",
+                                                         AuditEntry.object_id == str(d.id)).order_by(AuditEntry.id)))
+        assert trail[0].action == "disbursement_created" and trail[-1].at < NOW
+        assert [e.at for e in trail] == sorted(e.at for e in trail)
+        assert all(e.username == "finance" for e in trail
+                   if e.action in ("disbursement_approved", "disbursement_returned", "disbursement_paid",
+                                   "disbursement_reversed"))

@@ -29,6 +29,7 @@ from tracker.models import (
     AcceptanceApplication,
     AcceptanceMeeting,
     AuditEntry,
+    Disbursement,
     EvidenceFile,
     Organisation,
     Report,
@@ -94,6 +95,14 @@ ACCEPTANCE = row(LOGIN, FORBIDDEN, OK, OK, FORBIDDEN, OK, LOGIN)
 ACCEPTANCE_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, NOT_FOUND, FORBIDDEN, OK, LOGIN)
 EXPERT_CHECK = row(LOGIN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, FORBIDDEN, LOGIN)
 EXPERT_CHECK_FOREIGN = row(LOGIN, FORBIDDEN, FORBIDDEN, NOT_FOUND, FORBIDDEN, FORBIDDEN, LOGIN)
+
+# Disbursements (后补助拨付): finance (every programme), the officer (their programmes: another programme's row is a 404)
+# and the admin read the queue, a row and the payment list; only finance approves, returns, pays and reverses, on every
+# programme's rows; only the officer completes a row (TASK_BOOK). Grantees see their disbursements on the project's
+# acceptance page, not here; experts not at all.
+DISBURSEMENT = row(LOGIN, FORBIDDEN, OK, FORBIDDEN, OK, OK, LOGIN)
+DISBURSEMENT_FOREIGN = row(LOGIN, FORBIDDEN, NOT_FOUND, FORBIDDEN, OK, OK, LOGIN)
+FINANCE_STEP = row(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, FORBIDDEN, LOGIN)
 
 # route name → (own object expectations, foreign object expectations or _)
 EXPECTED = {
@@ -191,6 +200,14 @@ EXPECTED = {
     "acceptance_check": (EXPERT_CHECK, EXPERT_CHECK_FOREIGN),
     "acceptance_verdict": (TASK_BOOK, TASK_BOOK_FOREIGN),
     "milestone_check": (TASK_BOOK, TASK_BOOK_FOREIGN),
+    "disbursements": (DISBURSEMENT, _),
+    "disbursements_export": (DISBURSEMENT, _),
+    "disbursement": (DISBURSEMENT, DISBURSEMENT_FOREIGN),
+    "disbursement_approve": (FINANCE_STEP, FINANCE_STEP),
+    "disbursement_return": (FINANCE_STEP, FINANCE_STEP),
+    "disbursement_pay": (FINANCE_STEP, FINANCE_STEP),
+    "disbursement_reverse": (FINANCE_STEP, FINANCE_STEP),
+    "disbursement_update": (TASK_BOOK, TASK_BOOK_FOREIGN),
     # The JSON API: the same roles and scopes as the pages it mirrors (401 JSON instead of the login redirect).
     "api_programmes": (CATALOGUE, _),
     "api_programme_summary": (CATALOGUE, CATALOGUE_FOREIGN),
@@ -294,6 +311,9 @@ class World:
         expert = db.query(User).filter_by(username="expert").one()
         self.own_case, self.own_meeting = self._case(self.own_project, expert, "YS2026-901")
         self.foreign_case, self.foreign_meeting = self._case(self.foreign_project, self.stranger, "YS2026-902")
+        # A disbursement of each project, waiting for finance's approval.
+        self.own_disbursement = self._disbursement(self.own_project)
+        self.foreign_disbursement = self._disbursement(self.foreign_project)
         # A mail in the outbox (the admin's to read; a missing id answers 404).
         self.mail_id = outbox.queue_mail(db, dedupe_key="matrix", template="activation", recipient="m@example.com",
                                          context={"name": "x", "username": "x", "path": "/", "expires": "x"},
@@ -328,6 +348,16 @@ class World:
         self.db.add(application)
         self.db.flush()
         return application, meeting
+
+    def _disbursement(self, project) -> Disbursement:
+        """A computed row as the verdict's transaction leaves it (how it comes: tests/service/test_disbursements.py).
+        The matrix posts no lock, so every step it reaches is refused (400) and the row stays as it is."""
+        row = Disbursement(project_id=project.id, tranche="project", basis="verdict:0", status="pending",
+                           amount=Decimal("80000"), message="补助金额8万元", created_at=self.now, updated_at=self.now,
+                           computation={"steps": ["验收证书中核定的自筹经费80万元×10%=8万元"], "figures": {}})
+        self.db.add(row)
+        self.db.flush()
+        return row
 
     def _project(self, code: str, document, uscc: str):
         row = ProjectInput(row=2, project_code=code, title=code, direction="方向", content_items=(),
@@ -381,6 +411,7 @@ class World:
             "mail_id": str(self.mail_id) if own else "987654",
             "meeting_id": str((self.own_meeting if own else self.foreign_meeting).id),
             "application_id": str((self.own_case if own else self.foreign_case).id),
+            "disbursement_id": str((self.own_disbursement if own else self.foreign_disbursement).id),
             "position": "0",
         }
 

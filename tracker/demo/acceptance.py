@@ -1,6 +1,8 @@
 """Acceptance (验收, DESIGN §2) in the demo: the projects whose course reaches it (tracker/demo/projects.py
 `Course.acceptance`) apply, committees meet, experts check, the officer records the verdicts and the milestone
-checks of 里程碑式补助 projects.
+checks of 里程碑式补助 projects; then the disbursements (后补助拨付) those create go their way (`Course.payment`):
+the officer enters an amount, finance (the `finance` login) approves, returns, pays with a voucher and records a
+reversal, the nightly `disbursements` sweep creates a row a reversal had held back.
 
 It comes after the report histories (an application needs the final report) and goes through the acceptance
 services step by step, every step on the day the story gives it and all of them in time order: an application
@@ -8,6 +10,8 @@ some weeks after the final report was accepted and inside the window, the commit
 and meeting ten days after that, the experts checking on the day, the verdict four days later. The inputs are what
 a grantee, an expert or the officer would type: the self-assessment from the accepted reports, the certificate
 figures the project's own funding rule needs (`acceptance.figures_needed`) with an audit report behind each.
+The disbursement steps come days after the verdict or milestone check that created the row, on a row in the state
+the story expects (in a later cycle of a large demo another direction may have taken it elsewhere: then nothing).
 
 `plan` works the steps out from the database; the default demo takes them through the services
 (`load_demo_acceptance`), the demo at scale records the rows they would write (tracker/demo/bulk.py
@@ -16,15 +20,16 @@ figures the project's own funding rule needs (`acceptance.figures_needed`) with 
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from indicators.rules import funding
 from tracker import clock
 from tracker.demo.projects import COMMITTEE_STAGES, MEETS_AFTER, VERDICT_OF, Course, course_of, demo_number
 from tracker.demo.reports import _pdf
@@ -34,6 +39,7 @@ from tracker.models import (
     AcceptanceApplication,
     AcceptanceMeeting,
     AcceptanceVerdict,
+    Disbursement,
     ExpertCheck,
     MilestoneCheck,
     Project,
@@ -43,8 +49,9 @@ from tracker.models import (
     TargetSet,
     User,
 )
-from tracker.services import acceptance, business_settings, committees, monitoring, verdicts
-from tracker.services.acceptance import ApplicationInput, ClaimInput, EvidenceUpload
+from tracker.models.disbursements import PROJECT_TRANCHE, milestone_tranche
+from tracker.services import acceptance, business_settings, committees, disbursements, monitoring, verdicts
+from tracker.services.acceptance import AcceptanceProblems, ApplicationInput, ClaimInput, EvidenceUpload
 from tracker.services.audit import Actor
 from tracker.services.committees import ItemInput, MeetingInput
 from tracker.services.projects import current_targets
@@ -62,9 +69,26 @@ _OPINIONS = {
     "passed": "项目完成了任务书规定的研究内容和考核指标，验收资料齐全、数据真实，经费使用基本合理，同意通过验收。",
     "failed": "项目主要考核指标未完成，部分佐证材料不足以证明完成情况，建议不通过验收。",
     "concluded": "项目完成了主要研究内容，但部分考核指标未达到任务书要求，同意结题。",
+    "terminated": "项目核心技术路线经验证不可行，主要考核指标无法完成，同意终止。",
 }
 _DISAGREE = "完成值未达到任务书要求，佐证材料不足以证明完成情况"
-_CORRECTION = "验收证书中核定的自筹经费录入有误（多录一位），按专项审计报告更正"
+_CORRECTION = "验收证书中{}录入有误（多录一位），按专项审计报告更正"
+_TYPED_AS = {"certified_self_funding": "核定的自筹经费"}  # how the correction names the figure typed wrong
+_RETURNED = "验收证书核定的数据与所附专项审计报告、发票不一致，请核对后重新提交"
+# What follows a verdict for its disbursement, by the course's story (tracker/demo/projects.py PAYMENT_STORIES):
+# (days after the verdict, hour, action). The officer enters an amount two days after it; finance approves within a
+# week and pays a week later. A correction comes CORRECTED_AFTER days after the verdict: the payment before it
+# leaves a reversal to make, which finance records months later (the corrected row comes with that night's
+# `disbursements` sweep); a row it voided is approved by finance weeks before today.
+PAYMENT_STEPS: dict[str, tuple[tuple[int, int, str], ...]] = {
+    "": (),
+    "paid": ((5, 10, "approve"), (12, 15, "pay")),
+    "returned": ((6, 10, "return"),),
+    "amount_paid": ((2, 11, "amount"), (6, 10, "approve"), (14, 15, "pay")),
+    "approved_after_correction": ((170, 10, "approve"),),
+    "paid_then_reversed": ((5, 10, "approve"), (12, 15, "pay"), (175, 10, "reverse"), (176, 2, "sweep")),
+    "paid_before_correction": ((5, 10, "approve"), (12, 15, "pay")),
+}
 
 
 # --- the steps ------------------------------------------------------------------------------------------------
@@ -114,7 +138,34 @@ class CheckMilestone:
     data: MilestoneCheckInput
 
 
-Step = Apply | Form | Check | Decide | CheckMilestone
+@dataclass(frozen=True)
+class Disburse:
+    """A step of a disbursement (后补助拨付) after its verdict: the officer enters the amount of a rule without a
+    rate ("amount"); finance approves, returns it to the officer, pays it with a voucher, records the reversal of
+    a payment whose verdict was corrected ("approve", "return", "pay", "reverse"); or the night's `disbursements`
+    sweep ("sweep", no project). `text` is the amount typed (万元) or finance's comment."""
+
+    at: datetime
+    project: Project | None
+    action: str
+    tranche: str = PROJECT_TRANCHE
+    text: str = ""
+    voucher: str = ""
+
+
+Step = Apply | Form | Check | Decide | CheckMilestone | Disburse
+
+
+def disburse_applies(step: Disburse, status: str, reversal_due: bool, computation: dict) -> bool:
+    """Whether the tranche is where the step expects it. A later cycle's direction may have taken it elsewhere
+    (blocked where the first cycle's was not): then the people in the story have nothing to do."""
+    if step.action == "amount":
+        return status == "blocked" and bool(computation.get("officer_enters_amount"))
+    if step.action in ("approve", "return"):
+        return status == "pending"
+    if step.action == "pay":
+        return status == "approved"
+    return step.action == "reverse" and reversal_due
 
 
 def _moment(day: date, hour: int, minutes: int = 0) -> datetime:
@@ -155,7 +206,7 @@ def plan(db: Session, *, now: datetime, readings: dict[int, monitoring.Reading] 
     steps: list[Step] = []
     for case in cases:
         if case.course.acceptance == "milestone_checked":
-            steps.extend(_milestones(case.project, today, first_only=True))
+            steps.extend(_milestones(case, today, first_only=True))
     for case in applying:
         project, course = case.project, case.course
         final = finals.get(project.id)
@@ -176,6 +227,10 @@ def plan(db: Session, *, now: datetime, readings: dict[int, monitoring.Reading] 
             committees_of[(case.number // 60, case.course.committee_on)].append(case)
     for n, ((_cycle, formed_on), members_cases) in enumerate(sorted(committees_of.items())):
         steps.extend(_committee(n, formed_on, members_cases, experts, progressed))
+    # One `disbursements` sweep a night, whatever number of stories asked for it; nothing from today on.
+    sweeps = {s.at for s in steps if isinstance(s, Disburse) and s.action == "sweep"}
+    steps = [s for s in steps if not (isinstance(s, Disburse) and (s.action == "sweep" or s.at >= now))]
+    steps.extend(Disburse(at, None, "sweep") for at in sorted(sweeps) if at < now)
     return sorted(steps, key=lambda step: step.at)
 
 
@@ -268,7 +323,10 @@ def _figure(case: _Case, key: str) -> Decimal:
     fiscal, own = project.fiscal_funding / WAN, project.self_funding / WAN * Decimal("0.96")
     rule = acceptance.funding_rule_of(project)
     if rule is not None and rule.matching_ratio is not None:
-        own = max(own, fiscal * rule.matching_ratio * Decimal("1.05"))
+        # Enough for the ratio, but for the course whose audit found four fifths of it.
+        short = case.course.acceptance == "matching_short"
+        own = fiscal * rule.matching_ratio * Decimal("0.8") if short else max(
+            own, fiscal * rule.matching_ratio * Decimal("1.05"))
     if key in ("certified_self_funding", "self_funding"):
         return own
     if key == "total_investment":
@@ -311,22 +369,68 @@ def _committee(n: int, formed_on: date, cases: list[_Case], experts: list[User],
         if stage in COMMITTEE_STAGES:
             continue
         decided = held_on + timedelta(days=DECIDED_AFTER)
-        certificate = f"桂科验〔{decided.year}〕{case.number + 1:05d}号" if intended != "failed" else ""
-        figures = {} if intended == "failed" else {
+        certified = intended in ("passed", "concluded")
+        certificate = f"桂科验〔{decided.year}〕{case.number + 1:05d}号" if certified else ""
+        figures = {} if not certified else {
             need.key: _wan(_figure(case, need.key)) for need in acceptance.figures_needed(case.project)}
-        if stage == "corrected":  # typed with one digit too many, corrected five weeks later
-            wrong = {key: _wan(Decimal(value) * 10) if key == "certified_self_funding" else value
-                     for key, value in figures.items()}
+        if stage == "corrected":  # the payment's figure typed with one digit too many, corrected five weeks later
+            typo = _typo_key(case.project)
+            wrong = {key: _wan(Decimal(value) * 10) if key == typo else value for key, value in figures.items()}
+            reason = _CORRECTION.format(_TYPED_AS.get(typo, funding.BASES.get(typo, typo)))
             steps.append(Decide(_moment(decided, 10, 20 * k), case.project,
                                 VerdictInput(intended, _OPINIONS[intended], wrong, certificate)))
             steps.append(Decide(_moment(decided + timedelta(days=CORRECTED_AFTER), 10, 20 * k), case.project,
-                                VerdictInput(intended, _OPINIONS[intended], figures, certificate, _CORRECTION)))
+                                VerdictInput(intended, _OPINIONS[intended], figures, certificate, reason)))
         else:
             steps.append(Decide(_moment(decided, 10, 20 * k), case.project,
                                 VerdictInput(intended, _OPINIONS[intended], figures, certificate)))
-        if intended == "passed" and case.project.is_milestone_funded:
-            steps.extend(_milestones(case.project, decided + timedelta(days=3), first_only=False))
+        if intended == "passed" and case.project.is_milestone_funded:  # paid per milestone, not as a project
+            steps.extend(_milestones(case, decided + timedelta(days=3), first_only=False))
+        else:
+            steps.extend(_payments(case, decided, k, figures))
     return steps
+
+
+def _typo_key(project: Project) -> str:
+    """The certificate figure the corrected course's typo is in: the one its payment is computed from."""
+    rule = acceptance.funding_rule_of(project)
+    return rule.formula.base if rule is not None and rule.formula is not None else "certified_self_funding"
+
+
+def _payments(case: _Case, decided: date, k: int, figures: dict[str, str], tranche: str = PROJECT_TRANCHE
+              ) -> list[Disburse]:
+    """What the officer and finance do with a disbursement of the project after the verdict or milestone check
+    that created it (`decided`), as the course's story has it."""
+    steps = []
+    # Vouchers: the day, the project's number and, for a milestone, its place (unique whatever the demo's size).
+    suffix = "" if tranche == PROJECT_TRANCHE else f"-M{int(tranche.split(':')[1]) + 1}"
+    for days, hour, action in PAYMENT_STEPS[case.course.payment]:
+        at = _moment(decided + timedelta(days=days), hour, 0 if action == "sweep" else 20 * k)
+        voucher = f"{clock.local(at).date():%Y%m%d}-{case.number + 1:05d}{suffix}"
+        if action == "amount":
+            steps.append(Disburse(at, case.project, action, tranche, text=_officer_amount(case.project, figures)))
+        elif action == "return":
+            steps.append(Disburse(at, case.project, action, tranche, text=_RETURNED))
+        elif action in ("pay", "reverse"):
+            steps.append(Disburse(at, case.project, action, tranche,
+                                  voucher=("ZF" if action == "pay" else "CX") + voucher))
+        else:
+            steps.append(Disburse(at, case.project, action, tranche))
+    return steps
+
+
+def _officer_amount(project: Project, figures: dict[str, str]) -> str:
+    """The amount the officer enters for a rule without a rate (万元, as typed): a quarter of the way up the range
+    the rule gives on the certificate's figures, so that it lies within the bounds the system enforces."""
+    rule = acceptance.funding_rule_of(project)
+    if rule is None:
+        return ""
+    calc = funding.compute_disbursement(rule, {key: Decimal(value) for key, value in figures.items()})
+    floor, cap = calc.floor, calc.cap
+    if cap is None:
+        return _wan(floor * Decimal("1.2")) if floor is not None else ""
+    low = floor if floor is not None else Decimal(0)
+    return format((low + (cap - low) / 4).quantize(Decimal("0.01"), rounding=ROUND_DOWN), "f")
 
 
 def _panel(n: int, cases: list[_Case], experts: list[User]) -> list[User]:
@@ -349,9 +453,11 @@ def _items(project: Project, met: dict[int, bool | None], intended: str) -> dict
     return items
 
 
-def _milestones(project: Project, after: date, *, first_only: bool) -> list[Step]:
+def _milestones(case: _Case, after: date, *, first_only: bool) -> list[Step]:
     """The officer's checks of a 里程碑式补助 project's milestones: the first three weeks after its day, passed on
-    the test report; with `first_only` false, the last one too, passed on the acceptance verdict (`after`)."""
+    the test report; with `first_only` false, the last one too, passed on the acceptance verdict (`after`). Each
+    passed check creates its tranche, which the course's story takes on from there."""
+    project = case.project
     if not project.is_milestone_funded:
         return []
     milestones = sorted(current_targets(project).milestones, key=lambda m: m.position)
@@ -362,10 +468,12 @@ def _milestones(project: Project, after: date, *, first_only: bool) -> list[Step
     steps: list[Step] = [CheckMilestone(_moment(checked, 16), project, first.position, MilestoneCheckInput(
         "1", checked.isoformat(), "第三方检测报告（样机性能检测）；中试现场核查记录",
         "样机通过第三方检测，中试线运行正常"))]
+    steps.extend(_payments(case, checked, 0, {}, milestone_tranche(first.position)))
     if not first_only and len(milestones) > 1:
         last = milestones[-1]
         steps.append(CheckMilestone(_moment(after, 16), project, last.position, MilestoneCheckInput(
             "1", after.isoformat(), "项目验收结论：通过（验收证书）", "考核指标全部完成，验收通过")))
+        steps.extend(_payments(case, after, 0, {}, milestone_tranche(last.position)))
     return steps
 
 
@@ -377,6 +485,8 @@ def take(db: Session, steps: list[Step], *, store: EvidenceStore, progress: Prog
     rules = business_settings.load(db)
     officer = db.scalar(select(User).where(User.username == "officer"))
     officer_actor = Actor.of(officer) if officer is not None else Actor.system("demo")
+    finance = db.scalar(select(User).where(User.username == "finance"))
+    finance_actor = Actor.of(finance) if finance is not None else Actor.system("demo")
     applications: dict[int, AcceptanceApplication] = {}
     for n, step in enumerate(steps, 1):
         if progress is not None:
@@ -395,10 +505,41 @@ def take(db: Session, steps: list[Step], *, store: EvidenceStore, progress: Prog
                                     actor=Actor.of(step.expert), now=step.at)
         elif isinstance(step, Decide):
             verdicts.record_verdict(db, applications[step.project.id], step.data, actor=officer_actor, now=step.at)
-        else:
+        elif isinstance(step, CheckMilestone):
             verdicts.record_milestone_check(db, step.project, step.position, step.data, actor=officer_actor,
                                             now=step.at, today=today)
+        else:
+            _disburse(db, step, officer=officer_actor, finance=finance_actor)
     db.flush()
+
+
+def _disburse(db: Session, step: Disburse, *, officer: Actor, finance: Actor) -> None:
+    """One disbursement step through the disbursement service, on the row as a request would read it."""
+    today = clock.local(step.at).date()
+    if step.action == "sweep":
+        disbursements.sweep(db, step.at)
+        return
+    row = disbursements.live_row(db, step.project, step.tranche)
+    if row is None:
+        return
+    db.refresh(row)  # from the database, as the page would find it (amounts with their two decimals)
+    if not disburse_applies(step, row.status, row.reversal_due, row.computation or {}):
+        return
+    try:
+        if step.action == "amount":
+            disbursements.officer_update(db, row, amount=step.text, actor=officer, now=step.at)
+        elif step.action == "approve":
+            disbursements.approve(db, row, lock=row.lock, actor=finance, now=step.at)
+        elif step.action == "return":
+            disbursements.return_to_officer(db, row, comment=step.text, lock=row.lock, actor=finance, now=step.at)
+        elif step.action == "pay":
+            disbursements.mark_paid(db, row, paid_on=today.isoformat(), voucher_no=step.voucher, lock=row.lock,
+                                    actor=finance, today=today, now=step.at)
+        else:
+            disbursements.record_reversal(db, row, reversed_on=today.isoformat(), voucher_no=step.voucher,
+                                          lock=row.lock, actor=finance, today=today, now=step.at)
+    except AcceptanceProblems:
+        return  # refused, nothing written (an amount outside another direction's bounds): the story ends here
 
 
 def load_demo_acceptance(db: Session, *, now: datetime, store: EvidenceStore, bulk: bool = False,
@@ -428,6 +569,17 @@ def counts(db: Session) -> dict[str, int]:
             "corrected": count(AcceptanceVerdict, AcceptanceVerdict.supersedes_id.is_not(None)),
             "passed": decided.get("passed", 0), "failed": decided.get("failed", 0),
             "concluded": decided.get("concluded", 0), "milestones": count(MilestoneCheck)}
+
+
+def payments_line(db: Session) -> str:
+    """The disbursements by state, for `tracker demo`'s closing lines."""
+    found = Counter()
+    for status, due in db.execute(select(Disbursement.status, Disbursement.reversal_due)):
+        found["reversal_due" if due else status] += 1
+    labels = (("pending", "待审批"), ("approved", "已审批"), ("paid", "已支付"), ("blocked", "受阻"),
+              ("returned", "已退回"), ("refused", "不予拨付"), ("void", "已作废"), ("reversal_due", "待冲销"),
+              ("reversed", "已冲销"))
+    return f"演示拨付：{sum(found.values())} 笔（" + "，".join(f"{label} {found[key]}" for key, label in labels) + "）"
 
 
 def summary_line(counts: dict[str, int]) -> str:

@@ -21,8 +21,8 @@ DEFAULT_PROJECTS = 60
 def build_demo(db: Session, *, now: datetime, data_dir: Path, projects: int = DEFAULT_PROJECTS,
                progress: Progress | None = None) -> list[str]:
     """Accounts, working days, the seed guidelines, `projects` projects, their report histories, their acceptance
-    and the mail they caused; returns the lines that tell the operator what was made. `progress(stage, done,
-    total)` hears how far each step has come (total 0: a step without a count).
+    and disbursements and the mail they caused; returns the lines that tell the operator what was made.
+    `progress(stage, done, total)` hears how far each step has come (total 0: a step without a count).
 
     The default demo goes through the services call by call, as a user would; a larger one writes the report
     histories and the acceptance steps in bulk (tracker/demo/bulk.py: the same rows, proved equal by a test),
@@ -45,4 +45,4 @@ def build_demo(db: Session, *, now: datetime, data_dir: Path, projects: int = DE
     mails = mail.load_demo_mail(db, now=now)
     refresh_statistics(db)
     return [f"演示项目 {created} 个", summary_line(reports), acceptance.summary_line(accepted),
-            mail.summary_line(mails)]
+            acceptance.payments_line(db), mail.summary_line(mails)]

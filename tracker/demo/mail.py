@@ -1,7 +1,7 @@
 """The demo's mail and job history, so that the admin's outbox and jobs pages show a running system: the mails
 the report histories queued went out when they were written (one bounced), tonight's assessment has run (what
-time alone changed since the last review: overdue reports, deadlines passed), today's reminders wait in the
-outbox, and each job has a few recorded runs."""
+time alone changed since the last review: overdue reports, deadlines passed), the hourly disbursements sweep
+has found nothing missing, today's reminders wait in the outbox, and each job has a few recorded runs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.models import MailStatus, OutboxMail
-from tracker.services import business_settings, monitoring, reminders
+from tracker.services import business_settings, disbursements, monitoring, reminders
 from tracker.services.scheduling import finish_run, start_run
 
 BOUNCE = "550 5.1.1 收件人地址不存在（演示：该单位的邮箱已停用）"
@@ -37,6 +37,8 @@ def load_demo_mail(db: Session, *, now: datetime) -> dict[str, int]:
                                                             "evidence_files_removed": 0, "uploads_removed": 0})
     # The nightly assessment, as the scheduler runs it (its red-turn mails wait in the outbox with the reminders).
     _run(db, "assess", now - timedelta(minutes=55), monitoring.sweep(db, now - timedelta(minutes=55)))
+    # The hourly disbursements sweep finds nothing missing: each disbursement came with its verdict.
+    _run(db, "disbursements", now - timedelta(minutes=40), disbursements.sweep(db, now - timedelta(minutes=40)))
     # As if the scheduler had been down for ten days: the stages missed meanwhile show as skipped.
     counts = reminders.queue_reminders(db, now, rules, since=now - timedelta(days=10))
     _run(db, "reminders", now, counts)

@@ -70,30 +70,50 @@ def _at(day: date, hour: int) -> datetime:
 # first milestone the officer has checked, or whose milestone is due and not checked. Then, in the order they
 # happen: applied (waiting for a committee); in a committee whose experts are checking (the `expert` login not
 # yet, or already while others have not); every check in, the verdict to be recorded; and the verdicts 通过,
-# 不通过, 结题, and a 通过 corrected later (superseded, with its reason). tracker/demo/acceptance.py takes the steps.
+# 不通过, 结题, 终止, a 通过 corrected later (superseded, with its reason), and a 通过 whose certificate shows
+# self-funding below the rule's matching ratio (its disbursement is blocked). tracker/demo/acceptance.py takes the
+# steps.
 RUNNING_STAGES = ("ready", "not_ready", "to_apply", "milestone_checked", "milestone_due")
 COMMITTEE_STAGES = ("checking", "checked", "to_decide")
-VERDICT_OF = {"passed": "passed", "corrected": "passed", "failed": "failed", "concluded": "concluded"}
+VERDICT_OF = {"passed": "passed", "corrected": "passed", "matching_short": "passed", "failed": "failed",
+              "concluded": "concluded", "terminated": "terminated"}
+# What happens to a disbursement (后补助拨付) after the verdict or milestone check that created it, as
+# tracker/demo/acceptance.py `PAYMENT_STEPS` takes it: "" nothing (it waits for approval, stays blocked or
+# refused); "paid" finance approves and pays it (each milestone's, for a 里程碑式 project); "returned"
+# finance returns it to the officer; "amount_paid" the officer enters the amount (bounds without a rate), then
+# finance approves and pays; "approved_after_correction" the correction voided the first row before finance acted,
+# and finance approves the new one; "paid_then_reversed" paid before the correction, the reversal recorded, the
+# night's `disbursements` sweep creates the corrected row; "paid_before_correction" paid, the reversal still to make.
+PAYMENT_STORIES = ("", "paid", "returned", "amount_paid", "approved_after_correction", "paid_then_reversed",
+                   "paid_before_correction")
 
 # The acceptance courses of every cycle of 60 demo projects: i % 60 → (stage, the funding form its direction must
-# have (`funding_form`; "" any), its committee's round). Chosen among the plain running courses of `course_of`, so
-# that the others keep their spread; the funding forms fall on the documents that have them (001 is i % 5 == 1,
-# 002 i % 5 == 2), the project to apply for on the demo grantee's (i % 3 == 0), and the cases of the committees
-# the `expert` login checks in the browser on organisations other than its own (in the first cycle; later cycles
-# seat it where no conflict of interest keeps it out).
-_ACCEPTANCE_COURSES: dict[int, tuple[str, str, str]] = {
-    0: ("ready", "", ""), 8: ("not_ready", "", ""), 30: ("to_apply", "", ""),
-    6: ("milestone_checked", "milestone", ""), 21: ("milestone_due", "milestone", ""),
-    5: ("applied", "", ""), 33: ("applied", "", ""), 36: ("applied", "matching", ""),
-    13: ("checking", "", "D"), 17: ("checking", "", "D"), 25: ("checked", "", "E"),
-    37: ("to_decide", "", "C"), 38: ("to_decide", "", "C"),
-    1: ("passed", "compute_spend", "A"), 2: ("passed", "technology_transaction_total", "A"),
-    16: ("corrected", "certified_self_funding", "A"), 50: ("failed", "", "A"),
-    26: ("passed", "partner_payment", "B"), 41: ("passed", "total_investment", "B"),
-    56: ("passed", "milestone", "B"), 53: ("concluded", "", "B"),
+# have (`funding_form`; "" any), its committee's round, its disbursement's story). Chosen among the plain running
+# courses of `course_of`, so that the others keep their spread, except 11, 31 and 51 (an ended project and two
+# extended ones otherwise): 001, the document with most forms of 后补助, has no plain one left. The funding forms
+# fall on the documents that have them (001 is i % 5 == 1, 002 i % 5 == 2), the project to apply for on the demo
+# grantee's (i % 3 == 0), and the cases of the committees the `expert` login checks in the browser on
+# organisations other than its own (in the first cycle; later cycles seat it where no conflict of interest keeps
+# it out). Every rate form passes twice (算力费用20%: 1, 31; 核定自筹经费10%: 16, 51; 技术交易总额1%: 2, 12, 52).
+_ACCEPTANCE_COURSES: dict[int, tuple[str, str, str, str]] = {
+    0: ("ready", "", "", ""), 8: ("not_ready", "", "", ""), 30: ("to_apply", "", "", ""),
+    6: ("milestone_checked", "milestone", "", ""), 21: ("milestone_due", "milestone", "", ""),
+    5: ("applied", "", "", ""), 33: ("applied", "", "", ""), 36: ("applied", "matching", "", ""),
+    13: ("checking", "", "D", ""), 17: ("checking", "", "D", ""), 25: ("checked", "", "E", ""),
+    37: ("to_decide", "", "C", ""), 38: ("to_decide", "", "C", ""),
+    1: ("passed", "compute_spend", "A", "paid"), 2: ("passed", "technology_transaction_total", "A", "paid"),
+    16: ("corrected", "certified_self_funding", "A", "approved_after_correction"),
+    51: ("corrected", "certified_self_funding", "A", "paid_then_reversed"),
+    50: ("failed", "", "A", ""), 32: ("failed", "post", "A", ""),
+    26: ("passed", "partner_payment", "B", ""), 41: ("passed", "total_investment", "B", "amount_paid"),
+    56: ("passed", "milestone", "B", "paid"), 53: ("concluded", "", "B", ""),
+    11: ("matching_short", "certified_self_funding+matching", "B", ""),
+    42: ("terminated", "technology_transaction_total", "B", ""),
+    31: ("passed", "compute_spend", "F", "returned"), 12: ("passed", "technology_transaction_total", "F", ""),
+    52: ("corrected", "technology_transaction_total", "F", "paid_before_correction"),
 }
 # When each round's committee was formed, in days before today (it meets ten days later).
-_ROUNDS = {"A": 200, "B": 110, "C": 28, "D": 16, "E": 12}
+_ROUNDS = {"A": 200, "B": 110, "F": 60, "C": 28, "D": 16, "E": 12}
 MEETS_AFTER = 10
 
 
@@ -115,6 +135,7 @@ class Course:
     funding: str = ""  # the funding form its direction has (`funding_form`); "" any
     applies_on: date | None = None
     committee_on: date | None = None
+    payment: str = ""  # what happens to its disbursement after the verdict (PAYMENT_STORIES)
 
     @property
     def end(self) -> date:
@@ -130,6 +151,8 @@ def course_of(i: int, today: date) -> Course:
     days = round(months * 30.44)  # the period's length in days, near enough for placing the story
     if i % 5 == 4:  # just awarded: started this month or starts next month
         return Course(ProjectStatus.ACTIVE, today - timedelta(days=(i * 7) % 45 - 15), months, confirmed=False)
+    if i % 60 in _ACCEPTANCE_COURSES:
+        return _acceptance_course(i, today, months)
     if i % 12 in (3, 7):
         # The end is three to five months away; an extension of 6 or 12 months was requested in the last weeks,
         # at least three months before the end as the rules require, and is approved today (load_demo_extensions).
@@ -142,14 +165,12 @@ def course_of(i: int, today: date) -> Course:
         return Course(ProjectStatus.TERMINATED, start, months, changed_on=start + timedelta(days=int(days * 0.55)))
     if i % 12 == 11:  # ended a few weeks ago; the acceptance application is not in yet
         return Course(ProjectStatus.ACTIVE, today - timedelta(days=days + 20 + i % 30), months)
-    if i % 60 in _ACCEPTANCE_COURSES:
-        return _acceptance_course(i, today, months)
     share = 0.1 + ((i * 7) % 12) * 0.075  # 10% to 92.5% of the period gone
     return Course(ProjectStatus.ACTIVE, today - timedelta(days=int(days * share)), months)
 
 
 def _acceptance_course(i: int, today: date, months: int) -> Course:
-    stage, form, round_ = _ACCEPTANCE_COURSES[i % 60]
+    stage, form, round_, payment = _ACCEPTANCE_COURSES[i % 60]
     committee_on = applies_on = None
     if stage in ("milestone_checked", "milestone_due"):
         # Past the middle of the period, where the task book puts the first milestone (`_confirm`): by a quarter
@@ -177,7 +198,7 @@ def _acceptance_course(i: int, today: date, months: int) -> Course:
         months = 24  # two-year projects: their whole history fits the story (a 10,000-project demo writes each)
     start = add_months(end + timedelta(days=1), -months)
     return Course(ProjectStatus.ACTIVE, start, months, acceptance=stage, funding=form, applies_on=applies_on,
-                  committee_on=committee_on)
+                  committee_on=committee_on, payment=payment)
 
 
 def demo_number(code: str) -> int | None:
@@ -196,7 +217,8 @@ def course_for(code: str, today: date) -> Course | None:
 # acceptance courses ask for them.
 def funding_form(rule: dict | None) -> str:
     """"milestone" (里程碑式补助); for 后补助, the base of its formula ("compute_spend": 算力费用的20%,
-    "certified_self_funding": 核定的自筹经费的10%, "technology_transaction_total": 技术交易总额的1%), else
+    "certified_self_funding": 核定的自筹经费的10%, "technology_transaction_total": 技术交易总额的1%; with
+    "+matching" when the payment is also held to a matching ratio: 核定自筹经费的20%且配套比例不低于4:1), else
     "partner_payment" (paid after the partner's payment), "total_investment" (bounds without a rate: 不高于项目总投入
     的20%, the officer enters the amount), "matching" (a matching ratio only) or "post"; "" for anything else."""
     try:
@@ -208,7 +230,7 @@ def funding_form(rule: dict | None) -> str:
     if funding.FundingMode.POST not in parsed.modes:
         return ""
     if parsed.formula is not None:
-        return parsed.formula.base
+        return parsed.formula.base + ("+matching" if parsed.matching_ratio is not None else "")
     if parsed.trigger is funding.Trigger.AFTER_PARTNER_PAYMENT:
         return "partner_payment"
     if any(share.base == "total_investment" for share in parsed.relative_caps):

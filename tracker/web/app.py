@@ -25,6 +25,7 @@ from tracker.web.controllers import (
     auth,
     calendar_admin,
     catalogue,
+    disbursements,
     home,
     operations,
     project_import,
@@ -41,7 +42,8 @@ STATIC_DIR = Path(__file__).parent / "static"
 # joins a path already registered by another router, registers the first handler again and wraps a
 # sync_to_thread handler twice (it then answers with a coroutine; tests/web/test_routes.py checks every route).
 PAGES = [auth.router, home.router, account.router, admin.router, calendar_admin.router, operations.router,
-         catalogue.router, projects.router, project_import.router, reports.router, review.router, acceptance.router]
+         catalogue.router, projects.router, project_import.router, reports.router, review.router, acceptance.router,
+         disbursements.router]
 API = [api.router, api_reports.router]
 
 

@@ -21,6 +21,7 @@ NAVIGATION = (
     ("报告审核", "/reports", "report_queue"),
     ("指标核对", "/review", "review_queue"),
     ("项目验收", "/acceptance", "acceptance"),
+    ("后补助拨付", "/disbursements", "disbursements"),
     ("用户", "/admin/users", "admin_users"),
     ("单位", "/admin/organisations", "admin_organisations"),
     ("项目计划", "/admin/programmes", "admin_programmes"),

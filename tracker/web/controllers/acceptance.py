@@ -34,7 +34,7 @@ from tracker.models import (
     Verdict,
 )
 from tracker.models.acceptance import EVIDENCE_KINDS
-from tracker.services import acceptance, committees, monitoring, verdicts
+from tracker.services import acceptance, committees, disbursements, monitoring, verdicts
 from tracker.services import projects as project_service
 from tracker.services import reports as report_service
 from tracker.services.acceptance import AcceptanceProblems
@@ -94,7 +94,9 @@ def _project_page(request: Request[Any, Any, Any], db: Session, user: User, busi
                 may_check_milestones=access.may_access("milestone_check", user.role),
                 may_open_case=case is not None and access.may_access("acceptance_case", user.role),
                 milestone_errors=milestone_errors or {}, milestone_typed=milestone_typed or {},
-                milestone_open=milestone_open, notice=_notice(done), **_labels())
+                milestone_open=milestone_open, notice=_notice(done),
+                disbursements=disbursements.of_project(db, project) if user.role != Role.EXPERT.value else [],
+                may_open_disbursement=access.may_access("disbursement", user.role), **_labels())
 
 
 @get("/projects/{project_id:int}/acceptance", name="project_acceptance", sync_to_thread=True)

@@ -13,7 +13,7 @@ from indicators.assessment import readiness
 from indicators.assessment.monitoring import STATUS_LABELS
 from tracker import clock, i18n
 from tracker.models import AcceptanceMeeting, Role
-from tracker.services import committees, dashboard, work_calendar
+from tracker.services import committees, dashboard, disbursements, work_calendar
 from tracker.templating import render
 from tracker.web.context import cookie_names, make_cookie
 from tracker.web.controllers.auth import safe_next
@@ -21,12 +21,14 @@ from tracker.web.deps import AppSettings, Business, CurrentUser, DbSession
 from tracker.web.fragments import KEPT, scope_key
 from tracker.web.render import page, request_language
 
-# What each role comes here to do (DESIGN §1), shown on its home page.
-ROLE_TASKS = {
+# What each role comes here to do (DESIGN §1), shown on its home page; a (text, link) pair is a link to the page.
+ROLE_TASKS: dict[Role, list[str | tuple[str, str]]] = {
     Role.GRANTEE: ["填写并提交季度进展报告及佐证材料", "查看本单位项目的考核指标与完成情况", "申请项目验收"],
     Role.OFFICER: ["导入指南与立项清单", "确认任务书考核指标", "审核季度进展报告", "关注风险项目，组织验收"],
     Role.EXPERT: ["逐项核查分配给您的验收项目的考核指标", "填写专家意见与结论"],
-    Role.FINANCE: ["审批后补助拨付", "登记已支付款项，导出支付清单"],
+    Role.FINANCE: [("审批后补助拨付", "/disbursements?status=pending"),
+                   ("登记已支付款项", "/disbursements?status=approved"),
+                   ("导出支付清单（已审批待支付）", "/disbursements/export.xlsx?status=approved")],
     Role.ADMIN: ["管理用户、单位与项目分配", "维护工作日历与系统设置", "查阅审计日志"],
 }
 
@@ -60,8 +62,13 @@ def home(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, busi
     if role is Role.EXPERT:  # the meetings they sit on, the coming ones first
         meetings = db.scalars(committees.meetings_for(db, user).order_by(AcceptanceMeeting.held_on.desc()))
         expert_meetings = [(m, committees.meeting_progress(db, m, user)) for m in meetings]
+    # Finance: each state's count and sum, linking to that tab of the queue.
+    payments = None
+    if role is Role.FINANCE:
+        tallies = disbursements.tallies(db, user)
+        payments = [(key, label, tallies[key]) for key, label in disbursements.QUEUE_TABS.items()]
     return page(request, "home.html", role_label=role.label, tasks=ROLE_TASKS[role], warnings=warnings,
-                worklist=worklist, todos=todos, counts=counts, expert_meetings=expert_meetings,
+                worklist=worklist, todos=todos, counts=counts, expert_meetings=expert_meetings, payments=payments,
                 risk_labels=STATUS_LABELS, readiness_labels=readiness.STATUS_LABELS,
                 open_days=business.report_open_days, today=today)
 

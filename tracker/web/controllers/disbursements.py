@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker import access, clock
+from tracker.exports.disbursements_xlsx import payment_list_workbook, payment_rows
 from tracker.models import DISBURSEMENT_STATUS_LABELS, FIGURE_LABELS, Disbursement, DisbursementStatus, Role, User
 from tracker.services import disbursements
 from tracker.services.acceptance import AcceptanceProblems
@@ -113,9 +114,6 @@ def _scope_note(db: Session, user: User, filters: disbursements.QueueFilter) -> 
 def payment_list(db: DbSession, user: CurrentUser, status: FromQuery[str] = "", programme: FromQuery[str] = ""
                  ) -> Response[Any]:
     """The payment list (支付清单): the filtered queue, without paging, as Excel."""
-    # The export module is written beside these pages; imported here so that the pages do not wait for it.
-    from tracker.exports.disbursements_xlsx import payment_list_workbook, payment_rows
-
     filters = _filters(user, status, programme)
     now = clock.now()
     data = payment_list_workbook(payment_rows(db, disbursements.queue(user, filters)), generated_at=now,

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
@@ -281,6 +281,13 @@ def sweep(db: Session, now: datetime) -> dict[str, int]:
     check, has its live row; create what is missing (the `disbursements` job)."""
     actor = Actor.system("disbursements")
     counts = {"created": 0, "looked_at": 0}
+    if db.get_bind().dialect.name == "postgresql":
+        # Decide on what is committed: queue behind the other writers before reading, as SQLite's BEGIN IMMEDIATE
+        # does. (Writers queue at their first write — the data generation's row, then the audit chain's lock —
+        # and a sweep that read before a milestone or a correction committed would go above the award, or create
+        # the row of a superseded verdict; tests/service/test_disbursement_crashes.py forces both.)
+        db.execute(text("SELECT value FROM data_generation WHERE id = 1 FOR UPDATE"))
+        db.execute(text("SELECT pg_advisory_xact_lock(hashtext('tracker-audit'))"))
     newest = (select(AcceptanceVerdict.project_id, func.max(AcceptanceVerdict.id).label("id"))
               .group_by(AcceptanceVerdict.project_id).subquery())
     verdicts = db.scalars(select(AcceptanceVerdict).join(newest, newest.c.id == AcceptanceVerdict.id)

@@ -19,8 +19,6 @@ from pathlib import Path
 from sqlalchemy import func, inspect, select, table, text
 from sqlalchemy.engine import Engine
 
-from tracker.db import Base
-
 
 class BackupError(RuntimeError):
     """A refused or failed backup/restore; the message is for the operator, in Chinese."""
@@ -57,13 +55,23 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# What `tracker db upgrade` writes into any database by itself: a database holding only these has no one's data.
+SEEDED = frozenset({"alembic_version", "data_generation", "work_calendar_years", "work_calendar_days", "audit_log"})
+
+
 def table_counts(engine: Engine) -> dict[str, int]:
-    names = set(inspect(engine).get_table_names())
+    """Rows per table, of every table the database itself holds (not of the models this process happens to have
+    imported: the command line imports none, and counted nothing)."""
+    names = [n for n in inspect(engine).get_table_names() if not n.startswith("sqlite_")]
     counts = {}
     with engine.connect() as conn:
-        for name in sorted(names & set(Base.metadata.tables)):
+        for name in sorted(names):
             counts[name] = conn.execute(select(func.count()).select_from(table(name))).scalar_one()
     return counts
+
+
+def holds_data(counts: dict[str, int]) -> bool:
+    return any(n for name, n in counts.items() if name not in SEEDED)
 
 
 def _revision(engine: Engine) -> str | None:
@@ -106,7 +114,7 @@ def restore(engine: Engine, path: Path, *, force: bool = False) -> Manifest:
     if manifest.dialect != engine.dialect.name:
         raise BackupError(f"备份来自 {manifest.dialect}，不能恢复到 {engine.dialect.name}")
     current = table_counts(engine)
-    if any(current.values()) and not force:
+    if holds_data(current) and not force:
         raise BackupError("目标数据库不为空；确认要覆盖时请加 --force")
     engine.dispose()
     if engine.dialect.name == "sqlite":

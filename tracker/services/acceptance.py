@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from indicators.assessment import readiness as readiness_model
+from indicators.assessment.progress import is_per_year
 from indicators.deadlines import add_months
 from indicators.rules import funding
 from tracker import clock
@@ -277,7 +278,7 @@ def self_assessment_defaults(db: Session, project: Project) -> dict[int, TargetD
         claim = {"met": "met", "not_met": "not_met"}.get(state.get("state", ""), "")
         value = None
         if p is not None:
-            value = max(p.by_year.values()) if p.by_year and (t.unit or "").endswith("/年") else p.current
+            value = max(p.by_year.values()) if p.by_year and is_per_year(t.unit, t.kind) else p.current
         found[t.id] = TargetDefault(value, bool(p and p.done), claim,
                                     readiness_model.TARGET_LABELS.get(state.get("state", ""), ""),
                                     state.get("reason", ""))

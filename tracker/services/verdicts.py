@@ -10,7 +10,7 @@ status follows the newest. The disbursement work consumes these rows.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -86,7 +86,7 @@ def record_verdict(db: Session, application: AcceptanceApplication, data: Verdic
         errors["certificate_no"] = "证书编号不超过40个字符"
     needs = figures_needed(project)
     if data.verdict != Verdict.PASSED:  # figures matter for the payment, which only 通过 brings
-        needs = [type(n)(n.key, n.label, False, n.why) for n in needs]
+        needs = [replace(n, required=False) for n in needs]
     figures = parse_figures(needs, data.figures, errors, "figure_")
     if errors:
         raise AcceptanceProblems(errors)

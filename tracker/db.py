@@ -74,6 +74,8 @@ class Money(TypeDecorator[Decimal]):
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # A failed statement's message leaves out its parameters: they are what users typed (and the log keeps them).
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -6,6 +6,7 @@ the CLI refuses to start while the list is not empty (G33).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -33,6 +34,10 @@ class Settings:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 8
     max_body_bytes: int = 1_000_000
+    # The reverse proxies whose X-Forwarded-For names the client (login limits count per client address).
+    # Addresses or networks as written (`10.0.0.0/8`), checked when read; plain strings because the web layer's
+    # dependency injection validates this object and takes no union of custom types.
+    trusted_proxies: tuple[str, ...] = ()
     # Business rules (report due days, reminder stages, the acceptance window…) are not here: the admin edits
     # them in the database (tracker.services.business_settings).
     extra: dict[str, str] = field(default_factory=dict)
@@ -60,7 +65,23 @@ class Settings:
             debug=env.get("TRACKER_DEBUG", "") in {"1", "true", "yes"},
             secure_cookies=env.get("TRACKER_SECURE_COOKIES", "1" if mode == "production" else "0")
             in {"1", "true", "yes"},
+            trusted_proxies=_trusted_proxies(env.get("TRACKER_TRUSTED_PROXIES", "")),
         )
+
+
+class SettingsError(ValueError):
+    """A setting the environment gives that cannot be read; the message says which, in Chinese."""
+
+
+def _trusted_proxies(raw: str) -> tuple[str, ...]:
+    """Addresses or networks separated by commas or spaces: `127.0.0.1, 10.0.0.0/8, ::1`."""
+    items = tuple(raw.replace(",", " ").split())
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(f"TRACKER_TRUSTED_PROXIES 中的“{item}”不是 IP 地址或网段") from None
+    return items
 
 
 def _database_url(raw: str) -> str:

@@ -131,12 +131,15 @@ def check_password(user: User, password: str) -> None:
 
 
 def set_password(db: Session, user: User, password: str, *, actor: Actor, now: datetime) -> None:
-    """A new password ends every session of the user: a stolen cookie dies with the old password."""
+    """A new password ends every session and API token of the user: a stolen cookie or token dies with the old
+    password (DESIGN §4)."""
     check_password(user, password)
     user.password_hash = passwords.hash_password(password)
     user.password_changed_at = now
     sessions.end_all_sessions(db, user)
-    audit.record(db, actor, "password_changed", now=now, object_type="user", object_id=user.id)
+    ended = end_api_tokens(db, user, now=now)
+    audit.record(db, actor, "password_changed", now=now, object_type="user", object_id=user.id,
+                 after={"api_tokens_revoked": ended} if ended else None)
 
 
 def change_own_password(db: Session, user: User, old: str, new: str, confirm: str, *, actor: Actor,
@@ -163,7 +166,17 @@ def set_language(db: Session, user: User, language: str, *, actor: Actor, now: d
 
 
 def issue_activation(db: Session, user: User, *, actor: Actor, now: datetime) -> str:
-    """A new one-time activation token (older unused ones stop working). Returns the token."""
+    """A new one-time activation token (older unused ones stop working). Returns the token.
+
+    For an account already in use this is the admin's password reset: whoever may hold the old password (or a
+    session or token got with it) is shut out now, not when the user gets round to the link."""
+    if user.password_hash:
+        user.password_hash = None
+        user.password_changed_at = now
+        sessions.end_all_sessions(db, user)
+        ended = end_api_tokens(db, user, now=now)
+        audit.record(db, actor, "password_reset", now=now, object_type="user", object_id=user.id,
+                     after={"api_tokens_revoked": ended})
     for old in db.scalars(select(ActivationToken).where(ActivationToken.user_id == user.id,
                                                         ActivationToken.used_at.is_(None))):
         old.used_at = now
@@ -231,6 +244,15 @@ def resolve_api_token(db: Session, token: str, *, now: datetime) -> User | None:
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         row.last_used_at = now
     return row.user
+
+
+def end_api_tokens(db: Session, user: User, *, now: datetime) -> int:
+    """Revoke every live token of the user; returns how many."""
+    live = list(db.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None),
+                                                 ApiToken.expires_at > now)))
+    for row in live:
+        row.revoked_at = now
+    return len(live)
 
 
 def revoke_api_token(db: Session, user: User, token_id: int, *, actor: Actor, now: datetime) -> None:

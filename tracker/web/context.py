@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 from typing import TYPE_CHECKING, Any
@@ -29,8 +30,17 @@ from tracker import access, clock
 from tracker.db import mark_for_writing
 from tracker.services import accounts, audit, sessions
 from tracker.services.audit import Actor
-from tracker.web.common import CSRF_FIELD, CSRF_HEADER, UNSAFE_METHODS, CsrfRejected, LoginRequired
+from tracker.web.common import (
+    API_PREFIX,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    UNSAFE_METHODS,
+    CsrfRejected,
+    InputRejected,
+    LoginRequired,
+)
 from tracker.web.errors import http_exception_handler
+from tracker.web.proxies import client_address, networks
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -77,6 +87,7 @@ class RequestContextMiddleware:
         self.factory = session_factory
         self.names = cookie_names(settings)
         self.policy = sessions.SessionPolicy()
+        self.trusted_proxies = networks(settings.trusted_proxies)
         self._writers: anyio.CapacityLimiter | None = None
 
     def _writer_slots(self) -> anyio.CapacityLimiter:
@@ -102,16 +113,21 @@ class RequestContextMiddleware:
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request: Request[Any, Any, Any] = Request(scope, receive)
         state = scope.setdefault("state", {})
+        peer = request.client.host if request.client else ""
+        state["client_ip"] = client_address(peer, request.headers.getall("x-forwarded-for", []),
+                                            self.trusted_proxies)
         db = self.factory()
         try:
             try:
                 self._check_host(request)
                 _check_int_path_params(scope)
+                _refuse_nul_in_url(request)
                 if request.method in UNSAFE_METHODS:
                     await anyio.to_thread.run_sync(mark_for_writing, db)
                 await self._prepare(request, state, db)
                 self._check_policy(scope, state)
                 await self._read_form(request, state)
+                _refuse_nul_in_body(state)
                 await self._check_csrf(request, state)
             except HTTPException as exc:
                 # Render the error page now, while the signed-in user is still loaded, then leave the audit
@@ -136,6 +152,10 @@ class RequestContextMiddleware:
                 lambda: sessions.resolve_session(db, token, now=clock.now(), policy=self.policy)
             )
         elif bearer:
+            if not _is_api_path(request.url.path):
+                # DESIGN §4: a token is for API clients; on the pages it would be a CSRF-exempt login able to
+                # mint new tokens or change the password.
+                raise NotAuthorizedException(detail="API 令牌只能用于 /api/v1/ 接口，页面请登录后使用")
             user = await anyio.to_thread.run_sync(
                 lambda: accounts.resolve_api_token(db, bearer, now=clock.now())
             )
@@ -286,7 +306,66 @@ def _check_int_path_params(scope: Scope) -> None:
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
+    """The client's address: the peer, or behind a trusted proxy the address it forwarded."""
+    known = request.scope.get("state", {}).get("client_ip")
+    if known is not None:
+        return known
     return request.client.host if request.client else ""
+
+
+def _is_api_path(path: str) -> bool:
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
+# --- NUL bytes ------------------------------------------------------------------------------------
+# PostgreSQL cannot store a NUL in text and answers with an error, so a NUL anywhere in the input is refused here,
+# before any handler or query sees it, with the name of the field that held it.
+
+
+def _refuse_nul_in_url(request: Request[Any, Any, Any]) -> None:
+    if "\x00" in request.url.path:
+        raise NotFoundException()
+    for key, value in request.query_params.multi_items():
+        if "\x00" in key or "\x00" in value:
+            raise InputRejected(_printable(key))
+
+
+def _refuse_nul_in_body(state: dict[str, Any]) -> None:
+    for key, value in state["form"].multi_items():
+        text = value if isinstance(value, str) else (getattr(value, "filename", "") or "")
+        if "\x00" in key or "\x00" in text:
+            raise InputRejected(_printable(key))
+    if state["json_body"]:
+        try:
+            parsed = json.loads(state["json_body"])
+        except (ValueError, RecursionError):
+            return  # not JSON: the handler says so in its own words
+        where = _nul_in_json(parsed, "")
+        if where is not None:
+            raise InputRejected(where)
+
+
+def _nul_in_json(value: Any, path: str) -> str | None:
+    """The dotted path of the first string (key or value) holding a NUL, or None."""
+    if isinstance(value, str):
+        return None if "\x00" not in value else _printable(path or "body")
+    items: list[tuple[Any, Any]] = []
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    for key, item in items:
+        here = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and "\x00" in key:
+            return _printable(here)
+        found = _nul_in_json(item, here)
+        if found is not None:
+            return found
+    return None
+
+
+def _printable(name: str) -> str:
+    return name.replace("\x00", "\\0")[:80]
 
 
 def _bearer_token(request: Request[Any, Any, Any]) -> str:

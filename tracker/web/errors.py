@@ -12,7 +12,7 @@ from litestar.enums import MediaType
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect
 
-from tracker.web.common import LoginRequired, login_redirect_target
+from tracker.web.common import InputRejected, LoginRequired, login_redirect_target
 from tracker.web.render import page
 
 log = logging.getLogger("tracker.web")
@@ -66,6 +66,8 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     # Litestar's own English details (validation, size) are replaced by our Chinese messages.
     message = detail if _is_ours(detail) else MESSAGES.get(status, TITLES.get(status, "请求无法处理"))
     response = _error_response(request, status, message)
+    if isinstance(exc, InputRejected) and isinstance(response.content, dict):
+        response.content["errors"] = {exc.field: message}  # the API's field-error shape
     if status == 405 and isinstance(exc.headers, dict) and "Allow" in exc.headers:
         response.headers["Allow"] = exc.headers["Allow"]
     return response

@@ -49,7 +49,8 @@ CATALOGUE_UPLOAD = Rule(_roles(Role.OFFICER.value, Role.ADMIN.value), scope="ass
 # import and follows its rule. Another programme's guideline, or another user's pending upload, is a 404.
 PROJECT_IMPORT = Rule(_roles(Role.OFFICER.value), scope="assigned_programmes")
 # Progress reports: the grantee fills, submits and corrects its own organisation's reports; the project's officer
-# reviews them (accepts or returns). Everyone who may see the project reads its reports and evidence files.
+# reviews them (accepts or returns). Everyone who may see the project reads its submitted reports and the evidence
+# files something submitted refers to; a draft and its files are the grantee's alone (reports.evidence_file_for).
 REPORT_EDIT = Rule(_roles(Role.GRANTEE.value), scope="own_organisation")
 REPORT_REVIEW = Rule(_roles(Role.OFFICER.value), scope="assigned_programmes")
 # The queue of submitted reports: officers review theirs; the admin reads every programme's queue.

@@ -80,3 +80,19 @@ def test_expired_pending_uploads_are_swept(db, tmp_path):
         os.utime(path, (0, 0))
     counts = housekeeping.sweep(db, now=build.NOW, evidence=EvidenceStore(tmp_path / "e"), uploads=uploads)
     assert counts["uploads_removed"] == 2 and not list((uploads / "award_list").glob(f"{token}.*"))
+
+
+def test_files_of_acceptance_applications_stay(db, tmp_path):
+    """An application's audit report is referenced by no report version, only by the application: it stays
+    (the sweep counted report versions alone and would have deleted the row under the application)."""
+    store = EvidenceStore(tmp_path / "evidence")
+    project = build.project(db, confirmed=True)
+    build.application(db, project, store=store)
+    files = set(db.scalars(select(EvidenceFile.storage_name)))
+    assert files
+    now = build.ACCEPTANCE_NOW + timedelta(days=60)
+    for name in files:
+        written_at(store, name, now - timedelta(days=30))
+    counts = housekeeping.sweep(db, now=now, evidence=store, uploads=tmp_path / "uploads")
+    assert counts["evidence_rows_removed"] == 0 and counts["evidence_files_removed"] == 0
+    assert set(db.scalars(select(EvidenceFile.storage_name))) == files

@@ -28,6 +28,7 @@ from tracker.files.store import EvidenceStore
 from tracker.models import (
     AcceptanceApplication,
     AcceptanceMeeting,
+    ApplicationEvidence,
     AuditEntry,
     Disbursement,
     EvidenceFile,
@@ -303,14 +304,16 @@ class World:
         self.own_project = self._project("矩阵-本人", self.own_doc, self.org.uscc)
         self.foreign_project = self._project("矩阵-他人", self.foreign_doc, "91450100MA5L00XX0" + uscc_check_char(
             "91450100MA5L00XX0"))
-        # An evidence file of each project (on disk when the app's data folder is known).
+        # An evidence file of each project (on disk when the app's data folder is known), in the project's
+        # acceptance application below: a file nothing submitted refers to is the grantee's alone.
         self.own_file = self._evidence_file(self.own_project)
         self.foreign_file = self._evidence_file(self.foreign_project)
         # An acceptance case of each project, in a meeting: the demo expert sits on the own one, another expert on
         # the foreign one.
         expert = db.query(User).filter_by(username="expert").one()
-        self.own_case, self.own_meeting = self._case(self.own_project, expert, "YS2026-901")
-        self.foreign_case, self.foreign_meeting = self._case(self.foreign_project, self.stranger, "YS2026-902")
+        self.own_case, self.own_meeting = self._case(self.own_project, expert, "YS2026-901", self.own_file)
+        self.foreign_case, self.foreign_meeting = self._case(self.foreign_project, self.stranger, "YS2026-902",
+                                                             self.foreign_file)
         # A disbursement of each project, waiting for finance's approval.
         self.own_disbursement = self._disbursement(self.own_project)
         self.foreign_disbursement = self._disbursement(self.foreign_project)
@@ -331,9 +334,10 @@ class World:
         self.db.add(row)
         return row
 
-    def _case(self, project, expert: User, code: str) -> tuple[AcceptanceApplication, AcceptanceMeeting]:
-        """An application with its final report, placed in a meeting of one expert (rows as the services leave
-        them; the workflow's own rules are tested in tests/service/test_acceptance.py)."""
+    def _case(self, project, expert: User, code: str, file: EvidenceFile
+              ) -> tuple[AcceptanceApplication, AcceptanceMeeting]:
+        """An application with its final report and `file` as its audit report, placed in a meeting of one expert
+        (rows as the services leave them; the workflow's own rules are tested in tests/service/test_acceptance.py)."""
         report = Report(project_id=project.id, period_index=8, period_start=date(2026, 10, 1),
                         period_end=date(2026, 12, 31), is_final=True, status="submitted", created_at=self.now,
                         updated_at=self.now)
@@ -346,6 +350,9 @@ class World:
                                             submitted_at=self.now, meeting_id=meeting.id)
         project.status = "under_acceptance"
         self.db.add(application)
+        self.db.flush()
+        self.db.add(ApplicationEvidence(application_id=application.id, position=0, kind="audit_report",
+                                        file_id=file.id))
         self.db.flush()
         return application, meeting
 

@@ -31,7 +31,6 @@ from tracker.models import (
     ApplicationEvidence,
     ApplicationFigure,
     ApplicationTarget,
-    EvidenceFile,
     Project,
     ProjectStatus,
     Report,
@@ -369,6 +368,3 @@ def _claims(targets: list[Any], typed: Mapping[int, ClaimInput], errors: dict[st
         out[t.id] = (value, done, claimed, entry.note.strip())
     return out
 
-
-def evidence_file(db: Session, application: AcceptanceApplication, file_id: int) -> EvidenceFile | None:
-    return next((e.file for e in application.evidence if e.file_id == file_id), None)

@@ -3,9 +3,9 @@
 - Evidence files on disk that no `evidence_files` row names: a save refused after its files were stored (a
   submission found incomplete) leaves them. Removed after a grace period, so that a save still in flight is never
   robbed of its file.
-- `evidence_files` rows that no report version references any more (a draft dropped the file, never submitted),
-  with their files, after a longer grace. A file a submitted version references is kept forever (the version is
-  immutable). Later issues that reference evidence files add their tables to `_referenced`.
+- `evidence_files` rows that nothing references any more (a draft dropped the file, never submitted), with their
+  files, after a longer grace. A file a report version, an acceptance application or a milestone check references
+  is kept forever (those rows are immutable). A new table that references evidence files joins `_referenced`.
 - Pending uploads past their time to live (the two-step imports), and expired login sessions.
 - The query planner's statistics, refreshed (`tracker.db.refresh_statistics`).
 """
@@ -15,13 +15,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, union
 from sqlalchemy.orm import Session
 
 from tracker.db import refresh_statistics
 from tracker.files.pending import DEFAULT_TTL, PendingStore
 from tracker.files.store import EvidenceStore
-from tracker.models import EvidenceFile, ReportEvidence
+from tracker.models import ApplicationEvidence, EvidenceFile, MilestoneCheck, ReportEvidence
 from tracker.services import audit, sessions
 from tracker.services.audit import Actor
 
@@ -32,7 +32,9 @@ ACTOR = Actor.system("housekeeping")
 
 def _referenced():
     """The evidence file ids some row still needs."""
-    return select(ReportEvidence.file_id).where(ReportEvidence.file_id.is_not(None))
+    return union(select(ReportEvidence.file_id).where(ReportEvidence.file_id.is_not(None)),
+                 select(ApplicationEvidence.file_id),
+                 select(MilestoneCheck.file_id).where(MilestoneCheck.file_id.is_not(None)))
 
 
 def sweep(db: Session, *, now: datetime, evidence: EvidenceStore, uploads: Path) -> dict[str, int]:
@@ -43,7 +45,7 @@ def sweep(db: Session, *, now: datetime, evidence: EvidenceStore, uploads: Path)
     if unused:
         db.execute(delete(EvidenceFile).where(EvidenceFile.id.in_([row_id for row_id, _name in unused])))
         audit.record(db, ACTOR, "evidence_files_removed", now=now, object_type="evidence_file",
-                     after={"count": len(unused), "reason": "没有任何报告版本引用"})
+                     after={"count": len(unused), "reason": "没有任何报告版本、验收申请或里程碑核查引用"})
     counts["evidence_rows_removed"] = len(unused)
     db.flush()
     known = set(db.scalars(select(EvidenceFile.storage_name)))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, inspect, literal, select
+from sqlalchemy import func, inspect, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
@@ -35,7 +35,10 @@ from tracker import clock
 from tracker.files.evidence import CheckedFile
 from tracker.files.store import EvidenceStore
 from tracker.models import (
+    AcceptanceApplication,
+    ApplicationEvidence,
     EvidenceFile,
+    MilestoneCheck,
     Organisation,
     Project,
     ProjectStatus,
@@ -47,6 +50,7 @@ from tracker.models import (
     ReportValue,
     ReportVersion,
     ReviewDecision,
+    Role,
     TargetSet,
     User,
 )
@@ -740,8 +744,37 @@ def periods_of(db: Session, reports: Sequence[Report], due_days: int) -> dict[in
 
 
 def evidence_file_for(db: Session, user: User, file_id: int) -> EvidenceFile | None:
+    """The file if this user may download it, else None exactly like a missing one (DESIGN §4).
+
+    Within the projects the user sees, the project's grantee (who uploads and edits the reports) gets every file
+    of it, drafts included; anyone else only a file that something they may read refers to: a submitted report
+    version, an acceptance application or a milestone check. Sequential ids are easy to guess, so being in the
+    project is not enough: a draft's file stays as private as the draft."""
     projects = scoped_projects(user).with_only_columns(Project.id)
-    return db.scalar(select(EvidenceFile).where(EvidenceFile.id == file_id, EvidenceFile.project_id.in_(projects)))
+    query = select(EvidenceFile).where(EvidenceFile.id == file_id, EvidenceFile.project_id.in_(projects))
+    if user.role != Role.GRANTEE.value:
+        query = query.where(_shown_to_readers())
+    return db.scalar(query)
+
+
+def _shown_to_readers():
+    """EXISTS: a row that readers of the file's project see refers to the file. Each goes through the file's
+    project (indexed) rather than the referring file_id (not indexed)."""
+    # A version counts once submitted (submitted_at is fixed then); whether accepted or returned later does not
+    # matter. A draft, a first one or a correction being prepared, never does.
+    in_report = (select(literal(1)).select_from(ReportEvidence)
+                 .join(ReportVersion, ReportVersion.id == ReportEvidence.version_id)
+                 .join(Report, Report.id == ReportVersion.report_id)
+                 .where(Report.project_id == EvidenceFile.project_id, ReportEvidence.file_id == EvidenceFile.id,
+                        ReportVersion.submitted_at.is_not(None)).exists())
+    # An application is submitted in the one step that makes it: it has no draft.
+    in_application = (select(literal(1)).select_from(ApplicationEvidence)
+                      .join(AcceptanceApplication, AcceptanceApplication.id == ApplicationEvidence.application_id)
+                      .where(AcceptanceApplication.project_id == EvidenceFile.project_id,
+                             ApplicationEvidence.file_id == EvidenceFile.id).exists())
+    in_milestone_check = (select(literal(1)).where(MilestoneCheck.project_id == EvidenceFile.project_id,
+                                                   MilestoneCheck.file_id == EvidenceFile.id).exists())
+    return or_(in_report, in_application, in_milestone_check)
 
 
 # --- comparing a version with what was accepted before --------------------------------------------

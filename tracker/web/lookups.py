@@ -51,6 +51,7 @@ def clause_or_404(db: Session, user: User, clause_id: int, what: str = "") -> Gu
 
 
 def evidence_file_or_404(db: Session, user: User, file_id: int) -> EvidenceFile:
+    """A file the user may download: not merely of a project they see (a draft's file is the grantee's alone)."""
     return or_404(report_service.evidence_file_for(db, user, file_id))
 
 

@@ -150,6 +150,12 @@ class TreeBuilder:
                 return info
             number = int(hint.split(":", 1)[1]) if hint[3:4] == ":" and hint[4:].isdigit() else None
             title = info.text.rstrip(LIST_TITLE_END)
+            untitled = replace(info, type=LineType.HEADING, kind="direction", marker=None, num=None, title=info.text)
+            # a sentence of clauses, not a long list-item title (003 `…特种纸生产技术。`, `…监测设备研发，…技术；`)
+            if untitled.untitled_direction and "。" in info.text and "，" in info.text:
+                # a direction cell that holds body prose (004 `支持科技人员围绕…`, a `方向：` line in the .txt) is the
+                # content of its section, which is the direction: the .txt and the table name it alike
+                return untitled
             return replace(info, type=LineType.HEADING, kind="row", marker=None, num=number, title=title)
         if info.type is LineType.HEADING and info.kind:
             self.style_kinds.setdefault(hint, info.kind)

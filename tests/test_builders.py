@@ -25,12 +25,12 @@ def test_the_default_guideline(db):
     assert document.is_current and document.version == 1 and document.programme.name == "建设者计划"
     assert document.leaf_count == 3
     assert leaf_targets(db, document, build.EVERY_KIND) == [
-        ("patent_application", "申请发明专利", ">=", 3, "件", "cumulative"),
-        ("revenue", "销售收入", ">=", 1000, "万元", "cumulative"),
+        ("patent_application", "发明专利申请", ">=", 3, "件", "cumulative"),
+        ("revenue", "新增销售收入", ">=", 1000, "万元", "cumulative"),
         ("performance_metric", "抗拉强度", ">=", 1400, "MPa", "level"),
         ("platform", "中试平台", ">=", 1, "个", "deliverable"),
         ("revenue", "年产值", ">=", 5000, "万元/年", "cumulative"),
-        ("impact", "取得显著经济效益", None, None, None, "qualitative"),
+        ("impact", "显著经济效益", None, None, None, "qualitative"),
     ]
     node = build.direction(db, document, build.EVERY_KIND)
     assert [i["description"] for i in node.selection_rule["items"]] == ["满足①②⑤⑥全部，或满足①③⑤⑥全部",

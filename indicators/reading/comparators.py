@@ -94,3 +94,8 @@ def find_suffix(text: str, pos: int) -> Comparator | None:
 def has_improvement(text: str) -> bool:
     """True when the words before a number state a change (`降低…`, `提升…`): a minimum (C1)."""
     return bool(IMPROVEMENT.search(text))
+
+
+def comparator_words() -> tuple[str, ...]:
+    """Every comparator word, for cutting them off the end of a metric name."""
+    return tuple(w for w, _, _ in _WORDS)

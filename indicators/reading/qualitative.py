@@ -48,6 +48,8 @@ class Requirement:
 
 # Predicates, in order; `also_with_values` ones fire even in a piece that states a value.
 _PREDICATES: tuple[tuple[str, str, str, bool], ...] = (
+    # `实现产业化示范应用`: industrialisation reached is the outcome; the demonstration describes how (before `demo`)
+    (r"(?:实现|推动|推进)产业化示范", "impact", "industrialise", False),
     (r"示范化|产业化示范|示范推广|示范引领|实现产品配套|配套应用|(?:形成|开展|实现)[^，；。]{0,10}(?:应用示范|示范应用)",
      "demonstration", "demo", False),
     (r"实现[^，；。]{0,8}(?:小试|中试|试产|量产)|自主制造|国产化|进口替代", "product", "make", True),
@@ -61,6 +63,14 @@ _PREDICATES: tuple[tuple[str, str, str, bool], ...] = (
     (r"(?:提升|提高)[^，；。]{0,16}水平", "impact", "level", False),
     (r"达到[^，；。]{0,20}(?:水平|要求|标准)|优于|支持|兼容|不允许|不得|不起|无(?:裂纹|破损|腐蚀|泄漏|缺陷)|"
      r"可调|可控|不上升|不下降|不增加|不降低|保持不变", "performance_metric", "spec", False),
+    # Compliance with a named standard (`尺寸精度满足ANSI H35.2标准要求`, `表面光亮度达BA板标准`,
+    # `检测符合…质量标准`): a requirement with no number; a bare `满足…的要求` states a purpose and is left out.
+    (r"(?:满足|符合|达)[^，；。的]{0,30}标准", "performance_metric", "spec", False),
+    # Functions realised, listed by name (`实现辅助用餐、大小便护理…等功能`).
+    (r"(?:实现|具备|具有)[^，；。]{2,60}功能", "performance_metric", "function", False),
+    # A cost or duration lowered without a figure (`降低患者整体诊疗费用`, `显著缩短…的加工时间`).
+    (r"(?:降低|减少|节约|节省|缩短)[^，；。]{0,16}(?:成本|费用|时间|周期|能耗|损耗)", "performance_metric", "reduce",
+     False),
     (r"(?:培养|引进|加强)[^，；。]{0,40}(?:高层次|领军|拔尖|骨干|青年|创新|认定)[^，；。]{0,20}人才",
      "talent", "talent", False),
     # `剥落腐蚀等级不低于EB级`: a bound on a grade that is not a number

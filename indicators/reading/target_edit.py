@@ -28,6 +28,14 @@ class TargetEdit:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+SIGNED_UNITS = frozenset({"℃", "°"})
+
+
+def signed_unit(unit: str | None) -> bool:
+    """A measured level in this unit can lie below zero: a temperature, or a level in dB (`-145 dBc/Hz`)."""
+    return bool(unit) and (unit in SIGNED_UNITS or unit.startswith("dB"))
+
+
 def normalize_unit(raw: str) -> tuple[str | None, Decimal, str | None]:
     """(unit, scale, error): `亿元` → (`万元`, 10000, None); an unknown unit gives an error."""
     text = normalize_width(raw).strip()
@@ -58,14 +66,17 @@ def check_target(raw: Mapping[str, str]) -> TargetEdit:
         errors["unit"] = unit_error
     value: Decimal | None = None
     if value_text:
-        parsed = parse_number(value_text)
+        negative = value_text.startswith(("-", "－", "−"))
+        parsed = parse_number(value_text.lstrip("-－−") if negative else value_text)
+        parsed = -parsed if parsed is not None and negative else parsed
+        level = (raw.get("kind") or "").strip() == "level"
         if parsed is None:
             errors["value"] = f"“{value_text[:20]}”不是数字"
-        elif parsed < 0:
+        elif parsed < 0 and not (level and signed_unit(unit)):
             errors["value"] = "目标值不能为负数"
         else:
             value = parsed * scale
-            if value > MAX_VALUE:
+            if abs(value) > MAX_VALUE:
                 errors["value"] = "目标值大得不合理，请检查单位和数字"
     if op is None and value is not None and "value" not in errors:
         errors["op"] = "填写了目标值时，请选择比较方式"

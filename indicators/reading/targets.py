@@ -36,8 +36,10 @@ from indicators.reading import categories as cat
 from indicators.reading import units as u
 from indicators.reading.comparators import EQ, GE, LE, LT, has_improvement
 from indicators.reading.flags import Flag
+from indicators.reading.metric_names import noun_phrase, readable
 from indicators.reading.numbers import normalize_width, to_plain
 from indicators.reading.qualitative import (
+    APPLICANT_DEFINED,
     Requirement,
     head_object,
     implied_one,
@@ -72,6 +74,7 @@ FLAG_KINDS: dict[str, str] = {
     "nominal": "a bare technical parameter read as `==` (C2): the better direction is to be confirmed",
     "implied_one": "a single thing named without a number, read as `>= 1` (§7)",
     "qualitative_guess": "a requirement with no number and no clear category; its category is a guess",
+    "metric_name": "no readable name could be cut out for a value: the officer names the metric",
     "duplicate": "a verbatim repeat of the previous requirement, counted once (§9 #23)",
     "split": "the clause mixes AND and OR and was split into pure runs (S3)",
     "mixed_connectives": "AND and OR inside one comma-piece: read as AND",
@@ -153,6 +156,8 @@ class _Piece:
     flags: list[Flag] = field(default_factory=list)
 
 
+# A metric the reader could not name; the clause is flagged (`metric_name`) for the officer to name it.
+_UNNAMED = "指标名称待定"
 # Words further than this from a number do not name it (and bound the work on pathological input).
 _CONTEXT_REACH = 100
 _CONJUNCTION = re.compile(r"以及|或者|[、，,；;或和及与并]")
@@ -182,7 +187,7 @@ _BASELINE_AFTER = re.compile(r"[^，,；;。\d]{0,10}?(?:提升|提高|增加|�
 _CONDITION_BEFORE_VALUE = re.compile(r"[^、，,；;。]{1,20}?(?:≥|≤|>|<|=|〈|≧)[ \t]*[-±\d]")
 _METRIC_TRIM = re.compile(
     r"^(?:[，、,：:；;\s]|或者|或|以及|及|和|并|其中|项目实施期内|项目实施期间|实施期内|项目执行期内|在项目研发过程中|预计|"
-    r"实现|完成|开展|取得|形成|建立|建成|研发|开发|新增|引进|培养|发表|制定|制订|达到|达|不少于|不低于|至少)+"
+    r"实现|完成|开展|取得|形成|建立|建成|研发|开发|发表|制定|制订|达到|达|不少于|不低于|至少)+"
 )
 _METRIC_TAIL = re.compile(
     r"(?:[≥≤<>=〈≧≦±]|不少于|不低于|不小于|不超过|不高于|超过|高于|低于|小于|大于|达到|达|至少|为|：|:|\s|"
@@ -199,9 +204,25 @@ _REQUIREMENT_VERB = re.compile(r"构建|建设|建立|推动|促进|实现|形�
                                r"研发|开发|研制|揭示|阐明|解析|建成|打造|推出|获得")
 
 
-def _plain_span(s: str, lo: int, hi: int, quantities: list[Quantity], ends: list[int]) -> str:
+# Numbers that are part of a name (`T2`, `AlSi12Cu`, `4-氯乙酰乙酸乙酯`, `304材质`) stay in a metric name.
+_NAME_NUMBERS = frozenset({"identifier", "class", "quoted", "dimension", "bare"})
+
+
+def _part_of_name(s: str, q: Quantity) -> bool:
+    """A number set aside as part of a name: an identifier or quoted name, or a bare number glued to letters,
+    a hyphen or a material word (`304材质`, `4-氯乙酰乙酸乙酯`, `7xxx系`)."""
+    if q.prefix is not None or q.ignored not in _NAME_NUMBERS:
+        return False
+    if q.ignored in ("identifier", "quoted", "dimension"):
+        return True
+    nxt = s[q.end:q.end + 1]
+    glued = nxt != "" and (nxt in "-材系号型" or nxt.isascii() and nxt.isalpha())
+    return bool(re.search(r"[A-Za-z]", q.raw)) or glued
+
+
+def _plain_span(s: str, lo: int, hi: int, quantities: list[Quantity], ends: list[int], names: bool = False) -> str:
     """Text of ``s[lo:hi]`` with the quantities inside it removed (``quantities`` in text order, ``ends``
-    their end positions)."""
+    their end positions); with ``names``, numbers that are part of a name are kept."""
     out = []
     i = lo
     first = bisect.bisect_left(ends, lo + 1)
@@ -209,6 +230,8 @@ def _plain_span(s: str, lo: int, hi: int, quantities: list[Quantity], ends: list
         if q.start >= hi:
             break
         if q.end <= lo:
+            continue
+        if names and _part_of_name(s, q):
             continue
         out.append(s[i:max(i, q.start)])
         i = max(i, q.end)
@@ -258,6 +281,7 @@ class _Reader:
         self._flag_items: list[Flag] = []
         self._rank: dict[int, int] = {}  # a value's rank among the values at its bracket level
         self.previous_unit: str | None = None
+        self._named: list[tuple[str, str]] = []
 
     # -- segmentation ---------------------------------------------------------------------------
     def pieces(self) -> list[_Piece]:
@@ -380,6 +404,9 @@ class _Reader:
         if m and k + 1 < len(same_level):  # the noun after a number runs to the conjunction before the next value
             after_hi = min(after_hi, q.end + m.start())
         after = _plain_span(s, q.end, after_hi, self.quantities, self._ends)
+        named_before = _plain_span(s, lo, q.start, self.quantities, self._ends, names=True)
+        named_after = _plain_span(s, q.end, after_hi, self.quantities, self._ends, names=True)
+        self._name_context = (named_before.strip(" ，、：:"), named_after.strip(" ，、：:"))
         return before.strip(" ，、：:"), after.strip(" ，、：:")
 
     # -- targets from one value -----------------------------------------------------------------
@@ -439,8 +466,10 @@ class _Reader:
                 unit = u.with_suffix(unit, "/s")
         return unit
 
-    def _metric(self, before: str, after: str, decision: cat.Decision, note: str) -> str:
-        """A short name for what is counted or measured (not scored; shown to the officer)."""
+    def _metric(self, before: str, after: str, decision: cat.Decision, note: str, improvement: bool = False) -> str:
+        """A short name for what is counted or measured (not scored; shown to the officer): the noun phrase
+        (`metric_names`), or "" when none could be cut out."""
+        before, after = self._name_context
         b = strip_brackets(before)
         label, _, rest = b.replace(":", "：").rpartition("：")
         if label:  # `性能指标达到：屈服强度`: the name after the colon, else the label before it
@@ -451,11 +480,12 @@ class _Reader:
             text = a or b
         else:
             text = b
-        if len(text) > 40:
-            text = text[-40:]
-        if not text:
-            text = cat.CATEGORIES.get(decision.categories[0], decision.categories[0])
-        return text + note
+        text = noun_phrase(text, improvement)
+        if text in ("年产", "年产能", "产能", "年处理", "年处置") and readable(noun_phrase(a)):
+            text = noun_phrase(a) + ("产能" if text == "产能" else "年产能" if "产" in text else "年处理能力")
+        if not readable(text) and a and text != noun_phrase(a):
+            text = noun_phrase(a) if readable(noun_phrase(a)) else text
+        return text + note if text else ""
 
     def _value_items(self, piece: _Piece, valued: list[Quantity]) -> list[_Item]:
         items: list[_Item] = []
@@ -466,6 +496,7 @@ class _Reader:
             level = levels.setdefault(self._open(q.start, piece.lo), [])
             self._rank[id(q)] = len(level)
             level.append(q)
+        item_names = self._named  # (category, metric) of the values read so far in this clause
         for q in valued:
             self._flag_items = []
             before, after = self._contexts(piece, levels, q)
@@ -501,13 +532,18 @@ class _Reader:
             for category in decision.categories:
                 for _ in range(copies):
                     for op, value, note in bounds:
-                        metric = self._metric(before, after, decision, note)
+                        metric = self._metric(before, after, decision, note,
+                                              has_improvement(before) and q.family in (u.PERCENT, u.MULTIPLE))
+                        metric = self._readable_metric(metric, category, item_names)
                         if "预计" in self.s[piece.lo:q.start]:
                             metric += "（预计）"
+                        item_names.append((category, metric))
                         kind = cat.kind_of(category, unit, op, value)
                         better = cat.better_of(kind, op)
                         target = Target(category, metric, op, value, unit, kind, better)
                         item_flags = list(qflags) if first else []
+                        if metric.startswith(_UNNAMED):
+                            item_flags += self._name_flags(metric, self.text[q.start:q.end])
                         if op == EQ and kind == "level":
                             item_flags.append(Flag("nominal", f"“{metric}”为标称值（未写比较词），方向待确认"))
                         items.append(_Item(target, q.num_start, True, link if first else "and", item_flags))
@@ -521,9 +557,30 @@ class _Reader:
             prev_before = op_before
         return items
 
+    def _readable_metric(self, metric: str, category: str, named: list[tuple[str, str]]) -> str:
+        """A name that reads, or a placeholder the clause is flagged for. A bare status after a counted IP
+        (`申请发明专利4—6件，获得授权2件`) names the same thing as the value before it."""
+        if readable(metric):
+            return metric
+        if metric in ("面积", "产能", "年产能", "规模") and named and readable(named[-1][1]):
+            # `建立…示范基地，面积达500亩以上`: the measure of the thing just named
+            return re.sub(r"（[^）]*）$", "", named[-1][1]) + metric
+        status = {"patent_grant": "授权", "patent_application": "申请"}.get(category)
+        if status and named and named[-1][0] in cat.PATENT_FAMILY | {"ip_other", "ip_any"}:
+            noun = re.sub(r"（[^）]*）$|申请$", "", named[-1][1])
+            noun = noun[2:] if noun.startswith("授权") else noun
+            if readable(noun):
+                return noun + status
+        return f"{_UNNAMED}（{cat.CATEGORIES[category]}）"
+
     # -- pieces without values ------------------------------------------------------------------
     def _null_items(self, piece: _Piece, text: str, has_values: bool, carried: bool) -> list[_Item]:
         out = []
+        # `形成完整的…产业化应用方案`: a thing to deliver named at the end of the piece is the requirement; a
+        # predicate inside its modifier (`产业化应用`) only describes it.
+        reqs = [] if has_values else implied_one(text, verb_carried=carried)
+        if reqs and not APPLICANT_DEFINED.search(text):
+            return [self._requirement_item(piece, req, text) for req in reqs]
         for req in predicates(text, has_values):
             out.append(self._requirement_item(piece, req, text))
         if not out and not has_values:
@@ -532,14 +589,31 @@ class _Reader:
         return out
 
     def _requirement_item(self, piece: _Piece, req: Requirement, text: str) -> _Item:
-        metric = strip_brackets(req.cue or text).strip()[-40:] or cat.CATEGORIES[req.category]
+        # implied objects by the object; a requirement by its whole piece (`支持…` needs its object), unless the
+        # piece also states values
+        source = req.cue if req.implied_unit or re.search(r"\d", text) else text
+        metric = noun_phrase(strip_brackets(source or text))
+        if not readable(metric):
+            metric = noun_phrase(strip_brackets(text))
+        if req.category == "applicant_defined":  # `技术指标由申报单位…设置`: what is delegated, and to whom
+            head = re.match(r"^(.{0,10}?指标)", strip_brackets(text))
+            metric = f"{head.group(1) if head else '考核指标'}（由申报单位设定）"
+        elif not readable(metric):
+            metric = f"{_UNNAMED}（{cat.CATEGORIES[req.category]}）"
         if req.implied_unit:
+            self._named.append((req.category, metric))
             target = Target(req.category, metric, GE, Decimal(1), req.implied_unit,
                             cat.kind_of(req.category, req.implied_unit, GE, 1), None)
             flag = Flag("implied_one", f"“{metric}”未写数量，按隐含数量1{req.implied_unit}计")
-            return _Item(target, piece.lo, False, "and", [flag], group=req.group)
+            return _Item(target, piece.lo, False, "and", [flag, *self._name_flags(metric, text)], group=req.group)
         target = Target(req.category, metric, None, None, None, "qualitative", None)
-        return _Item(target, piece.lo, False, "and", [], group=req.group)
+        return _Item(target, piece.lo, False, "and", self._name_flags(metric, text), group=req.group)
+
+    @staticmethod
+    def _name_flags(metric: str, text: str) -> list[Flag]:
+        if metric.startswith(_UNNAMED):
+            return [Flag("metric_name", f"“{text[:30]}”未能得出可读的指标名称，请核对并填写指标名称")]
+        return []
 
     # -- the clause -----------------------------------------------------------------------------
     def read(self) -> list[ClauseReading]:
@@ -589,7 +663,9 @@ class _Reader:
         for p, nxt in zip(pieces, pieces[1:], strict=False):
             if nxt.sentence != p.sentence or nxt.link != "and":
                 continue
-            counted = {it.target.category for it in nxt.items if it.written}
+            # only a count names the same thing again: `建立…示范基地，面积达500亩以上` measures the base it builds
+            counted = {it.target.category for it in nxt.items
+                       if it.written and cat.unit_family(it.target.unit) in (u.COUNT, u.NONE)}
             p.items = [it for it in p.items
                        if it.written or it.group != "implied" or it.target.category not in counted]
 
@@ -608,9 +684,12 @@ class _Reader:
                 continue
             first = next(p for p in group if p.residual)
             category = cat.qualitative_category(text)
-            target = Target(category, strip_brackets(text)[:40], None, None, None, "qualitative", None)
+            name = noun_phrase(strip_brackets(text)[:60])
+            name = name if readable(name) else f"{_UNNAMED}（{cat.CATEGORIES[category]}）"
+            target = Target(category, name, None, None, None, "qualitative", None)
             message = f"未找到可量化指标，按定性要求（{cat.CATEGORIES[category]}）记录，需专家判断"
-            first.items.append(_Item(target, first.lo, False, "and", [Flag("qualitative_guess", message)]))
+            flags = [Flag("qualitative_guess", message), *self._name_flags(name, text)]
+            first.items.append(_Item(target, first.lo, False, "and", flags))
 
     def _dedupe_groups(self, pieces: list[_Piece]) -> None:
         """The same qualitative requirement said twice in a clause counts once (`产业化生产，…实现工业化生产`)."""

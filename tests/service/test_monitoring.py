@@ -81,7 +81,7 @@ def test_the_acceptance_readiness_is_stored_with_the_assessment_and_follows_the_
     after = stored(db, project).readiness
     assert {t["position"]: t["state"] for t in after["targets"]}[PATENTS] == "met"
     assert after["score"] > first["score"] and after["status"] == "not_ready"
-    assert first["lacking"][0].startswith("①申请发明专利") and not any("专利" in line for line in after["lacking"])
+    assert first["lacking"][0].startswith("①发明专利申请") and not any("专利" in line for line in after["lacking"])
 
 
 def test_accepting_a_report_recomputes_it_in_the_same_transaction(db, project, session_factory):

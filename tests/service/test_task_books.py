@@ -72,6 +72,26 @@ def test_bad_values_are_field_errors(db, now, project, value, words):
     assert words in err.value.errors[f"t{target.position}_value"]
 
 
+def test_a_negative_level_is_accepted_where_the_unit_allows_it(db, now, project):
+    """`相位噪声≤-145dBc/Hz`: the guidelines contain negative levels; the task book takes them, as the report form
+    does, and still refuses a negative count."""
+    target = numeric(project)
+    target.kind, target.op, target.unit = "level", "<=", "dBc/Hz"
+    target.value = target.guideline_value = Decimal("-140")
+    db.flush()
+    custom = [{"category": "performance_metric", "metric": "工作温度下限", "op": "<=", "value": "-55", "unit": "℃",
+               "kind": "level"}]
+    confirmed = confirm_task_book(db, project, [TargetChange(target.position, "-145", "level")], custom, reason="",
+                                  actor=SYSTEM, now=now)
+    assert confirmed.targets[target.position].value == Decimal("-145")
+    assert confirmed.targets[-1].value == Decimal("-55")
+    with pytest.raises(TaskBookProblems) as err:
+        confirm_task_book(db, project, [], [{"category": "paper", "metric": "论文", "op": ">=", "value": "-2",
+                                             "unit": "篇", "kind": "cumulative"}],
+                          reason="再次确认", actor=SYSTEM, now=now)
+    assert any("负数" in message for message in err.value.errors.values())
+
+
 @pytest.fixture
 def milestone_project(db, now):
     """里程碑式补助 under a direction with an at-most period of 3 years, not yet confirmed."""

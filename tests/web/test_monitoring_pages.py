@@ -73,10 +73,10 @@ def test_the_project_page_shows_each_target_against_where_it_should_be(client, p
     login(client, "officer")
     page = client.get(f"/projects/{project.id}").text
     assert "绩效监测" in page and "按进度应达" in page and "状态变化记录" in page
-    assert "申请发明专利 1/3件" in page  # achieved 1 of 3, with the expected value beside it
+    assert "发明专利申请 1/3件" in page  # achieved 1 of 3, with the expected value beside it
     assert '<svg class="bar"' in page  # the progress bar
     # The acceptance readiness beside it: not ready, with what the closest alternative still lacks.
-    assert 'id="readiness"' in page and "尚不具备验收条件" in page and "尚需" in page and "①申请发明专利" in page
+    assert 'id="readiness"' in page and "尚不具备验收条件" in page and "尚需" in page and "①发明专利申请" in page
 
 
 def test_the_grantee_sees_what_to_file_next_and_what_came_back(client, db, project, demo_users):

@@ -311,7 +311,7 @@ def test_the_export_runs_a_constant_number_of_queries(client, world, db, now, en
     login(client, "officer")  # a change of the officer's programmes ends their sessions
     assert count_queries() == few
     rows = sheet_rows(export(client))
-    assert {r["最新审核通过值"] for r in rows if r["项目编号"] == "RPT-3" and r["指标"] == "申请发明专利"} == {2}
+    assert {r["最新审核通过值"] for r in rows if r["项目编号"] == "RPT-3" and r["指标"] == "发明专利申请"} == {2}
 
 
 def test_the_workbook_builder_for_the_command_line(db, world):

@@ -20,6 +20,7 @@ from indicators.reading.target_edit import check_target
 from tracker.models import Milestone, Project, ProjectTarget, TargetSet
 from tracker.services import audit, monitoring
 from tracker.services.audit import Actor
+from tracker.services.reports import may_be_negative
 
 LOWER_OPS = {"<=", "<"}  # for these a smaller value is the stricter target
 
@@ -202,14 +203,17 @@ def _apply(target: ProjectTarget, change: TargetChange, errors: dict[str, str], 
         if text:
             errors[f"{key}_value"] = "定性指标不设目标值"
         return
-    if text.startswith(("-", "－", "−")):
+    negative = text.startswith(("-", "－", "−"))
+    # a level that can lie below zero (`相位噪声≤-145dBc/Hz`, `-55℃`) takes a negative target, as the report form does
+    if negative and not may_be_negative(target):
         errors[f"{key}_value"] = "目标值不能为负数"
         return
-    value = parse_number(text) if text else None
+    value = parse_number(text.lstrip("-－−")) if text else None
     if value is None:
         errors[f"{key}_value"] = "请填写数字目标值"
         return
-    if value < 0:
+    value = -value if negative else value
+    if value < 0 and not may_be_negative(target):
         errors[f"{key}_value"] = "目标值不能为负数"
         return
     if target.guideline_value is not None and not _stricter_or_equal(target.op, value, target.guideline_value):

@@ -412,3 +412,48 @@ def test_an_unknown_number_format_is_flagged():
     doc = parse_guideline(source)
     assert [(f.kind.value, f.line) for f in doc.flags] == [("source_problem", None)]
     assert "thaiLetters" in doc.flags[0].message
+
+
+def _untitled_rows_layout(lines: tuple[str, ...]) -> bytes:
+    """004 as a writer might put it in Word: the 项目类型 headings stay paragraphs, and each untitled `方向：…` line
+    with the field lines after it becomes a one-row table whose 方向 cell holds the prose (no `方向：` label)."""
+    document = docx.Document()
+    index = 0
+    while index < len(lines):
+        info = classify(index + 1, lines[index])
+        if not info.untitled_direction:
+            document.add_paragraph(strip_bookmarks(lines[index]))
+            index += 1
+            continue
+        fields: dict[str, str] = {}
+        end = index + 1
+        while end < len(lines) and classify(end + 1, lines[end]).type is not LineType.HEADING:
+            follow = classify(end + 1, lines[end])
+            if follow.type is LineType.LABEL and follow.field_kinds[0] is FieldKind.INDICATORS:
+                fields["考核要求"] = follow.value
+            elif follow.type is LineType.LABEL and follow.field_kinds[0] is FieldKind.ELIGIBILITY:
+                fields["申报要求"] = follow.value
+            end += 1
+        table = document.add_table(rows=2, cols=2 + len(fields))
+        for cell, name in zip(table.rows[0].cells, ("序号", "方向", *fields), strict=True):
+            cell.paragraphs[0].text = name
+        for cell, text in zip(table.rows[1].cells, ("1", info.title or "", *fields.values()), strict=True):
+            cell.paragraphs[0].text = text
+        index = end
+    return _save(document)
+
+
+def test_untitled_directions_in_table_rows_are_named_as_in_the_txt(sources, parsed):
+    """004 `方向：支持科技人员围绕…`: the direction has no title and is named by its 项目类型, in the .txt and in a
+    table whose 方向 cell holds the prose alike (issue #24, item 5)."""
+    source = read_source_bytes("004-rows.docx", _untitled_rows_layout(sources["004"].lines))
+    assert any(hint.startswith("row") for hint in source.hints.values())
+    doc = parse_guideline(source)
+    txt = {leaf.title: (leaf.path, leaf.direction) for leaf in parsed["004"].leaves}
+    ours = {leaf.title: (leaf.path, leaf.direction) for leaf in doc.leaves}
+    for title in ("自然科学探索项目", "产业应用研究项目"):
+        assert ours[title] == txt[title]
+    txt_clauses = {(n.direction, c.text) for n in parsed["004"].leaves for c in n.clauses}
+    doc_clauses = {(n.direction, c.text) for n in doc.leaves for c in n.clauses}
+    assert {c for c in txt_clauses if c[0] in ("自然科学探索项目", "产业应用研究项目")} <= doc_clauses
+    assert not any(len(leaf.title) > 60 or "。" in leaf.title for leaf in doc.leaves)

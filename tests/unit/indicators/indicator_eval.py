@@ -134,3 +134,18 @@ def seed_clauses() -> Iterator[tuple[str, int, str]]:
                 else:
                     for clause in _depth0_split(value, "。；;"):
                         yield path.name, line_no, clause
+
+
+FROZEN = ROOT / "tests" / "data" / "indicators-frozen.jsonl"
+
+
+def parse_seeds() -> list[dict]:
+    """Every record `tracker guidelines parse --format jsonl` prints for the five seeds (the importer's segmenter
+    and the reader together), so a sample is scored as the shared scorer scores it."""
+    from imports.guideline_loader import interpret
+    from imports.guidelines import clause_records, parse_guideline, read_source
+
+    records: list[dict] = []
+    for path in sorted(SEEDS.glob("*.txt")):
+        records.extend(clause_records(parse_guideline(read_source(path)), interpret))
+    return records

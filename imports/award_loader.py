@@ -22,7 +22,14 @@ from indicators.regions import city_name
 from tracker.models import GuidelineDocument, Programme
 from tracker.services import audit
 from tracker.services.audit import Actor
-from tracker.services.projects import ImportProblem, ImportResult, PlannedProject, ProjectInput, import_projects
+from tracker.services.projects import (
+    ImportProblem,
+    ImportResult,
+    PlannedProject,
+    ProjectInput,
+    account_name,
+    import_projects,
+)
 
 
 def find_guideline(db: Session, name: str) -> GuidelineDocument | None:
@@ -89,8 +96,10 @@ def preview_award_list(db: Session, file_name: str, data: bytes, document: Guide
     for plan in creating:
         row = plan.row
         if plan.new_organisation and row.uscc not in organisations:
+            # The name the import will give the account (the same rule, in the same order of rows).
+            username = account_name(db, row, taken={o.username.lower() for o in organisations.values()})
             organisations[row.uscc] = NewOrganisation(row.organisation_name, row.uscc, city_name(row.uscc[2:8]),
-                                                      row.uscc.lower())
+                                                      username)
     return AwardListPreview(
         file_name=file_name, document_id=document.id, batch=hashlib.sha256(data).hexdigest(), sheet=sheet,
         problems=tuple(problems), creating=creating,

@@ -169,9 +169,10 @@ class LoadOutcome:
 
 
 def load_file(db: Session, path: str | Path, *, actor: Actor, now: datetime,
-              programme_name: str | None = None) -> StoreResult:
+              programme_name: str | None = None, file_name: str | None = None) -> StoreResult:
+    """`file_name`: the name people know the file by, when the path's own name is a storage name."""
     data = Path(path).read_bytes()
-    preview = prepare(Path(path).name, data)
+    preview = prepare(file_name or Path(path).name, data)
     return store_preview(db, preview, actor=actor, now=now, programme_name=programme_name)
 
 

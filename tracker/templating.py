@@ -6,6 +6,7 @@ variable of the context), so one environment serves requests in Chinese and Engl
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -73,8 +74,72 @@ OP_SIGNS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}
 
 
 def op_sign(op: str | None) -> str:
-    """A comparator as printed Chinese documents write it (≥, not >=)."""
+    """A comparator as printed Chinese documents write it (≥, not >=): every page shows comparators this way."""
     return OP_SIGNS.get(op or "", op or "")
+
+
+def nest_quotes(text: Any) -> str:
+    """Quotes inside quotes as Chinese writes them: `方向““人工智能+”研究”` (a quoted title quoted again by a
+    message) reads `方向“‘人工智能+’研究”`. The readers' messages quote titles that carry their own quotes."""
+    out, depth = [], 0
+    for ch in str(text or ""):
+        if ch in ("“", "‘"):
+            out.append("“" if depth % 2 == 0 else "‘")
+            depth += 1
+        elif ch in ("”", "’") and depth:
+            depth -= 1
+            out.append("”" if depth % 2 == 0 else "’")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def clause_marks(targets: Any) -> list[str | int]:
+    """What the 条款 column shows for each target: the clause's own marker (`（3）`, `①`), or, for a guideline whose
+    clauses carry none, the clause's place among the targets' clauses (an int, shown as `第2条`); "" for a target
+    the task book added. Targets read from one clause share its mark."""
+    order: dict[Any, int] = {}
+    marks: list[str | int] = []
+    for t in targets:
+        clause = getattr(t, "clause_id", None)
+        if getattr(t, "label", None):
+            marks.append(t.label)
+        elif clause is not None:
+            marks.append(order.setdefault(clause, len(order) + 1))
+        else:
+            marks.append("")
+        if clause is not None:
+            order.setdefault(clause, len(order) + 1)
+    return marks
+
+
+# The placeholder the guideline reader writes for a heading missing from the source (imports.guideline_builder.LOST).
+LOST_HEADING = "（标题缺失）"
+# What is left of a placeholder once the marker is gone when nothing of the title survived: `方向17`, `（三）`, `二、`.
+_BARE_STEM = re.compile(r"^(?:子?方向|第)?[0-9一二三四五六七八九十百]*[、.．）)]?$|"
+                        r"^[（(][0-9一二三四五六七八九十]+[）)]$")
+
+
+def shown_path(path: Any) -> list[str]:
+    """A direction path as pages show it: a lost heading is named by the nearest real title, never by the
+    placeholder. `重点研发计划（标题缺失）` (a plan named in its surviving intro) shows as `重点研发计划`; a placeholder
+    with nothing real in it (`方向17（标题缺失）`) is left out, so its parent is the nearest title shown. The stored
+    path, which identifies the node, and the officer's lost-heading flag are unchanged."""
+    titles = [str(t) for t in (path or [])]
+    shown = []
+    for title in titles:
+        if LOST_HEADING not in title:
+            shown.append(title)
+            continue
+        stem = title.replace(LOST_HEADING, "").strip()
+        if stem and not _BARE_STEM.match(stem):
+            shown.append(stem)
+    return shown or [t.replace(LOST_HEADING, "").strip() or t for t in titles[-1:]]
+
+
+def shown_title(title: Any) -> str:
+    """One title as pages show it (see `shown_path`)."""
+    return (shown_path([title]) or [str(title)])[0]
 
 
 @lru_cache(maxsize=1)
@@ -96,6 +161,10 @@ def environment() -> Environment:
     env.filters["mask_phone"] = mask_phone
     env.filters["mask_email"] = mask_email
     env.filters["op_sign"] = op_sign
+    env.filters["nest_quotes"] = nest_quotes
+    env.filters["clause_marks"] = clause_marks
+    env.filters["shown_path"] = shown_path
+    env.filters["shown_title"] = shown_title
     return env
 
 

@@ -286,7 +286,7 @@ def test_a_list_writes_the_rows_one_row_at_a_time_wrote(db, now, guideline, demo
         assert [[getattr(t, c) for c in compared] for t in target_set.targets] == \
                [[getattr(t, c) for c in compared] for t in expected]
         assert all(t.change_reason == "" for t in target_set.targets)
-        assert [u.username for u in project.contacts] == [project.organisation.uscc.lower()]
+        assert [u.organisation_id for u in project.contacts] == [project.organisation_id]
     assert all(any(t.value == Decimal("9") and t.clause_id == leaves[1].clauses[0].id for t in p.target_sets[0].targets)
                for p in result.created if p.node_id == leaves[1].id)
 
@@ -340,3 +340,27 @@ def test_bulk_insert_stores_what_sqlalchemy_stores(db, now, guideline, demo_user
     assert raw[0] == raw[1] == raw[2]  # JSON null, not SQL NULL, as SQLAlchemy stores None in a JSON column
     with pytest.raises(ValueError, match="not given"):
         bulk.row(dict(base, code="X", next_reminder_at=None))
+
+
+def test_a_new_organisations_account_is_named_as_its_holder_would_type_it(db, now, guideline, demo_users):
+    """The leader's e-mail address; when it is missing or already a user name, the organisation's code as its
+    licence prints it (upper case), numbered when even that is taken. Never the lower-cased code."""
+    from tracker.models import Role
+    from tracker.services.accounts import create_user
+    from tracker.services.projects import leaf_index
+
+    taken = uscc("91450302MA5L00XY0")
+    create_user(db, username=taken, password=None, role=Role.EXPERT, now=now, display_name="占用", actor=SYSTEM)
+    direction = " / ".join(leaf_index(db, guideline)[0].path)
+    rows = [row(2, direction=direction, uscc=uscc("91450300MA5L00XY0"), pi_email="Li.Gong@Example.cn"),
+            row(3, project_code="GK2025-101", direction=direction, uscc=uscc("91450301MA5L00XY0"),
+                organisation_name="桂林第二光电有限公司", pi_email="li.gong@example.cn"),  # the same leader
+            row(4, project_code="GK2025-102", direction=direction, uscc=taken, organisation_name="桂林第三光电有限公司",
+                pi_email=None)]
+    result = import_projects(db, rows, guideline, actor=Actor.of(demo_users["officer"]), now=now)
+    assert result.ok, result.problems
+    names = [username for username, _token in result.activations]
+    assert names == ["li.gong@example.cn", uscc("91450301MA5L00XY0"), f"{taken}-2"]
+    for name in names:
+        user = db.scalar(select(User).where(User.username == name))
+        assert user.organisation is result.account_organisations[name]

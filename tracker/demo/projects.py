@@ -47,7 +47,8 @@ def load_demo_guidelines(db: Session, *, now: datetime) -> list[GuidelineDocumen
     actor = Actor.system("demo")
     now = story_start(now)
     documents = [
-        load_file(db, SAMPLES / file_name, actor=actor, now=now, programme_name=name).document
+        # The samples are stored under hashed names; the catalogue shows the name the office would have saved.
+        load_file(db, SAMPLES / file_name, actor=actor, now=now, programme_name=name, file_name=f"{name}.txt").document
         for file_name, name in DEMO_PROGRAMMES.items()
     ]
     officer = get_user_by_username(db, "officer")

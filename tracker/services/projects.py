@@ -7,6 +7,8 @@ duplicate codes, organisations), and only when no row has an error is anything w
 
 from __future__ import annotations
 
+import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -103,6 +105,7 @@ class ImportResult:
     new_organisations: list[Organisation] = field(default_factory=list)
     # Activation links of new grantee accounts, shown to the officer until mail exists: (username, token).
     activations: list[tuple[str, str]] = field(default_factory=list)
+    account_organisations: dict[str, Organisation] = field(default_factory=dict)  # username → its organisation
     planned: list[PlannedProject] = field(default_factory=list)  # the rows to create, also in a dry run
 
     @property
@@ -426,13 +429,31 @@ def _create_organisation(db: Session, row: ProjectInput, result: ImportResult, *
     audit.record(db, actor, "organisation_created", now=now, object_type="organisation", object_id=organisation.id,
                  after={"uscc": row.uscc, "name": row.organisation_name, "from": "award_list"})
     result.new_organisations.append(organisation)
-    username = row.uscc.lower()
-    if get_user_by_username(db, username) is None:
-        user = create_user(db, username=username, password=None, role=Role.GRANTEE, now=now,
-                           display_name=row.pi_name, organisation=organisation, email=row.pi_email,
-                           phone=row.pi_phone, actor=actor)
-        result.activations.append((username, issue_activation(db, user, actor=actor, now=now)))
+    username = account_name(db, row)
+    user = create_user(db, username=username, password=None, role=Role.GRANTEE, now=now,
+                       display_name=row.pi_name, organisation=organisation, email=row.pi_email,
+                       phone=row.pi_phone, actor=actor)
+    result.activations.append((username, issue_activation(db, user, actor=actor, now=now)))
+    result.account_organisations[username] = organisation
     return organisation
+
+
+def account_name(db: Session, row: ProjectInput, taken: Container[str] = ()) -> str:
+    """The user name of a new organisation's account: what its holder would type and recognise, the project
+    leader's e-mail address; without one (or when another account has it), the organisation's 统一社会信用代码 as
+    its licence prints it (upper case). Never taken (`taken`: names a preview has already given out, lower
+    case): a name in use gets a number (`…-2`)."""
+    def free(name: str) -> bool:
+        return name.lower() not in taken and get_user_by_username(db, name) is None
+
+    code = row.uscc.upper()
+    email = (row.pi_email or "").strip().lower()
+    if email and len(email) <= 64 and not any(ch.isspace() for ch in email) and free(email):
+        return email
+    number = 1
+    while not free(code if number == 1 else f"{code}-{number}"):
+        number += 1
+    return code if number == 1 else f"{code}-{number}"
 
 
 def organisation_accounts(db: Session, project: Project) -> list[User]:
@@ -651,6 +672,15 @@ class FilterChoices:
     directions: list[tuple[int, str]]  # of the chosen programme only
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str | None) -> tuple[tuple[int, int | str], ...]:
+    """Names as people sort them: `单位2` before `单位10` (the numbers in a name compare as numbers)."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part)
+                 for part in _DIGITS.split(text or "") if part)
+
+
 def filter_choices(db: Session, user: User, programme_id: int | None) -> FilterChoices:
     """The organisations, officers and (within a programme) directions that have a project the user sees.
 
@@ -659,10 +689,10 @@ def filter_choices(db: Session, user: User, programme_id: int | None) -> FilterC
     def having_projects(column, *extra):
         return scoped_projects(user).with_only_columns(literal(1)).where(column, *extra).exists()
 
-    organisations = db.execute(select(Organisation.id, Organisation.name).where(
-        having_projects(Project.organisation_id == Organisation.id)).order_by(Organisation.name)).all()
-    officers = db.execute(select(User.id, User.display_name).where(
-        having_projects(Project.officer_id == User.id)).order_by(User.display_name)).all()
+    organisations = sorted(db.execute(select(Organisation.id, Organisation.name).where(
+        having_projects(Project.organisation_id == Organisation.id))).all(), key=lambda r: natural_key(r[1]))
+    officers = sorted(db.execute(select(User.id, User.display_name).where(
+        having_projects(Project.officer_id == User.id))).all(), key=lambda r: natural_key(r[1]))
     directions = []
     if programme_id:
         documents = select(GuidelineDocument.id).where(GuidelineDocument.programme_id == programme_id)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from litestar import Request, Response
 from litestar.enums import MediaType
 
 from reminders.jobs import JOBS
 from tracker import access, clock, i18n
-from tracker.services import scheduling
-from tracker.templating import render
+from tracker.services import labels, scheduling
+from tracker.templating import environment, render
 from tracker.web.common import CSRF_FIELD
 
 # The navigation: an entry shows only when the policy lets the user's role open its route.
@@ -29,6 +32,22 @@ NAVIGATION = (
     ("审计日志", "/admin/audit", "admin_audit"),
     ("我的账号", "/account", "account"),
 )
+
+
+def _in_words(lookup: Callable[..., str]) -> Callable[..., str]:
+    """A Jinja filter showing a stored code as words (tracker.services.labels), in the language of the page."""
+    @pass_context
+    def words(context: Context, code: Any, *more: Any) -> str:
+        return i18n.gettext(context.get("lang") or i18n.DEFAULT_LANGUAGE, lookup(code, *more))
+    return words
+
+
+# Pages only: e-mails and print never show these codes.
+environment().filters.update({
+    "flag_label": _in_words(labels.flag), "action_label": _in_words(labels.action),
+    "role_label": _in_words(labels.role), "object_label": _in_words(labels.object_type),
+    "result_label": _in_words(labels.result), "actor_label": _in_words(labels.actor),
+})
 
 
 def _scheduler_alerts(state: dict[str, Any], role: str | None) -> list[tuple[str, str]]:

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from indicators.regions import city_name
 from tracker import clock
 from tracker.models import AuditEntry, Organisation, OrganisationKind, Programme, Role, User
-from tracker.services import accounts, organisations, programmes
+from tracker.services import accounts, labels, organisations, programmes
 from tracker.services.accounts import AccountError, StaleEdit
+from tracker.services.audit_log import object_refs
 from tracker.web import forms
 from tracker.web.deps import DbSession, RequestActor, SubmittedForm
 from tracker.web.lookups import row_or_404
@@ -331,11 +332,14 @@ def audit_log(request: Request[Any, Any, Any], db: DbSession, username: UserFilt
             else:
                 query = query.where(AuditEntry.at >= moment)
     rows, page_no, pages, total = _paginate(db, query, page_no)
-    actions = db.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
+    # The filters are choices of what the log holds, in words (never codes to type).
+    actions = db.scalars(select(AuditEntry.action).distinct()).all()
+    object_types = db.scalars(select(AuditEntry.object_type).distinct().where(AuditEntry.object_type != "")).all()
     filters = {"user": username, "action": action, "object_type": object_type, "object_id": object_id,
                "date_from": date_from, "date_to": date_to}
     return page(request, "admin/audit.html", status_code=400 if errors else 200, entries=rows, filters=filters,
-                errors=errors, actions=actions, page=page_no, pages=pages, total=total)
+                errors=errors, actions=sorted(actions, key=labels.action), object_types=sorted(object_types),
+                refs=object_refs(db, rows), page=page_no, pages=pages, total=total)
 
 
 router = Router(path="/", include_in_schema=False, route_handlers=[

@@ -32,6 +32,7 @@ from tracker import access, clock
 from tracker.models import GuidelineDocument, GuidelineNode, User
 from tracker.services import guidelines as catalogue
 from tracker.services import indicator_review
+from tracker.services.labels import FLAG_LABELS, STRUCTURE_FLAGS
 from tracker.web import forms
 from tracker.web.deps import AppSettings, CurrentUser, DbSession, RequestActor, SubmittedForm
 from tracker.web.lookups import document_or_404, or_404
@@ -53,43 +54,7 @@ FIELD_KINDS = (
     ("notes", "相关说明"),
 )
 
-# Flag kinds in Chinese: the parser's doubts about the structure (imports.guideline_model.FlagKind) and the
-# clause interpreter's doubts about a reading (indicators.reading.targets.FLAG_KINDS). Unknown kinds show as they are.
-STRUCTURE_FLAGS = {
-    "lost_heading": "标题缺失",
-    "no_indicator_block": "缺少考核指标",
-    "unexpected_field": "意外的字段",
-    "empty_field": "字段为空",
-    "unknown_numbering": "未知的编号形式",
-    "numbering_gap": "编号跳号",
-    "numbering_duplicate": "编号重复或倒退",
-    "untitled_direction": "方向无标题",
-    "unnumbered_heading": "无编号的标题",
-    "unbalanced_brackets": "括号不配对",
-    "source_problem": "源文件问题",
-}
-READING_FLAGS = {
-    "typo": "原文笔误",
-    "absurd_value": "数值异常",
-    "garbage_number": "数字无法识别",
-    "unknown_unit": "单位无法识别",
-    "comparator_conflict": "比较词矛盾",
-    "ignored_number": "非指标数字",
-    "nominal": "标称值",
-    "implied_one": "隐含数量1",
-    "qualitative_guess": "类别为推测",
-    "duplicate": "重复条款",
-    "split": "且/或混合已拆分",
-    "mixed_connectives": "且/或混用",
-    "non_binding": "非约束性表述",
-    "no_target": "未读出指标",
-    "empty": "空条款",
-    "internal_error": "解读出错",
-    "twin_conflict": "与同名方向数字不一致",
-}
-FLAG_LABELS = {**STRUCTURE_FLAGS, **READING_FLAGS}
 TARGET_KINDS = {"cumulative": "累计型", "level": "水平型", "deliverable": "交付型", "qualitative": "定性"}
-OPS = {">=": "≥", "<=": "≤", ">": "＞", "<": "＜", "==": "＝"}
 COMBINE = {"all": "全部满足", "any": "满足其一"}
 
 
@@ -336,7 +301,7 @@ def direction_page(request: Request[Any, Any, Any], db: DbSession, user: Current
                 rules=rules, may_review=access.may_access("review_clause", user.role),
                 ancestors=catalogue.ancestors_of(db, node), groups=[g for g in groups if g[2]], clauses=clauses,
                 node_flags=[_row(f, "structure", f.get("line"), lines, None) for f in node.flags or []],
-                categories=CATEGORIES, target_kinds=TARGET_KINDS, ops=OPS, combine=COMBINE,
+                categories=CATEGORIES, target_kinds=TARGET_KINDS, combine=COMBINE,
                 first_clause_line=min((c.line for c in clauses), default=None), **_common(user))
 
 

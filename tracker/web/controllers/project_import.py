@@ -69,11 +69,14 @@ def _document_from_text(db: Session, user: User, raw: Any) -> GuidelineDocument:
 
 
 def _form(request: Request[Any, Any, Any], db: Session, user: User, *, status_code: int = 200, error: str = "",
-          document_id: Any = "", problems: tuple[ImportProblem, ...] = (), file_name: str = "") -> Response[Any]:
-    # The current guidelines of the officer's programmes: the ones an award list can be imported into.
+          document_id: Any = "", problems: tuple[ImportProblem, ...] = (), file_name: str = "",
+          errors: dict[str, str] | None = None) -> Response[Any]:
+    # The current guidelines of the officer's programmes: the ones an award list can be imported into. None is
+    # chosen in advance: a preselected guideline invites importing a list into the wrong programme.
     return page(request, "projects/import.html", status_code=status_code,
                 documents=catalogue.catalogue_documents(db, user), selected=str(document_id or ""), error=error,
-                problems=problems, file_name=file_name, max_mb=MAX_FILE_BYTES // 1024 // 1024)
+                errors=errors or {}, problems=problems, file_name=file_name,
+                max_mb=MAX_FILE_BYTES // 1024 // 1024)
 
 
 @get("/projects/import", name="project_import_form", sync_to_thread=True)
@@ -123,7 +126,8 @@ class AwardListUpload(UploadFlow[AwardListPreview]):
     def fields(self, call: Call, form: FormMultiDict) -> dict[str, Any]:
         raw = forms.text(form, "document", 20)
         if not raw:
-            raise Refused(self.form_page(call, {}, error="请选择立项清单所属的指南", status_code=400))
+            raise Refused(_form(call.request, call.db, call.user, status_code=400,
+                                errors={"document": "请选择立项清单所属的指南"}))
         fields = {"document_id": _document_from_text(call.db, call.user, raw).id}
         self._document(call, fields, confirming=False)
         return fields
@@ -173,7 +177,7 @@ class AwardListUpload(UploadFlow[AwardListPreview]):
                 error="预览之后数据库中的数据有变化，以下问题使这份立项清单无法导入，未导入任何数据"))
         base = str(call.request.base_url).rstrip("/")
         activations = [(username, f"{base}/activate/{token}") for username, token in result.activations]
-        by_username = {o.uscc.lower(): o for o in result.new_organisations}
+        by_username = result.account_organisations
         # Counted in a few queries: the page lists every created project (thousands for a provincial list).
         target_counts = current_target_counts(call.db, [p.id for p in result.created])
         return page(call.request, "projects/import_result.html", document=document, file_name=preview.file_name,

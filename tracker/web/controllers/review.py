@@ -19,6 +19,7 @@ from tracker.models import GuidelineClause, GuidelineNode, User
 from tracker.services import guidelines as catalogue
 from tracker.services import indicator_review as review
 from tracker.services.accounts import AccountError
+from tracker.services.labels import READING_FLAGS
 from tracker.web import forms
 from tracker.web.deps import CurrentUser, DbSession, PageNo, RequestActor, SubmittedForm
 from tracker.web.lookups import clause_or_404, direction_or_404
@@ -35,12 +36,13 @@ RULE_LABELS = {"selection": "指标选择规则", "funding": "资助规则", "pe
 def queue(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, document: FromQuery[int] = 0,
           kind: FromQuery[str] = "", review_state: ReviewState = "open", page_no: PageNo = 1) -> Response[Any]:
     state = review_state if review_state in ("open", "reviewed", "all") else "open"
-    result = review.review_queue(db, user, document_id=document or None, flag_kind=kind[:40], state=state,
+    kind = kind if kind in READING_FLAGS else ""  # a choice of the list, never free text
+    result = review.review_queue(db, user, document_id=document or None, flag_kind=kind, state=state,
                                  page=page_no)
     effective = {c.id: review.effective(db, c) for c in result.clauses}
     return page(request, "review/queue.html", result=result, effective=effective,
                 documents=catalogue.current_documents(db, user), document=document, kind=kind, state=state,
-                categories=CATEGORIES)
+                categories=CATEGORIES, flag_kinds=list(READING_FLAGS))
 
 
 def _rows(targets: list[dict[str, Any]]) -> list[dict[str, str]]:

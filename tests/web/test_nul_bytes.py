@@ -132,3 +132,14 @@ def test_failed_statements_never_carry_their_parameters(engine):
         connection.execute(text("SELECT name FROM no_such_table WHERE name = :v"), {"v": "secret-typed-text"})
     assert "no_such_table" in str(failure.value)
     assert "secret-typed-text" not in str(failure.value)
+
+
+@pytest.mark.parametrize("path", ["/projects/2147483648", "/admin/users/2147483648", "/projects/2147483648/reports/1",
+                                  "/disbursements/2147483648", "/evidence/9223372036854775807"])
+def test_an_id_no_column_can_hold_is_not_found(client, demo_users, path):
+    """Found by the G12 sweep: on PostgreSQL an id above 2**31-1 (INTEGER columns) aborted the transaction, and
+    even the error page failed on it (500)."""
+    from tests.conftest import login
+
+    login(client, "admin")
+    assert client.get(path).status_code == 404

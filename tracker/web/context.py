@@ -295,11 +295,12 @@ def json_body_of(request: Request[Any, Any, Any]) -> bytes:
     return request.scope["state"].get("json_body") or b""
 
 
-MAX_DB_INT = 2**63 - 1
+# The id columns are 4-byte INTEGER on PostgreSQL: a larger id in a query aborts the transaction there (a 500).
+MAX_DB_INT = 2**31 - 1
 
 
 def _check_int_path_params(scope: Scope) -> None:
-    """An id no database column can hold (SQLite overflows on it) is simply not found."""
+    """An id no id column can hold is simply not found."""
     for value in (scope.get("path_params") or {}).values():
         if isinstance(value, int) and not -MAX_DB_INT <= value <= MAX_DB_INT:
             raise NotFoundException()

@@ -19,6 +19,7 @@ named handler; see `openapi_config` below for why Litestar's own schema routes a
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypedDict
@@ -28,8 +29,9 @@ from litestar.enums import OpenAPIMediaType
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
-from litestar.params import FromPath, QueryParameter
+from litestar.openapi.spec import Components, Operation, RequestBody, Schema, SecurityScheme
+from litestar.openapi.spec import OpenAPIMediaType as MediaTypeSpec
+from litestar.params import PathParameter, QueryParameter
 from litestar.serialization import encode_json
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -61,6 +63,9 @@ DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
 WAN = Decimal(10_000)
 RULE_KINDS = ("selection", "funding", "period")
+# Ids are INTEGER columns: PostgreSQL refuses a larger number even in a comparison (a 500 instead of no row).
+MAX_ID = 2**31 - 1
+ObjectId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
 
 
 # --- response shapes (TypedDicts: plain dicts at run time, documented in the OpenAPI schema) ---------------
@@ -77,6 +82,22 @@ def _errors(*codes: int) -> dict[int, ResponseSpec]:
     text = {400: "参数无效", 401: "未登录，或 API 令牌无效、已过期、已撤销", 403: "角色无权访问",
             404: "对象不存在，或不在您的权限范围内（两者的回答相同）"}
     return {code: ResponseSpec(data_container=ApiError, description=text[code]) for code in codes}
+
+
+def json_request_body(schema: Schema, description: str) -> type[Operation]:
+    """The OpenAPI operation of a handler that reads its JSON body itself (`json_body_of`, parsed only after the
+    object was found in the caller's scope, so that another scope's object answers 404 whatever the body), with
+    that body declared: give it as `operation_class=`. Not `required`: an empty body reads as `{}`."""
+    body = RequestBody(content={"application/json": MediaTypeSpec(schema=schema)}, description=description,
+                       required=False)
+
+    @dataclass
+    class WithJsonBody(Operation):
+        def __post_init__(self) -> None:
+            if self.request_body is None:
+                self.request_body = body
+
+    return WithJsonBody
 
 
 class DocumentRef(TypedDict):
@@ -337,6 +358,15 @@ def _bad(name: str, message: str) -> ClientException:
     return ClientException(detail=f"参数 {name} 无效：{message}", status_code=400)
 
 
+_POSITIVE = {"type": "integer", "minimum": 1, "maximum": 999_999_999}
+
+
+def _query(description: str, **schema: Any) -> Any:
+    """A query parameter the handler reads as text itself (`_positive_int`: a malformed one is a 400 naming the
+    parameter, not Litestar's validation error); `schema` is what the OpenAPI document says it admits."""
+    return QueryParameter(description=description, schema_extra={"one_of": None, **schema})
+
+
 def _positive_int(name: str, text: str, default: int) -> int:
     text = text.strip()
     if not text:
@@ -423,7 +453,7 @@ def _visible_programme(db: Session, user: User, programme_id: int) -> Programme:
 
 @get(f"{API_PREFIX}/programmes/{{programme_id:int}}/directions", name="api_directions", sync_to_thread=True,
      include_in_schema=True, tags=["guidelines"], responses=_errors(400, 401, 403, 404))
-def api_directions(db: DbSession, user: CurrentUser, programme_id: FromPath[int]) -> DirectionList:
+def api_directions(db: DbSession, user: CurrentUser, programme_id: ObjectId) -> DirectionList:
     """The leaf directions of the programme's current guideline, with their indicator clauses, effective
     targets (officers' corrections applied) and selection / funding / period rules."""
     programme = _visible_programme(db, user, programme_id)
@@ -439,7 +469,7 @@ def api_directions(db: DbSession, user: CurrentUser, programme_id: FromPath[int]
 
 @get(f"{API_PREFIX}/directions/{{node_id:int}}", name="api_direction", sync_to_thread=True,
      include_in_schema=True, tags=["guidelines"], responses=_errors(400, 401, 403, 404))
-def api_direction(db: DbSession, user: CurrentUser, node_id: FromPath[int]) -> DirectionDetail:
+def api_direction(db: DbSession, user: CurrentUser, node_id: ObjectId) -> DirectionDetail:
     """One direction (a leaf of any guideline version the user may see; a project's direction stays reachable
     after a new version is imported), in the shape of the list, with its document."""
     node = direction_or_404(db, user, node_id, "方向")
@@ -486,20 +516,22 @@ def _project(project: Project) -> ProjectOut:
 def api_projects(
     db: DbSession,
     user: CurrentUser,
-    page: Annotated[str, QueryParameter(description="页码，从1开始；超过末页时返回空列表")] = "",
-    per_page: Annotated[str, QueryParameter(description=f"每页条数，默认{DEFAULT_PER_PAGE}，最多{MAX_PER_PAGE}")] = "",
-    programme: Annotated[str, QueryParameter(description="项目计划 id")] = "",
-    status: Annotated[str, QueryParameter(description="状态：" + "、".join(ProjectStatus))] = "",
-    q: Annotated[str, QueryParameter(description="项目编号或名称中包含的文字")] = "",
+    page: Annotated[str | None, _query("页码，从1开始；超过末页时返回空列表", **_POSITIVE)] = None,
+    per_page: Annotated[str | None, _query(f"每页条数，默认{DEFAULT_PER_PAGE}，最多{MAX_PER_PAGE}"
+                                           f"（更大的数按{MAX_PER_PAGE}）", **_POSITIVE)] = None,
+    programme: Annotated[str | None, _query("项目计划 id", **_POSITIVE)] = None,
+    status: Annotated[str | None, _query("状态：" + "、".join(ProjectStatus), type="string",
+                                         enum=[s.value for s in ProjectStatus])] = None,
+    q: Annotated[str | None, _query("项目编号或名称中包含的文字（前50个字符）", type="string")] = None,
 ) -> ProjectList:
     """The projects in the user's scope (grantee: own organisation; officer: assigned programmes; admin and
     finance: all; expert: their acceptance cases), by project code, paginated."""
-    page_no = _positive_int("page", page, 1)
-    size = min(_positive_int("per_page", per_page, DEFAULT_PER_PAGE), MAX_PER_PAGE)
-    programme_id = _positive_int("programme", programme, 0) or None
+    page_no = _positive_int("page", page or "", 1)
+    size = min(_positive_int("per_page", per_page or "", DEFAULT_PER_PAGE), MAX_PER_PAGE)
+    programme_id = _positive_int("programme", programme or "", 0) or None
     if status and status not in {s.value for s in ProjectStatus}:
         raise _bad("status", "可选值为 " + "、".join(ProjectStatus))
-    filters = project_service.ProjectFilters(programme_id=programme_id, status=status, q=q[:50])
+    filters = project_service.ProjectFilters(programme_id=programme_id, status=status or "", q=(q or "")[:50])
 
     def build() -> ProjectList:
         query = project_service.filtered_projects(user, filters)
@@ -545,7 +577,7 @@ def _targets(db: Session, project: Project) -> ProjectTargets:
 
 @get(f"{API_PREFIX}/projects/{{project_id:int}}", name="api_project", sync_to_thread=True, include_in_schema=True,
      tags=["projects"], responses=_errors(400, 401, 404))
-def api_project(db: DbSession, user: CurrentUser, project_id: FromPath[int]) -> ProjectDetail:
+def api_project(db: DbSession, user: CurrentUser, project_id: ObjectId) -> ProjectDetail:
     """One project of the user's scope, with its rules as awarded and its current targets."""
     project = project_or_404(db, user, project_id, "项目")
     selection = project.selection_rule or {}
@@ -562,7 +594,7 @@ def api_project(db: DbSession, user: CurrentUser, project_id: FromPath[int]) -> 
 
 @get(f"{API_PREFIX}/projects/{{project_id:int}}/targets", name="api_project_targets", sync_to_thread=True,
      include_in_schema=True, tags=["projects"], responses=_errors(400, 401, 404))
-def api_project_targets(db: DbSession, user: CurrentUser, project_id: FromPath[int]) -> ProjectTargets:
+def api_project_targets(db: DbSession, user: CurrentUser, project_id: ObjectId) -> ProjectTargets:
     """The project's current target set (the confirmed task book, or the draft inherited from the guideline)
     with every target, and a summary of each older version, newest first."""
     return _targets(db, project_or_404(db, user, project_id, "项目"))
@@ -599,8 +631,9 @@ def openapi_config(*, enabled: bool) -> OpenAPIConfig | None:
     return OpenAPIConfig(
         title="科技项目绩效监测与验收跟踪系统 API", version="1", path=API_PREFIX, render_plugins=[_NoSchemaRoutes()],
         use_handler_docstrings=True,
-        description="只读接口：项目计划、方向及其考核指标、项目及其指标。用浏览器会话或个人 API 令牌"
-                    "（Authorization: Bearer …）访问，权限与页面相同。金额以元为单位的十进制字符串给出，并附万元。",
+        description="项目计划、方向及其考核指标、项目及其指标、监测评估（只读）；进度报告：读取，填写并提交草稿。"
+                    "用浏览器会话或个人 API 令牌（Authorization: Bearer …）访问，权限与页面相同。"
+                    "金额以元为单位的十进制字符串给出，并附万元。",
         components=Components(security_schemes={
             "apiToken": SecurityScheme(type="http", scheme="bearer", description="个人 API 令牌（在“我的账户”页创建）"),
         }),
@@ -616,7 +649,7 @@ def _rate(row: dashboard.RateRow) -> RateOut:
 
 @get(f"{API_PREFIX}/programmes/{{programme_id:int}}/summary", name="api_programme_summary", sync_to_thread=True,
      include_in_schema=True, tags=["monitoring"], responses=_errors(400, 401, 403, 404))
-def api_programme_summary(db: DbSession, user: CurrentUser, programme_id: FromPath[int]) -> ProgrammeSummary:
+def api_programme_summary(db: DbSession, user: CurrentUser, programme_id: ObjectId) -> ProgrammeSummary:
     """The programme's projects in the user's scope: how many per monitoring status ("none": not assessed yet),
     the reporting and on-time rates (DHIS2's definitions: over the periods past their due date since the task
     book was confirmed) overall, per city and per officer, and what the task books commit against what accepted

@@ -7,6 +7,10 @@ A draft is written with `POST /api/v1/projects/{id}/reports/{period}` and a JSON
 "narrative", "problems", "next_steps"}`: every value is text (or a number) read exactly as the form reads it.
 `edit_lock` is the draft's lock from the last read (null for a new report): a stale one is a 409. Refusals are
 `{"status", "error", "errors": {field: message}}` with the form's field names. Files are attached on the web page.
+
+The handlers read the raw body (`json_body_of`) and parse it only after finding the project and period in the
+caller's scope; the OpenAPI document still declares each body (`DRAFT_BODY`, `SUBMIT_BODY`, written beside the
+parser `input_from_json` that they describe: a body they admit never fails its shape checks).
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ import json
 from typing import Any, TypedDict
 
 from litestar import Request, Response, Router, get, post
+from litestar.openapi import ResponseSpec
+from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import FromPath
 from sqlalchemy.orm import Session
 
 from indicators.assessment import readiness
 from indicators.assessment.monitoring import STATUS_LABELS
+from indicators.evidence_ids import EVIDENCE_KINDS
 from indicators.workdays import ReportingPeriod
 from tracker import access, clock
 from tracker.models import Project, Report, ReportVersion, User
@@ -29,7 +36,16 @@ from tracker.services import reports as service
 from tracker.services.business_settings import BusinessSettings
 from tracker.services.reports import EvidenceInput, ReportInput, ReportProblems, ValueInput
 from tracker.web.context import json_body_of
-from tracker.web.controllers.api import API_PREFIX, _decimal_text, _errors, _iso
+from tracker.web.controllers.api import (
+    API_PREFIX,
+    MAX_ID,
+    ApiError,
+    ObjectId,
+    _decimal_text,
+    _errors,
+    _iso,
+    json_request_body,
+)
 from tracker.web.controllers.reports import evidence_store
 from tracker.web.deps import AppSettings, Business, CurrentUser, DbSession, RequestActor
 from tracker.web.lookups import period_or_404, project_or_404
@@ -240,7 +256,7 @@ def _report_out(db: Session, user: User, business: BusinessSettings, project: Pr
 
 @get(f"{API_PREFIX}/projects/{{project_id:int}}/reports", name="api_reports", sync_to_thread=True,
      include_in_schema=True, tags=["reports"], responses=_errors(400, 401, 404))
-def api_reports(db: DbSession, user: CurrentUser, business: Business, project_id: FromPath[int]) -> ReportList:
+def api_reports(db: DbSession, user: CurrentUser, business: Business, project_id: ObjectId) -> ReportList:
     """Every reporting period of the project with its report's status (on time, overdue, accepted version)."""
     project = project_or_404(db, user, project_id, "项目")
     periods = service.project_periods(db, project, business.report_due_days)
@@ -251,7 +267,7 @@ def api_reports(db: DbSession, user: CurrentUser, business: Business, project_id
 
 @get(REPORT_PATH, name="api_report", sync_to_thread=True, include_in_schema=True, tags=["reports"],
      responses=_errors(400, 401, 404))
-def api_report(db: DbSession, user: CurrentUser, business: Business, project_id: FromPath[int], period: FromPath[int]
+def api_report(db: DbSession, user: CurrentUser, business: Business, project_id: ObjectId, period: FromPath[int]
                ) -> ReportOut:
     """One period's report: every version (values, evidence, funds in yuan, texts) and every review decision."""
     project, found = _project_and_period(db, user, business, project_id, period)
@@ -260,7 +276,7 @@ def api_report(db: DbSession, user: CurrentUser, business: Business, project_id:
 
 @get(f"{API_PREFIX}/projects/{{project_id:int}}/progress", name="api_project_progress", sync_to_thread=True,
      include_in_schema=True, tags=["reports"], responses=_errors(400, 401, 404))
-def api_project_progress(db: DbSession, user: CurrentUser, project_id: FromPath[int]) -> ProgressOut:
+def api_project_progress(db: DbSession, user: CurrentUser, project_id: ObjectId) -> ProgressOut:
     """Progress of each target from the accepted report versions only."""
     project = project_or_404(db, user, project_id, "项目")
     progress = service.project_progress(db, project)
@@ -278,7 +294,7 @@ def api_project_progress(db: DbSession, user: CurrentUser, project_id: FromPath[
 
 @get(f"{API_PREFIX}/projects/{{project_id:int}}/assessment", name="api_project_assessment", sync_to_thread=True,
      include_in_schema=True, tags=["monitoring"], responses=_errors(400, 401, 404))
-def api_project_assessment(db: DbSession, user: CurrentUser, project_id: FromPath[int]) -> AssessmentOut:
+def api_project_assessment(db: DbSession, user: CurrentUser, project_id: ObjectId) -> AssessmentOut:
     """The project's stored monitoring assessment (green, amber, red or unknown, with its reasons in words), per
     target, and its status history, newest first. `status` is null before the first assessment."""
     project = project_or_404(db, user, project_id, "项目")
@@ -312,6 +328,61 @@ def _readiness_out(stored: dict[str, Any] | None) -> ReadinessOut | None:
             "lacking": list(stored["lacking"]), "notes": list(stored["notes"])}
 
 
+class ReportProblemsOut(ApiError, total=False):
+    """A refused save or submit: the messages by the form's field names (`v3_value`, `e0_identifier`, `lock`…);
+    without `errors` when the request itself is malformed (an id out of range)."""
+
+    errors: dict[str, str]
+
+
+def _write_responses() -> dict[int, ResponseSpec]:
+    return {**_errors(401, 403, 404),
+            200: ResponseSpec(data_container=ReportOut, description="报告（与 GET 相同的形式）"),
+            400: ResponseSpec(data_container=ReportProblemsOut,
+                              description="请求体或填写内容有误，errors 按字段给出原因"),
+            409: ResponseSpec(data_container=ReportProblemsOut, description="edit_lock 已过期：报告已被他人修改")}
+
+
+# --- the request bodies, as `input_from_json` reads them ---------------------------------------------------
+
+_ANY_TEXT = [OpenAPIType.STRING, OpenAPIType.NUMBER, OpenAPIType.BOOLEAN, OpenAPIType.NULL]
+_LOCK = Schema(type=[OpenAPIType.INTEGER, OpenAPIType.NULL],
+               description="上次读取时报告的 edit_lock（新报告为 null）；过期的为 409")
+
+
+def _text_schema(description: str, max_length: int | None = None) -> Schema:
+    """A field read as text: a string, or a number written out as text (true/false read as 1/0; null as empty)."""
+    return Schema(type=_ANY_TEXT, max_length=max_length, description=description)
+
+
+_VALUE = Schema(type=OpenAPIType.OBJECT, description="一项考核指标本期填写的内容", properties={
+    "value": _text_schema("截至本期末的累计值，或实测的最好值（可带单位，如“1.2亿元”）"),
+    "year_value": _text_schema("按年考核的指标：本项目年度的数值"),
+    "done": Schema(enum=["", "0", "1", 0, 1, True, False, None], description="成果类指标：1 已完成，0 或空 未完成"),
+    "explanation": _text_schema("累计值比上期减少时的原因说明", service.MAX_TEXT),
+    "note": _text_schema("备注", service.MAX_TEXT),
+})
+_EVIDENCE = Schema(type=OpenAPIType.OBJECT, description="一项佐证材料", properties={
+    "kind": Schema(type=OpenAPIType.STRING, enum=list(EVIDENCE_KINDS), description="材料类型"),
+    "identifier": _text_schema("编号（专利号、DOI、合同编号等；超过120个字符的部分不读）"),
+    "description": _text_schema("说明", 500),
+    "target": _text_schema("所证明的考核指标序号（position）；空为整份报告"),
+    "file_id": Schema(type=[OpenAPIType.INTEGER, OpenAPIType.NULL], minimum=1, maximum=MAX_ID,
+                      description="本项目已上传文件的 id（文件在网页上上传）"),
+})
+DRAFT_BODY = Schema(type=OpenAPIType.OBJECT, title="ReportDraftIn", properties={
+    "edit_lock": _LOCK,
+    "values": Schema(type=[OpenAPIType.OBJECT, OpenAPIType.NULL], description="以考核指标序号（position）为键",
+                     property_names=Schema(type=OpenAPIType.STRING, pattern="^[0-9]{1,5}$"),
+                     additional_properties=_VALUE),
+    "evidence": Schema(type=[OpenAPIType.ARRAY, OpenAPIType.NULL], items=_EVIDENCE, max_items=service.MAX_EVIDENCE),
+    "funds": Schema(type=[OpenAPIType.OBJECT, OpenAPIType.NULL], description="经费累计到位与支出，万元",
+                    properties={name: _text_schema(label + "（万元）") for name, label in service.FUND_LABELS.items()}),
+    **{name: _text_schema(label, service.MAX_TEXT) for name, label in service.TEXT_FIELDS.items()},
+})
+SUBMIT_BODY = Schema(type=OpenAPIType.OBJECT, title="ReportSubmitIn", properties={"edit_lock": _LOCK})
+
+
 def _problems(problems: ReportProblems) -> Response[dict[str, Any]]:
     status = 409 if "lock" in problems.errors else 400
     return Response({"status": status, "error": str(problems), "errors": problems.errors}, status_code=status)
@@ -339,12 +410,26 @@ def _json(data: bytes) -> Any:
         raise ValueError("请求体不是有效的 JSON") from exc
 
 
+def _whole(value: Any, message: str) -> int | None:
+    """A JSON integer or null (2.0 is an integer too, as JSON Schema counts them); anything else raises."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise ValueError(message)
+
+
+def _or_empty(value: Any, empty: Any) -> Any:
+    """An absent or null part of the body is an empty one (any other value must have the declared type)."""
+    return empty if value is None else value
+
+
 def input_from_json(body: Any) -> ReportInput:
     """The JSON body as the form's ReportInput; a body of the wrong shape raises ValueError (Chinese)."""
     if not isinstance(body, dict):
         raise ValueError("请求体应为 JSON 对象")
     values: dict[int, ValueInput] = {}
-    raw_values = body.get("values") or {}
+    raw_values = _or_empty(body.get("values"), {})
     if not isinstance(raw_values, dict):
         raise ValueError("values 应为以指标序号为键的对象")
     for key, raw in raw_values.items():
@@ -353,24 +438,22 @@ def input_from_json(body: Any) -> ReportInput:
         values[int(key)] = ValueInput(**{name: _text(raw.get(name)) for name in
                                          ("value", "year_value", "done", "explanation", "note")})
     evidence = []
-    raw_evidence = body.get("evidence") or []
+    raw_evidence = _or_empty(body.get("evidence"), [])
     if not isinstance(raw_evidence, list) or len(raw_evidence) > service.MAX_EVIDENCE:
         raise ValueError(f"evidence 应为不超过{service.MAX_EVIDENCE}项的列表")
     for raw in raw_evidence:
         if not isinstance(raw, dict):
             raise ValueError("evidence 的每一项应为对象")
-        file_id = raw.get("file_id")
-        if file_id is not None and (not isinstance(file_id, int) or isinstance(file_id, bool)):
-            raise ValueError("file_id 应为整数")
+        file_id = _whole(raw.get("file_id"), "file_id 应为本项目文件的 id（正整数）")
+        if file_id is not None and not 1 <= file_id <= MAX_ID:
+            raise ValueError("file_id 应为本项目文件的 id（正整数）")
         evidence.append(EvidenceInput(kind=_text(raw.get("kind"), 30), identifier=_text(raw.get("identifier"), 120),
                                       description=_text(raw.get("description"), 501),
                                       target=_text(raw.get("target"), 6), file_id=file_id))
-    funds = body.get("funds") or {}
+    funds = _or_empty(body.get("funds"), {})
     if not isinstance(funds, dict):
         raise ValueError("funds 应为对象（万元）")
-    lock = body.get("edit_lock")
-    if lock is not None and (not isinstance(lock, int) or isinstance(lock, bool)):
-        raise ValueError("edit_lock 应为整数或 null")
+    lock = _whole(body.get("edit_lock"), "edit_lock 应为整数或 null")
     return ReportInput(values=values, evidence=evidence,
                        funds={name: _text(funds.get(name), 60) for name in service.FUND_FIELDS},
                        narrative=_text(body.get("narrative")), problems=_text(body.get("problems")),
@@ -378,9 +461,10 @@ def input_from_json(body: Any) -> ReportInput:
 
 
 @post(REPORT_PATH, name="api_report_save", sync_to_thread=True, include_in_schema=True, tags=["reports"],
-      status_code=200, responses=_errors(400, 401, 403, 404))
+      status_code=200, responses=_write_responses(),
+      operation_class=json_request_body(DRAFT_BODY, "草稿的全部内容：省略的指标数值和佐证材料被清空"))
 def api_report_save(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
-                    settings: AppSettings, business: Business, project_id: FromPath[int], period: FromPath[int]
+                    settings: AppSettings, business: Business, project_id: ObjectId, period: FromPath[int]
                     ) -> Response[Any]:
     """Create or replace the period's draft (all of it: omitted values and evidence are emptied)."""
     project, found = _project_and_period(db, user, business, project_id, period)
@@ -398,18 +482,22 @@ def api_report_save(request: Request[Any, Any, Any], db: DbSession, user: Curren
 
 
 @post(f"{REPORT_PATH}/submit", name="api_report_submit", sync_to_thread=True, include_in_schema=True,
-      tags=["reports"], status_code=200, responses=_errors(400, 401, 403, 404))
+      tags=["reports"], status_code=200, responses=_write_responses(),
+      operation_class=json_request_body(SUBMIT_BODY, "提交上次读取的草稿"))
 def api_report_submit(request: Request[Any, Any, Any], db: DbSession, user: CurrentUser, actor: RequestActor,
-                      business: Business, project_id: FromPath[int], period: FromPath[int]) -> Response[Any]:
+                      business: Business, project_id: ObjectId, period: FromPath[int]) -> Response[Any]:
     """Submit the draft: `{"edit_lock": n}` from the last read. A second submit of the same version is a 400."""
     project, found = _project_and_period(db, user, business, project_id, period)
     try:
         body = _json(json_body_of(request))
     except ValueError as exc:
         return _bad_body(str(exc))
-    lock = body.get("edit_lock") if isinstance(body, dict) else None
-    if lock is not None and (not isinstance(lock, int) or isinstance(lock, bool)):
-        return _bad_body("edit_lock 应为整数")
+    if not isinstance(body, dict):
+        return _bad_body("请求体应为 JSON 对象")
+    try:
+        lock = _whole(body.get("edit_lock"), "edit_lock 应为整数或 null")
+    except ValueError as exc:
+        return _bad_body(str(exc))
     try:
         service.submit(db, project, found, edit_lock=lock, actor=actor, now=clock.now(), today=clock.today_local(),
                        open_days=business.report_open_days, final_open_days=business.acceptance_open_days)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -12,17 +13,70 @@ from pathlib import Path
 
 from tracker import clock
 from tracker.db import DatabaseUnavailable, check_connection, make_engine, make_session_factory, session_scope
-from tracker.settings import Settings, get_settings, production_problems
+from tracker.settings import Settings, SettingsError, get_settings, production_problems
 
 
 class CommandError(Exception):
     """Printed as one line on stderr; the command exits 1."""
 
 
-def _engine(settings: Settings):
-    engine = make_engine(settings.database_url)
+def _engine(settings: Settings, *, create: bool = False, current: bool = True):
+    """The engine of TRACKER_DATABASE_URL, connected. Unless `create`, a SQLite file must exist (connecting would
+    create an empty database, and the command would end in "no such table"); with `current` (commands that use the
+    application's tables) the schema must be the newest."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    raw = settings.database_url
+    shown = raw if "@" not in raw else raw.split("://", 1)[0] + "://…@" + raw.rsplit("@", 1)[1]  # no password
+    try:
+        url = make_url(raw)
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise CommandError(f"不支持的数据库 {url.get_backend_name()}（TRACKER_DATABASE_URL={shown}）："
+                               "只支持 SQLite 和 PostgreSQL")
+        file = Path(url.database) if url.get_backend_name() == "sqlite" and url.database not in (
+            None, "", ":memory:") else None
+        if file is not None and any(p.exists() and not p.is_dir() for p in file.parents):
+            raise CommandError(f"数据库文件的路径不可用：{file} 所在路径中有一个文件而不是目录"
+                               "（请检查 TRACKER_DATABASE_URL）")
+        if file is not None and not create and not file.is_file():
+            raise CommandError(f"数据库文件不存在：{file}（请检查 TRACKER_DATABASE_URL，"
+                               "或先运行 tracker db upgrade / tracker demo 建立数据库）")
+        engine = make_engine(raw)
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
+        raise CommandError(f"无法识别数据库地址 TRACKER_DATABASE_URL={shown}：{_one_line(exc)}；"
+                           "应形如 sqlite:///var/tracker.db 或 postgresql://用户@主机:5432/库名") from exc
+    except OSError as exc:
+        raise CommandError(f"无法建立数据库文件所在的目录：{_one_line(exc)}") from exc
     check_connection(engine)
+    if current:
+        _require_schema(engine)
     return engine
+
+
+def _require_schema(engine) -> None:
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import inspect, text
+
+    from tracker.schema import alembic_config
+
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            raise CommandError("数据库尚未初始化（没有任何表）：请先运行 tracker db upgrade，"
+                               "或检查 TRACKER_DATABASE_URL")
+        current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if current != head:
+        raise CommandError(f"数据库结构不是最新版本（当前 {current}，最新 {head}）：请先运行 tracker db upgrade")
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception's message on one line; an OSError as "FILE：reason"."""
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    filename = getattr(exc, "filename", None)
+    if filename is not None and getattr(exc, "strerror", None):
+        text = f"{filename}：{text}"
+    return " ".join(text.split())
 
 
 def _upgrade(settings: Settings):
@@ -33,7 +87,7 @@ def _upgrade(settings: Settings):
     from tracker.services.audit import Actor
     from tracker.services.work_calendar import seed_from_chinesecalendar
 
-    engine = _engine(settings)
+    engine = _engine(settings, create=True, current=False)
     upgrade_database(engine)
     # A new installation starts with the working days chinesecalendar knows (the admin adds later years).
     with session_scope(make_session_factory(engine)) as db:
@@ -130,6 +184,9 @@ def _create_demo(engine, data_dir: Path, projects: int = 60) -> None:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     from tracker.backup import table_counts
 
+    if args.projects < 1:
+        raise CommandError(f"--projects 应为正整数，而不是 {args.projects}")
+
     engine = _upgrade(settings)
     counts = table_counts(engine)
     if counts.get("users"):
@@ -159,7 +216,7 @@ def _refuse_insecure_production(settings: Settings, engine) -> None:
     with session_scope(make_session_factory(engine)) as db:
         problems = production_problems(settings, has_demo_accounts=has_demo_accounts(db))
     if problems:
-        raise CommandError("生产模式拒绝启动：\n  - " + "\n  - ".join(problems))
+        raise CommandError("生产模式拒绝启动：" + "；".join(problems))
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -171,6 +228,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
 
     if args.demo and settings.is_production:
         raise CommandError("生产模式不能使用 --demo")
+    _check_address(args.host, args.port)
     engine = _upgrade(settings)
     if args.demo:
         if not table_counts(engine).get("users"):
@@ -206,6 +264,25 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> None:
             scheduler.stop()
     if not server.started:
         raise CommandError(f"网页服务未能启动：{args.host}:{args.port} 可能已被占用，可用 --port 换一个端口")
+
+
+def _check_address(host: str, port: int) -> None:
+    """Refuse a port in use or a host that is not this machine's before anything loads (uvicorn would find out only
+    after starting the application, in a page of log lines and a traceback)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise CommandError(f"无法识别监听地址 {host}：{_one_line(exc)}") from exc
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a port in TIME_WAIT is free
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CommandError(f"无法在 {host}:{port} 上监听（{exc.strerror or exc}）：端口可能已被占用，"
+                               "可用 --port 换一个端口") from exc
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> None:
@@ -262,24 +339,46 @@ def cmd_jobs_run(args: argparse.Namespace, settings: Settings) -> None:
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
     from tracker.backup import BackupError, backup
 
+    path = Path(args.path)
     try:
-        manifest = backup(_engine(settings), Path(args.path))
+        manifest = backup(_engine(settings, current=False), path, evidence_root=settings.data_dir / "evidence")
     except BackupError as exc:
         raise CommandError(str(exc)) from exc
-    print(f"备份完成：{args.path}（{sum(manifest.counts.values())} 行，{len(manifest.counts)} 张表）")
+    print(manifest.summary(path))
 
 
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
     from tracker.backup import BackupError, restore
 
+    path = Path(args.path)
+    if not path.is_file():  # before connecting: a wrong path must not create an empty SQLite file
+        raise CommandError(f"备份文件不存在：{path}")
     try:
-        manifest = restore(_engine(settings), Path(args.path), force=args.force)
+        restored = restore(_engine(settings, create=True, current=False), path, force=args.force,
+                           evidence_root=settings.data_dir / "evidence")
     except BackupError as exc:
         raise CommandError(str(exc)) from exc
-    print(f"恢复完成并已校验：{sum(manifest.counts.values())} 行，{len(manifest.counts)} 张表与备份清单一致")
+    print(restored.summary())
 
 
 # --- users --------------------------------------------------------------------------------------
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The new user's password: the first line of standard input with --password-stdin, otherwise typed at the
+    terminal (never echoed). Without a terminal there is no one to type it: refused, rather than getpass failing."""
+    if from_stdin:
+        line = sys.stdin.readline() if sys.stdin is not None else ""
+        if not line.strip("\r\n"):
+            raise CommandError("--password-stdin：标准输入的第一行为空，没有读到密码")
+        return line.rstrip("\r\n")
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise CommandError("没有终端可以输入密码：请用 --password-stdin 从标准输入传入密码"
+                           "（如 printf '%s\\n' \"$PASSWORD\" | tracker users create … --password-stdin）")
+    try:
+        return getpass.getpass("密码：")
+    except (EOFError, KeyboardInterrupt):
+        raise CommandError("没有输入密码，未创建用户") from None
 
 
 def cmd_users_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -293,8 +392,8 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> None:
         role = Role(args.role)
     except ValueError:
         raise CommandError(f"未知角色 {args.role}（可选：{', '.join(r.value for r in Role)}）") from None
-    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("密码：")
     engine = _engine(settings)
+    password = _read_password(args.password_stdin)
     with session_scope(make_session_factory(engine)) as db:
         org = None
         if args.organisation:
@@ -457,9 +556,11 @@ def cmd_projects_import(args: argparse.Namespace, settings: Settings) -> None:
             result = import_award_list(db, preview, document, actor=actor, now=clock.now())
             problems = tuple(result.problems)
         if problems:
-            # CommandError leaves session_scope by rolling back: nothing is written.
+            # CommandError leaves session_scope by rolling back: nothing is written. One line per error (DESIGN
+            # §4); a problem with the file as a whole is the one line.
             lines = "\n".join(str(p) for p in problems)
-            raise CommandError(f"立项清单有 {len(problems)} 处错误，未写入任何数据：\n{lines}")
+            start = "\n" if len(problems) > 1 else ""
+            raise CommandError(f"立项清单有 {len(problems)} 处错误，未写入任何数据：{start}{lines}")
         if args.dry_run:
             print(f"检查通过（未写入）：将新建 {len(preview.creating)} 个项目，{len(preview.unchanged)} 个已存在且一致")
             return
@@ -531,6 +632,10 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
     code, path = _export_arguments(args)
     if args.kind == "checklist" and path.suffix.lower() not in CHECKLIST_FORMATS:
         raise CommandError("验收清单的文件名应以 .xlsx（Excel）、.pdf 或 .html（打印页）结尾")
+    if path.is_dir():
+        raise CommandError(f"{path} 是一个目录，请给出要写入的文件名")
+    if not path.parent.is_dir():
+        raise CommandError(f"无法写入 {path}：{path.parent} 不是已有的目录")
     with session_scope(make_session_factory(_engine(settings))) as db:
         if args.kind == "checklist":
             data = _checklist(db, code, path, clock.now())
@@ -550,7 +655,10 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
             from tracker.exports.projects_xlsx import load_projects, projects_workbook
 
             data = projects_workbook(load_projects(db), scope_note="全部项目（命令行导出）")
-    path.write_bytes(data)
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise CommandError(f"无法写入 {path}：{exc.strerror or exc}") from exc
     print(f"已导出：{path}")
 
 
@@ -567,16 +675,27 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> None:
         problems = verify_chain(db)
         total = db.scalar(select(func.count()).select_from(AuditEntry))
     if problems:
-        lines = "\n".join(f"  第 {p.entry_id} 条：{p.reason}" for p in problems[:50])
-        raise CommandError(f"审计日志校验失败（共 {total} 条，{len(problems)} 处问题）：\n{lines}")
+        shown = "；".join(f"第 {p.entry_id} 条{p.reason}" for p in problems[:10])
+        more = f"；另有 {len(problems) - 10} 处" if len(problems) > 10 else ""
+        raise CommandError(f"审计日志校验失败（共 {total} 条，{len(problems)} 处问题）：{shown}{more}")
     print(f"审计日志完整：{total} 条记录，哈希链校验通过")
 
 
 # --- parser -------------------------------------------------------------------------------------
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"端口应为 1–65535 的整数，而不是 {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"端口应在 1–65535 之间，而不是 {port}")
+    return port
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tracker", description="科技项目绩效监测与验收跟踪系统")
+    parser = _Parser(prog="tracker", description="科技项目绩效监测与验收跟踪系统")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, handler: Callable, help_text: str, parent=sub) -> argparse.ArgumentParser:
@@ -586,7 +705,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("serve", cmd_serve, "启动网页服务（默认同进程运行定时任务）")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=_port, default=8000)
     p.add_argument("--demo", action="store_true", help="没有数据时先建立演示数据库，并列出演示账号")
     p.add_argument("--no-scheduler", action="store_true", help="不在本进程运行定时任务（生产环境用 tracker scheduler）")
 
@@ -661,21 +780,77 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Every failure ends as one line on stderr (in Chinese, starting 错误：) and a non-zero exit:
+    1 for a refused or failed command, 2 for a command line argparse could not read, 130 for Ctrl+C. An error no
+    command foresaw is reported the same way (TRACKER_DEBUG=1 shows its traceback)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a command line error already printed (2)
+        return int(exc.code or 0)
     if not getattr(args, "handler", None):
         parser.print_help()
+        print("错误：缺少命令（上面列出了全部命令）", file=sys.stderr)
         return 2
+    settings = None
     try:
-        args.handler(args, get_settings())
-    except (CommandError, DatabaseUnavailable) as exc:
-        print(f"错误：{exc}", file=sys.stderr)
+        settings = get_settings()
+        args.handler(args, settings)
+    except (CommandError, DatabaseUnavailable, SettingsError) as exc:
+        _fail(str(exc))
         return 1
     except KeyboardInterrupt:
+        _fail("已中断（Ctrl+C）")
         return 130
+    except Exception as exc:  # noqa: BLE001 - the last resort: a line rather than a traceback
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if settings is not None and settings.debug:
+            raise
+        if isinstance(exc, SQLAlchemyError):
+            _fail(f"数据库操作失败：{_database_error(exc)}")
+        elif isinstance(exc, OSError):
+            _fail(f"文件操作失败：{_one_line(exc)}")
+        else:
+            _fail(f"意外错误 {type(exc).__name__}：{_one_line(exc)}（设置 TRACKER_DEBUG=1 可显示详细信息）")
+        return 1
     return 0
+
+
+def _fail(message: str) -> None:
+    print(f"错误：{message}", file=sys.stderr, flush=True)
+
+
+def _database_error(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines()
+    return f"{type(original).__name__}: {lines[0] if lines else ''}"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its command line errors as one Chinese line (its own are English, after a usage block)."""
+
+    MESSAGES = (
+        (re.compile(r"the following arguments are required: (.+)"), "缺少参数 {0}"),
+        (re.compile(r"unrecognized arguments: (.+)"), "无法识别的参数 {0}"),
+        (re.compile(r"argument (\S+): invalid int value: (.+)"), "参数 {0} 应为整数，而不是 {1}"),
+        (re.compile(r"argument (\S+): invalid choice: (\S+) \(choose from (.+)\)"), "参数 {0} 不能是 {1}（可选：{2}）"),
+        (re.compile(r"argument (\S+): expected one argument"), "参数 {0} 后面缺少取值"),
+        (re.compile(r"argument (\S+): (.+)"), "参数 {0} 有误：{1}"),
+    )
+
+    def error(self, message: str):  # type: ignore[override]
+        text = " ".join(message.split())
+        for pattern, chinese in self.MESSAGES:
+            match = pattern.fullmatch(text)
+            if match:
+                text = chinese.format(*match.groups())
+                break
+        else:
+            text = f"命令行有误：{text}"
+        self.exit(2, f"错误：{text}（用法见 {self.prog} --help）\n")
 
 
 if __name__ == "__main__":

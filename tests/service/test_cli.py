@@ -18,6 +18,8 @@ from tracker.settings import get_settings
 def cli_db(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("TRACKER_DATABASE_URL", url)
+    # The demo writes evidence files: into the test's folder, not the checkout's var/files.
+    monkeypatch.setenv("TRACKER_DATA_DIR", str(tmp_path / "files"))
     monkeypatch.delenv("TRACKER_ENV", raising=False)
     get_settings.cache_clear()
     yield tmp_path / "cli.db"

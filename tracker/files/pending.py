@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -43,11 +44,15 @@ class PendingStore:
         self.sweep(now)
         token = secrets.token_urlsafe(24)
         data_path, meta_path = self._paths(token)
-        data_path.write_bytes(data)
         meta = {"kind": self.kind, "user_id": user_id, "file_name": file_name, "extra": extra,
                 "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "created_at": now.isoformat()}
-        # The metadata is written last: a half-written upload has none and is never read back.
-        meta_path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        _write_new(data_path, data)
+        try:
+            # The metadata is written last: a half-written upload has none and is never read back.
+            _write_new(meta_path, json.dumps(meta, ensure_ascii=False).encode())
+        except BaseException:
+            data_path.unlink(missing_ok=True)  # a full disk (ENOSPC) leaves nothing of the upload behind (G28)
+            raise
         return token
 
     def load(self, token: str, *, user_id: int, now: datetime) -> PendingFile | None:
@@ -98,3 +103,18 @@ class PendingStore:
             except OSError:
                 continue
         return removed
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write a new file (never an existing one): all of `data`, or an OSError and no file."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o640)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+    except BaseException:
+        path.unlink(missing_ok=True)  # half written (a full disk): gone
+        raise

@@ -39,7 +39,8 @@ from tracker.web.common import (
     InputRejected,
     LoginRequired,
 )
-from tracker.web.errors import http_exception_handler
+from tracker.web.errors import commit_failure, http_exception_handler
+from tracker.web.form_reader import read_form
 from tracker.web.proxies import client_address, networks
 
 if TYPE_CHECKING:
@@ -184,7 +185,7 @@ class RequestContextMiddleware:
         state["form"] = FormMultiDict()
         state["json_body"] = b""
         if request.method in UNSAFE_METHODS and request.content_type[0] in FORM_TYPES:
-            state["form"] = await request.form()
+            state["form"] = await read_form(request)
         elif request.method in UNSAFE_METHODS and request.content_type[0] == "application/json":
             # Kept raw: an API handler parses it only after finding the object in the user's scope.
             state["json_body"] = await request.body()
@@ -267,14 +268,17 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 try:
                     await anyio.to_thread.run_sync(self._finish, db, scope, state, message["status"])
-                except Exception:
+                except Exception as exc:
                     incident = secrets.token_hex(6)
-                    log.exception("commit failed, incident %s", incident)
-                    await anyio.to_thread.run_sync(db.rollback)
+                    # 503 for a full disk or a lost database connection (G28), 500 otherwise; logged there.
+                    status, body, headers = commit_failure(exc, incident, scope.get("method", ""),
+                                                           scope.get("path", ""))
+                    try:
+                        await anyio.to_thread.run_sync(db.rollback)
+                    except Exception:  # noqa: BLE001 - a lost connection cannot roll back; the pool drops it
+                        log.warning("rollback after a failed commit failed, incident %s", incident)
                     replaced = True
-                    body = f"保存失败，请重试。事件编号：{incident}".encode()
-                    await send({"type": "http.response.start", "status": 500,
-                                "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+                    await send({"type": "http.response.start", "status": status, "headers": headers})
                     await send({"type": "http.response.body", "body": body})
                     return
                 seed = state.get("set_csrf_cookie")

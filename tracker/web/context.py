@@ -39,7 +39,7 @@ from tracker.web.common import (
     InputRejected,
     LoginRequired,
 )
-from tracker.web.errors import commit_failure, http_exception_handler
+from tracker.web.errors import STORAGE_FULL, commit_failure, http_exception_handler, platform_fault
 from tracker.web.form_reader import read_form
 from tracker.web.proxies import client_address, networks
 
@@ -249,13 +249,15 @@ class RequestContextMiddleware:
     @staticmethod
     def _commit_housekeeping(db: Session) -> None:
         """A read request writes only session housekeeping (last seen, a dead session): when another writer holds
-        SQLite's lock, skip it rather than fail the page; it is retried on a later request."""
+        SQLite's lock, or the disk is full, skip it rather than fail the page; it is retried on a later request."""
         try:
             db.commit()
         except OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            fault = platform_fault(exc)
+            if not busy and (fault is None or fault.message != STORAGE_FULL):
                 raise
-            log.info("session housekeeping skipped: database busy")
+            log.info("session housekeeping skipped: %s", "database busy" if busy else "storage full")
             db.rollback()
 
     def _wrap_send(self, send: Send, scope: Scope, state: dict[str, Any], db: Session) -> Send:

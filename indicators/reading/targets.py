@@ -36,7 +36,19 @@ from indicators.reading import categories as cat
 from indicators.reading import units as u
 from indicators.reading.comparators import EQ, GE, LE, LT, has_improvement
 from indicators.reading.flags import Flag
-from indicators.reading.metric_names import noun_phrase, readable
+from indicators.reading.metric_names import (
+    is_bare_measure,
+    means_only,
+    measured_object,
+    noun_phrase,
+    overlaps,
+    readable,
+    split_condition,
+    split_note,
+    topic_object,
+    with_object,
+    without_purpose,
+)
 from indicators.reading.numbers import normalize_width, to_plain
 from indicators.reading.qualitative import (
     APPLICANT_DEFINED,
@@ -194,6 +206,18 @@ _METRIC_TAIL = re.compile(
     r"(?:从|由)?(?:提升|提高|降低|减少|下降|增加|降)(?:至|到)|从|由)+$"
 )
 _VERB_CARRY = re.compile(r"^(?:或者|或)")
+_VAGUE_COUNT = re.compile(r"^(?:或|至)?(?:某几|几|多|若干)(?:个|项|种)")
+_OUTCOME_VERB = re.compile(r"(?:育成|解决|培育|孵化)$")
+_CHANGE_VERB_ONLY = re.compile(r"(?:进一步)?(?:降低|下降|减少|节约|节省|延长|缩短|提升|提高|增加|增长)")
+# `（零部件及系统项目500万元以上）`: a subtype's own threshold for the value named just before (§8.1)
+_SUBTYPE_OVERRIDE = re.compile(r"[^，,；;。（(]{2,16}项目")
+_NEW_THING = r"新(?:产品|品系|品种|工艺|技术|材料|设备|装备|方法)"
+_NEW_THINGS = re.compile(r"(?:" + _NEW_THING + r"(?:或|、|和|及)?)+")
+_OF_NEW_THING = re.compile(r"^(?:.*的)?(.{2,12}?)" + _NEW_THING + r"$")
+_ELEMENT = "[碳硅锰磷硫铬镍钼铜铝钛钒铌氮氢氧铁锌铅镉汞砷钙镁钠钾氯氟硼钨钴]"
+_PERSON_OUTPUT = re.compile(r"(项目负责人(?:及核心成员)?|课题负责人)(?:在[^，,；;。]{0,12}?(?:期间|期内))?"
+                            r"(?:产出|发表)")
+_LINE = re.compile(r"(?:生产线|产线|示范线|中试线|生产系统|示范基地|生产基地)$")
 _PROPERTY_BEFORE = re.compile(r"(?:[数率比度值]|指数|系数)[：:为]?[ \t]*$")
 _VALUE_AFTER_BRACKET = re.compile(r"[ \t]*(?:[≥≤<>=〈≧≦]|[-−]?\d)")
 # `…的情况` names a dimension to report on; it is a target only for counted outputs (qualitative.predicates)
@@ -206,6 +230,19 @@ _REQUIREMENT_VERB = re.compile(r"构建|建设|建立|推动|促进|实现|形�
 
 # Numbers that are part of a name (`T2`, `AlSi12Cu`, `4-氯乙酰乙酸乙酯`, `304材质`) stay in a metric name.
 _NAME_NUMBERS = frozenset({"identifier", "class", "quoted", "dimension", "bare"})
+
+
+def _delegated(text: str) -> str:
+    """What an applicant-defined clause delegates, as it says it: `围绕品种选育环节设置项目考核指标` → `品种选育环节
+    考核指标`, `按获批复建设方案中的建设目标与指标执行` → `建设目标与指标`, `技术指标由申报单位…` → `技术指标`."""
+    m = re.search(r"(?:围绕|针对)([^，,；;。]{2,12}?)(?:设置|设定|确定)(?:项目)?((?:考核|技术|经济)?指标)", text)
+    if m:
+        return m.group(1) + m.group(2)
+    m = re.search(r"中的([^，,；;。]{2,12}(?:指标|目标))", text)
+    if m:
+        return m.group(1)
+    m = re.match(r"^(.{0,10}?指标)", text)
+    return m.group(1) if m else "考核指标"
 
 
 def _part_of_name(s: str, q: Quantity) -> bool:
@@ -282,6 +319,121 @@ class _Reader:
         self._rank: dict[int, int] = {}  # a value's rank among the values at its bracket level
         self.previous_unit: str | None = None
         self._named: list[tuple[str, str]] = []
+        self._topics = self._topic_labels()
+        self._ended_topics: set[int] = set()
+        self._last_measure: tuple[int, str] | None = None  # (sentence, name) of the value named just before
+        self._respective: list[str] = []  # names still to give to the values of a `分别` list
+
+    def _topic_labels(self) -> list[tuple[int, str | None, int, bool]]:
+        """(position, thing, end of scope) for each topic label, in order. A depth-0 colon label followed by a name
+        (`铝箔坯料：抗拉强度…`) holds to the end of the clause; its thing is "" for a condition label and None for a
+        label that names no thing (`metric_names.topic_object`). A colon followed by its value (`工作频率：0.8GHz`)
+        names a measure, not a topic. A sentence that opens with a bare noun phrase and a comma before its
+        parameters (`多源数据融合，数据接入延迟≤1秒…`, README-frozen #1) has that phrase as topic to its end."""
+        out: list[tuple[int, str | None, int, bool]] = []
+        start = 0
+        sentence_start = True
+        for i, ch in enumerate(self.s):
+            if self.depth[i]:
+                continue
+            if ch in "，,":
+                head = self.s[start:i].strip()
+                nxt = re.match(r"[^，,；;。]*", self.s[i + 1:]).group()
+                if (sentence_start and 2 <= len(head) <= 8 and not re.search(r"\d", head)
+                        and not _REQUIREMENT_VERB.search(head) and _BOUND_SYMBOL.search(nxt)):
+                    end = min([k for k in (self.s.find(c, i) for c in SENTENCE_SEPARATORS) if k != -1] or [len(self.s)])
+                    out.append((i, topic_object(head), end, True))
+                start, sentence_start = i + 1, False
+            elif ch in SENTENCE_SEPARATORS:
+                start, sentence_start = i + 1, True
+            elif ch in "：:":
+                if not re.match(r"\s*[-−±≥≤<>=〈≧≦\d]", self.s[i + 1:i + 3]):
+                    out.append((i, topic_object(self.s[start:i]), len(self.s), False))
+                start = i + 1
+        return out
+
+    def _carry_object(self, metric: str, q: Quantity, piece: _Piece, category: str, unit: str | None) -> str:
+        """A name that is only a measure (`温降`, `延伸率`) gets the thing it measures from the topic label it sits
+        under or from the measure named just before it in the sentence (`metric_names`, the object of a measure)."""
+        previous, self._last_measure = self._last_measure, None
+        if category != "performance_metric":
+            return metric
+        if metric.startswith(_UNNAMED) and previous and previous[0] == piece.sentence:
+            # `含氯≤0.1%，氟≤0.1%`: an element listed after a content names the same content of it
+            m = re.match(r"(.{2,}含)" + _ELEMENT + "$", split_note(previous[1])[0])
+            element = self._name_context[0].strip(" ≥≤<>=＜＞")
+            if m and re.fullmatch(_ELEMENT, element):
+                metric = m.group(1) + element
+        if metric.startswith(_UNNAMED):
+            return metric
+        if unit == "级" and re.search(r"(?:夹杂物|组织)$", metric):
+            metric += "等级"  # `A、C类夹杂物≤1级`: the grade of the inclusions
+        metric = without_purpose(metric)
+        topic = next((t for t in reversed(self._topics) if t[0] < q.start < t[2] and t[1] != ""), None)
+        if topic and topic[1] and topic[3]:  # a sentence topic names every parameter after it
+            if not metric.startswith(topic[1]):
+                metric = with_object(metric, topic[1], inside=True)
+        elif topic and topic[1] and topic[0] not in self._ended_topics:
+            if is_bare_measure(metric) or overlaps(metric, topic[1]):
+                metric = with_object(metric, topic[1])
+            else:
+                self._ended_topics.add(topic[0])  # a name with its own object ends the run under the topic
+        elif is_bare_measure(metric) and previous and previous[0] == piece.sentence:
+            metric = with_object(metric, measured_object(previous[1]))
+        self._last_measure = (piece.sentence, metric)
+        return metric
+
+    def _scoped_name(self, metric: str, q: Quantity, piece: _Piece, category: str, before: str, unit: str | None,
+                     named: list[tuple[str, str]]) -> str:
+        """What the words around a value say about the scope of its name: a subtype's own threshold, a part of the
+        count before it, a team's size, a content, a new thing of the kind named just before, a line's capacity."""
+        core, note = split_note(metric)
+        pending, self._respective = self._respective, []
+        if pending and not strip_brackets(before).strip(" 、，,和及与"):
+            self._respective = pending[1:]  # the next value of a `分别` list
+            return pending[0]
+        items = core.split("、")
+        if "分别" in self.s[piece.lo:q.start] and len(items) > 1 and len({len(i) for i in items[:-1]}) == 1:
+            # `废水、废气排放量分别减少30%、25%`: the list before `分别` takes the values after it in turn
+            shared = items[-1][len(items[0]):]
+            if len(shared) >= 2:
+                names = [i + shared + note for i in items[:-1]] + [items[-1] + note]
+                self._respective = names[1:]
+                return names[0]
+        previous = split_note(named[-1][1])[0] if named else ""
+        ob = self._open(q.start, piece.lo)
+        inside = strip_brackets(self.s[ob + 1:q.start]).strip() if ob is not None else ""
+        if ob is not None and previous and _SUBTYPE_OVERRIDE.fullmatch(inside):
+            return f"{previous}（{inside}）"  # `销售收入1000万元以上（零部件及系统项目500万元以上）`
+        if metric.startswith(_UNNAMED):
+            return metric
+        same_count = named and (named[-1][0] == category or {named[-1][0], category} <= cat.PATENT_FAMILY)
+        if (_SUBSET.match(before) or ob is not None and inside.startswith("至少")) and previous and same_count:
+            # `申请专利4件及以上，其中发明专利不少于1件`, `申请发明专利3件（至少授权1件）`: part of the count before
+            status = {"patent_application": "申请", "patent_grant": "授权"}.get(category, "")
+            core = re.sub(r"^其中", "", core)
+            if status and not core.endswith(status):
+                core = re.sub(r"（[^）]*）$", "", core) + status
+            return "其中" + core + note.replace("（申请）", "").replace("（获得）", "")
+        m = _PERSON_OUTPUT.match(self.s, piece.lo, q.start)
+        if category == "paper" and m:
+            # `项目负责人在项目实施期间产出3篇具有较大学术贡献的论文或科技报告等`: whose output it is stays in the name
+            return m.group(1) + "产出的" + re.sub(r"^具有|的(?=[^的]*$)|等$", "", core) + note
+        if category == "talent" and unit in ("人", "名") and core.endswith("团队"):
+            return core + "规模"  # `培育建设…研发人才团队5人以上`: the team's size
+        if (category == "performance_metric" and unit in ("%", "ppm", "ppb", "mg/L", "g/L", "mg/kg")
+                and re.search(r"(?<!含)(?:" + _ELEMENT + r"|[酯醇酮醛烷烯苯酚胺])$", core)):
+            return core + "含量" + note  # `副产物2-氯乙酰乙酸乙酯≤0.15%`, `循环溶液中氯≤300mg/L`: a content
+        if category == "product" and _NEW_THINGS.fullmatch(core) and named and named[-1][0] == "product":
+            m = _OF_NEW_THING.match(previous)  # `…实验动物新技术1项，新品系或新产品1个`: of the same kind
+            if m:
+                return m.group(1) + core + note
+        if category in ("demonstration", "platform"):
+            # `建成年产3000吨…产线`: the capacity is a target of its own, not part of the line's name
+            core = re.sub(r"^年产能?|(?<=.)年产能?(?=.)", "", core)
+        elif category == "yield" and _LINE.search(core) and unit and unit.endswith("/年"):
+            core += "年产能"  # `建成一条5万吨/a…生产线`: the line's capacity
+        return core + note
 
     # -- segmentation ---------------------------------------------------------------------------
     def pieces(self) -> list[_Piece]:
@@ -480,6 +632,19 @@ class _Reader:
             text = a or b
         else:
             text = b
+        b_rest, condition = split_condition(b)
+        if condition and a and not readable(noun_phrase(b_rest)):
+            # `整机研发项目在实施期限内应实现2000万元以上新产品产值`: the subtype before, the thing after the value
+            return noun_phrase(a) + condition + note
+        if a and means_only(b):
+            text = a  # `采用…工艺生产一种预应力混凝土用钢棒`: the thing made, not the means
+        elif improvement and a and _CHANGE_VERB_ONLY.fullmatch(b):
+            text = b + a  # `降低≥5%的综合生产成本`: the change before the value, what changes after it
+        elif b.endswith("的") and a:
+            # `突破产业发展的1个或某几个关键技术难题`: the count sits inside the noun phrase it counts
+            text = b + _VAGUE_COUNT.sub("", a)
+        elif text == a and _OUTCOME_VERB.search(b):
+            text = _OUTCOME_VERB.search(b).group() + a  # `至少育成1个新品种`: the act names the outcome
         text = noun_phrase(text, improvement)
         if text in ("年产", "年产能", "产能", "年处理", "年处置") and readable(noun_phrase(a)):
             text = noun_phrase(a) + ("产能" if text == "产能" else "年产能" if "产" in text else "年处理能力")
@@ -535,6 +700,8 @@ class _Reader:
                         metric = self._metric(before, after, decision, note,
                                               has_improvement(before) and q.family in (u.PERCENT, u.MULTIPLE))
                         metric = self._readable_metric(metric, category, item_names)
+                        metric = self._carry_object(metric, q, piece, category, unit)
+                        metric = self._scoped_name(metric, q, piece, category, before, unit, item_names)
                         if "预计" in self.s[piece.lo:q.start]:
                             metric += "（预计）"
                         item_names.append((category, metric))
@@ -591,13 +758,14 @@ class _Reader:
     def _requirement_item(self, piece: _Piece, req: Requirement, text: str) -> _Item:
         # implied objects by the object; a requirement by its whole piece (`支持…` needs its object), unless the
         # piece also states values
-        source = req.cue if req.implied_unit or re.search(r"\d", text) else text
+        valued = any(q.ignored is None for q in self._inside(piece.lo, piece.hi))
+        source = req.cue if req.implied_unit or valued else text
         metric = noun_phrase(strip_brackets(source or text))
         if not readable(metric):
             metric = noun_phrase(strip_brackets(text))
         if req.category == "applicant_defined":  # `技术指标由申报单位…设置`: what is delegated, and to whom
-            head = re.match(r"^(.{0,10}?指标)", strip_brackets(text))
-            metric = f"{head.group(1) if head else '考核指标'}（由申报单位设定）"
+            sentence = re.match(r"[^。；;]*", self.s[piece.lo:]).group()  # what is delegated may follow the piece
+            metric = f"{_delegated(strip_brackets(sentence))}（由申报单位设定）"
         elif not readable(metric):
             metric = f"{_UNNAMED}（{cat.CATEGORIES[req.category]}）"
         if req.implied_unit:

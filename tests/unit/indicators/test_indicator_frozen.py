@@ -28,13 +28,14 @@ def test_frozen_sample_meets_the_goals(predicted):
     print(names.summary())
     print(s.table())
     assert s.texts_found >= s.texts_total - 2, s.summary()
-    assert s.f1 >= 0.95, s.summary()
-    assert s.loose.f1 >= 0.97, s.summary()
-    # The names goal (90% right) is not reached yet: 0.73 normalised-equal, 0.88 one containing the other (the reader
-    # often names the measure without the object the labeller prefixed: `抗拉强度` for `铝箔坯料抗拉强度`). These
-    # floors keep what was won; raise them as the names improve.
-    assert names.normalised_rate >= 0.72, names.summary()
-    assert names.contained_rate >= 0.86, names.summary()
+    assert s.f1 >= 0.963, s.summary()  # goal 0.95; 0.964 (0.962 before `工法` was read as a standard)
+    assert s.loose.f1 >= 0.97, s.summary()  # goal 0.97; 0.970
+    # The names goal (90% right) is reached: 0.902 normalised-equal, 0.951 one containing the other (before the name
+    # classes of test_metric_name_classes.py: 0.732 and 0.877). 0.902 is 515 of 571: two more misses fail the floor,
+    # which is the goal itself. Most misses left are labels that shorten or reword the text (`真空精炼生产线年产能`,
+    # `香辛料加工时间显著缩短`) or keep a verb only some labels keep (`联合开发或引进…`, `以许可、转让…`).
+    assert names.normalised_rate >= 0.90, names.summary()
+    assert names.contained_rate >= 0.945, names.summary()
 
 
 def test_dev_sample_on_the_full_parse(predicted):

@@ -52,9 +52,9 @@ def test_readable(name, ok):
     ("获得软件著作权", "软件著作权（获得）"),
     ("申请或获得发明专利、实用新型专利、软件著作权等知识产权", "发明专利、实用新型专利、软件著作权等知识产权（申请或获得）"),
     ("培养高级工程师、在职硕士、在职博士共", "高级工程师、在职硕士、在职博士（培养）"),
-    ("制订出疾病的预防、诊断、治疗相关新技术", "疾病的预防、诊断、治疗相关新技术"),
+    ("制订出疾病的预防、诊断、治疗相关新技术", "疾病预防、诊断、治疗相关新技术"),  # `的` after a noun modifier goes
     ("项目实施期内，全职引进或培养博士", "博士（全职引进或培养）"),
-    ("获得立项或发布团体标准、地方标准", "团体标准、地方标准（立项或发布）"),
+    ("获得立项或发布团体标准、地方标准", "团体、地方标准（立项或发布）"),  # the levels of one standard, said once
     ("合成反应转化率均", "合成反应转化率"),
     ("硫不大于", "硫"),
     ("最高承载能力高达", "最高承载能力"),
@@ -73,7 +73,8 @@ def test_a_change_verb_names_the_size_of_the_change():
 def test_a_long_name_is_cut_at_a_word_boundary():
     long = "第一作者或通讯作者在核心期刊或SCI、SSCI、EI等收录的期刊上发表卫生研究相关的学术论文或研究报告"
     cut = noun_phrase(long)
-    assert len(cut) <= 40 and long.endswith(cut) and cut[0] not in "心、或"
+    # (the cut is a tail of the name as written, less the `的` after a noun modifier: `收录的期刊` → `收录期刊`)
+    assert len(cut) <= 40 and long.replace("收录的期刊", "收录期刊").endswith(cut) and cut[0] not in "心、或"
 
 
 def test_bad_start_and_end_lists_name_verbs_and_particles():

@@ -15,6 +15,8 @@ Deciding the category of a value:
    (`A、B或C`, §9 #41), the cue that ends last (the head noun of that item; `转化基地` beats `基地`).
 5. Otherwise the previous value's category carries on (`申请…4件，实用新型专利2件`), else the measure word
    gives a default (`人` talent, `家` enterprise, `套` deliverable, `项` product…).
+6. The reader then makes a count of kinds, records or vehicles a parameter when an earlier piece of its sentence
+   builds the system they belong to (`system_component`: `建立…运行数据库，实现…500辆车辆运行数据入库`).
 
 Kinds (DESIGN §2): a value with no number is *qualitative*; a `performance_metric`, or any value whose
 unit is a rate, a percentage, a physical unit or none, is a *level* (the best measurement counts);
@@ -99,7 +101,7 @@ def unit_family(unit: str | None) -> str:
     per = unit[len(base):]
     if base == "万元":
         return u.MONEY if per in ("", "/年") else u.PHYSICAL  # `万元/吨` is a rate
-    if base == "%" or base == "%IACS" or base == "‰":
+    if base in ("%", "%IACS", "wt%", "‰"):
         return u.PERCENT
     if base == "百分点":
         return u.POINTS
@@ -132,14 +134,21 @@ _PLATFORM_AREA = re.compile(r"实验室|场地|基地|中心|平台|机构|园�
 _DEMO_AREA = re.compile(r"种植|示范|推广|应用|栽培|养殖|覆盖")
 _YIELD = re.compile(r"年产|产能|产量|出栏|量产|生产能力|处理能力|处理量|年处理|销量|"
                     r"销售[^，；。]{0,4}(?:台|套|吨|辆|件)|产出|生产规模|规模达到")
+# `引进博士…并到企业服务不少于3年`: how long a person serves is a talent target (README-frozen #14)
+SERVICE_TERM = re.compile(r"(?:服务|工作|任职|驻(?:企|村|点))[^，,；;。、]{0,4}$")
 _MASS_PARAMETER = re.compile(r"承载|载重|重量|自重|质量|容量|吨位")
+# `熔窑日熔化量≥1600t/d`, `500m3/d铜渣脱氯生产系统`: a mass or volume per day is a daily throughput (yield), unless
+# it is a rated size of equipment (`焙烧炉规格：2600t/d`)
+_PER_DAY_THROUGHPUT = re.compile(r"^(?:t|吨|kg|m³)/d$")
 
 _APPROVAL = re.compile(r"批件|批准文号|准字|许可|注册证|注册批件|备案|受理号|审定|登记新品种|新品种登记|认证|准入|"
                        r"获批|批准|登记号|注册申报|注册受理|上市许可|生产批件|临床批件|审批")
 _USERS = re.compile(r"用户(?!满意)|病例|患者|病人|受试者|带动(?!就业)|"
                     r"(?<!新)服务(?!机构|平台|中心|体系|站|能力|模式|功能|型|业|器|质量|水平|网络|化)|"
                     r"受惠|受益|惠及|覆盖|辐射带动")
-_TECH_TRANSFER = re.compile(r"成果转化|成果转移|技术转移|转移转化|技术转让|技术许可|成果[^，；。]{0,4}转化|"
+# a technology deal (`技术交易项目数量5项以上`, `技术合同`) transfers technology too
+_TECH_TRANSFER = re.compile(r"成果转化|成果转移|技术转移|转移转化|技术转让|技术许可|技术交易|技术合同|"
+                            r"成果[^，；。]{0,4}转化|"
                             r"引进[^，；。、或]{0,16}?技术(?!人|骨|团|职|专|员)|技术[^，；。]{0,2}引进|引进（输出）|"
                             r"输出[^，；。]{0,6}技术|技术输出|转化[^，；。]{0,6}成果")
 _EVENT = re.compile(r"培训(?!基地|中心|机构)|举办|召开|参加(?!制定|起草|编制)|参与(?!制定|起草|编制)|活动|会议|论坛|"
@@ -158,7 +167,8 @@ _SALES = re.compile(r"销售|销量|出货|装机")
 # Noun cues for the object families; the head noun of the first basket item decides.
 _OBJECT_CUES: tuple[tuple[str, str], ...] = (
     # demonstration
-    ("应用案例|案例|示范点|示范基地|示范线|示范工程|示范应用|应用示范|示范场景|应用场景|示范区|示范园|示范|场景|产线|生产线|中试线|"
+    # a production system counted in lines (`建立一条500m3/d铜渣脱氯生产系统`) is a production line
+    ("应用案例|案例|示范点|示范基地|示范线|示范工程|示范应用|应用示范|示范场景|应用场景|示范区|示范园|示范|场景|产线|生产线|中试线|生产系统|"
      r"试验线|种植基地|养殖基地|繁育基地|生产基地|基地|部署|景点|种植面积|推广面积|应用点|试点|车间", "demonstration"),
     # platform
     ("平台|实验室|研发机构|创新机构|服务机构|机构|研究院|研究所|工程中心|技术中心|中心|分中心|工作站|数据库|资源库|"
@@ -171,7 +181,7 @@ _OBJECT_CUES: tuple[tuple[str, str], ...] = (
     ("新产品|新工艺|新材料|新技术|新装备|新设备|新品种|新系统|新软件|新车型|新机型|新药|新制剂|新方法|新服务|"
      "产品|工艺|材料|装备|设备|装置|仪器|样机|机器人|品种|良种|种质|车型|机型|问题|制剂|药物|试剂|试剂盒|疫苗|"
      "菌株|配方|马达|电机|合金|零部件|部件|器件|组件|模块|芯片|传感器|催化剂|酶|方法|技术体系|整机|机身|"
-     "电解系统|冶炼系统|焊接系统|制备系统|生产系统|动力系统|驱动系统|制动系统|传动系统|液压系统|储能系统|"
+     "电解系统|冶炼系统|焊接系统|制备系统|动力系统|驱动系统|制动系统|传动系统|液压系统|储能系统|"
      "成套技术|集成技术|关键技术|核心技术|技术(?=$|[、或和及与等])|药材|中药|化妆品|食品|饲料|肥料", "product"),
     # standard (a 工法, a construction method document, is a normative document like a 技术规程; README-frozen #15)
     (r"标准(?!化|要求)|规程|规范(?!化)|指南|专家共识|共识|工法", "standard"),
@@ -259,6 +269,7 @@ def head_phrase(text: str) -> str:
     return text
 
 
+_BASKET_OR = re.compile(r"或(?:者)?(?:在|于)?(?=[^，；。]{0,30}(?:发表|论文))")
 _BASKET_SPLIT = re.compile(r"、|或者|或|以及|和|及|与|并|/|，|,")
 
 
@@ -309,6 +320,10 @@ def categorize(before: str, after: str, unit: str | None, family: str,
         glued = object_category(after_s[:8])
         if glued is not None and glued[0] != "performance_metric":
             return Decision((glued[0],), glued[1])
+    if family == u.DURATION and SERVICE_TERM.search(re.sub(r"(?:不少于|不低于|至少|≥|>=)\s*$", "", before_s)):
+        return Decision(("talent",), "服务期限")
+    if family == u.PHYSICAL and _PER_DAY_THROUGHPUT.match(unit or "") and "规格" not in before_s:
+        return Decision(("yield",), "产能")
     if family in (u.PERCENT, u.POINTS, u.MULTIPLE, u.SCORE, u.GRADE, u.PHYSICAL, u.NONE, u.AMOUNT, u.DURATION,
                   u.AREA):
         if family == u.AREA:
@@ -347,6 +362,11 @@ def categorize(before: str, after: str, unit: str | None, family: str,
     if not person and base in ("项", "个") and _RESEARCH_GRANT.search(both) and not _USERS.search(both):
         return Decision(("research_grant",), "科技项目")
     if base == "篇":
+        # `获授权专利或在…期刊发表论文10篇以上`: one count over `A或B`; the first-named item decides (§9 #41,
+        # README-frozen #11), even when the measure word belongs to the second
+        first = _BASKET_OR.split(before_s, 1)[0]
+        if len(first) < len(before_s) and _has_ip(first):
+            return ip_decision(first, patent_status) or Decision(("paper",), "论文")
         return Decision(("paper",), "论文")
     if base in ("次", "场", "场次", "期", "届"):
         if _USERS.search(both) or re.search(r"咨询|服务|诊疗|检测", both):
@@ -376,6 +396,26 @@ def categorize(before: str, after: str, unit: str | None, family: str,
     if previous is not None and (_base_unit(previous_unit) == base or not before_s.strip()):
         return Decision((previous,), None, from_unit=True)  # `申请…4件，实用新型专利2件`: the list goes on
     return Decision((_BY_UNIT.get(base, "product"),), None, from_unit=True)
+
+
+# Counts that describe a system the sentence builds (issue #24): `建立电动装载机运行数据库，实现不少于10项电池数据、
+# 500辆车辆运行数据入库，构建不少于3类典型工作曲线`, `研制的…多模态大模型，…信息模态数量不少于5种，训练数据集≧100万份`,
+# `研制的焊接质量检测系统…，能够对气孔、裂纹…不少于4种缺陷进行检测`. Its modalities, records and kinds are parameters
+# of that system, not deliverables of their own.
+_BUILT_SYSTEM = re.compile(r"(?:建立|构建|研制|开发|建设|搭建|建成)[^。；;]{0,40}?"
+                           r"(?:数据库|资源库|项目库|场景库|大模型|模型|系统|平台)")
+_COMPONENT_UNITS = frozenset({"种", "份", "辆", "项", "类"})
+_COMPONENT_CATEGORIES = frozenset({"product", "deliverable", "platform", "demonstration", "yield"})
+# a new thing developed is counted for itself, even inside such a sentence
+_NEW_OUTPUT = re.compile(r"新(?:产品|技术|工艺|材料|装备|设备|品种|方法)|关键技术|标准|专利|论文")
+
+
+def system_component(earlier: str, noun: str, unit: str | None, category: str) -> bool:
+    """True when a count of kinds, records or vehicles describes the system that an earlier piece of its sentence
+    (``earlier``) builds; ``noun`` is the wording around the count."""
+    if _base_unit(unit) not in _COMPONENT_UNITS or category not in _COMPONENT_CATEGORIES:
+        return False
+    return bool(_BUILT_SYSTEM.search(strip_brackets(earlier))) and not _NEW_OUTPUT.search(noun)
 
 
 def _has_object(text: str) -> bool:

@@ -149,9 +149,10 @@ _MEASURE_INDICATOR = re.compile(r"(?<=[度率量值性])指标$")
 
 
 # An applicant subtype at the head of a clause (`整机研发项目在实施期限内应实现…`, `信息化管理项目开发…`,
-# `调查评价项目应形成…`) is a condition on the target, not its name: it becomes a note (taxonomy §8.1).
+# `调查评价项目应形成…`) is a condition on the target, not its name: it becomes a note (taxonomy §8.1). A `项目库`
+# (`概念验证项目库`) is a thing and `技术交易项目数量` a count of projects, not a subtype.
 _SUBTYPE_HEAD = re.compile(
-    r"^([^，,；;。、（()）]{2,16}?项目)(?:（课题）|\(课题\))?(?:在?(?:项目)?实施期(?:限)?(?:内|间)|在项目实施期间)?"
+    r"^([^，,；;。、（()）]{2,16}?项目)(?![库池数])(?:（课题）|\(课题\))?(?:在?(?:项目)?实施期(?:限)?(?:内|间)|在项目实施期间)?"
     r"(?:应当|应|须|需)?"
 )
 _NOT_SUBTYPE = re.compile(r"开展|承担|孵化|服务|实施|申报|立项|获得|新获|引进|建设|完成|组织|参与|支持|资助|争取|"
@@ -228,6 +229,8 @@ def noun_phrase(raw: str, improvement: bool = False) -> str:
             break
     # a verb repeated inside a basket (`新设备或形成具有自主知识产权新技术`) governs its item the same way
     text = re.sub(r"(?<=[或、])(?:形成|开发|研发|研制|获得|建立|制定|制订)(?=..)", "", text)
+    # …and so does a place said again inside it (`授权专利或在国内外核心学术期刊论文`)
+    text = re.sub(r"(?<=或)在(?=.{4})", "", text)
     if improvement:
         m = _CHANGE_BEFORE.match(text)
         if m and len(text) > m.end() + 1:
@@ -276,6 +279,7 @@ _MEASURE_WORDS = (
 )
 _BARE_MEASURE = re.compile(r"(?:" + _MEASURE_WORDS + r")|[A-Z][A-Za-z0-9、/]*")
 _MEASURE_TAIL = re.compile(r"(?:" + _MEASURE_WORDS + r")$")
+MEASURE_TAIL = _MEASURE_TAIL
 # Objects too generic to carry (`产品抗拉强度…，断后伸长率≥10%`: the second name stays as written).
 _GENERIC_OBJECT = re.compile(r"(?:产品|零件|零部件|部件|材料|成品|样品|设备|系统|装置|整机|项目|其中)$")
 # A purpose modifier (`稀土永磁材料用原料纯铁圆棒` → `原料纯铁圆棒`) is dropped when the object is said again.

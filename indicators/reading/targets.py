@@ -37,6 +37,7 @@ from indicators.reading import units as u
 from indicators.reading.comparators import EQ, GE, LE, LT, has_improvement
 from indicators.reading.flags import Flag
 from indicators.reading.metric_names import (
+    MEASURE_TAIL,
     is_bare_measure,
     means_only,
     measured_object,
@@ -185,9 +186,11 @@ _PER_YEAR_PRODUCTION = re.compile(
 _PER_BATCH = re.compile(r"每批")
 _PER_TON = re.compile(r"吨钢|每吨|吨产品")
 _PER_SECOND = re.compile(r"每秒")
-_OPERATING = re.compile(r"工作|覆盖|范围|适用|使用|调谐|调节|可调|带宽")
+# a band to cover: an operating range, or an adjustable one (`压延成型厚度1.5-4.0mm可控`, `功率0-100%可调`)
+_OPERATING = re.compile(r"工作|覆盖|范围|适用|使用|调谐|调节|可调|可控|带宽")
 _DETECTION = re.compile(r"[ \t]*(?:尺寸|粒径|大小|直径)")
 _ENDURANCE = re.compile(r"[ \t]*无(?:破损|腐蚀|故障|裂纹|泄漏|损坏|失效|异常)")
+_SERVICE_TERM = cat.SERVICE_TERM
 _PAREN_ASIDE = re.compile(
     r"为例|满分|搭配|测试|当前|现有|目前|基准|参考|原有|即可|如|例如|约|左右|相当于|折合|国内水平|国际水平"
 )
@@ -196,13 +199,15 @@ _CONDITION_SPAN = re.compile(
 )
 _BASIS_SPAN = re.compile(r"以[^，,；;。]{0,30}?(?:计算|计)(?!划)|按[^，,；;。]{0,30}?(?:测算|计算|计)(?!划)")
 _BASELINE_AFTER = re.compile(r"[^，,；;。\d]{0,10}?(?:提升|提高|增加|增长|降低|减少|下降|降|缩短|延长)(?:至|到)")
+# a value changed *to* another one right after it is the current value, with or without `从`
+_BASELINE_THEN_TARGET = re.compile(r"[ \t]*(?:提升|提高|增加|增长|降低|减少|下降|缩短|延长)(?:至|到)[ \t]*[-−]?\d")
 _CONDITION_BEFORE_VALUE = re.compile(r"[^、，,；;。]{1,20}?(?:≥|≤|>|<|=|〈|≧)[ \t]*[-±\d]")
 _METRIC_TRIM = re.compile(
     r"^(?:[，、,：:；;\s]|或者|或|以及|及|和|并|其中|项目实施期内|项目实施期间|实施期内|项目执行期内|在项目研发过程中|预计|"
     r"实现|完成|开展|取得|形成|建立|建成|研发|开发|发表|制定|制订|达到|达|不少于|不低于|至少)+"
 )
 _METRIC_TAIL = re.compile(
-    r"(?:[≥≤<>=〈≧≦±]|不少于|不低于|不小于|不超过|不高于|超过|高于|低于|小于|大于|达到|达|至少|为|：|:|\s|"
+    r"(?:[≥≤<>=〈≧≦±]|不少于|不低于|不小于|不超过|不高于|超过|高于|低于|小于|大于|达到|达|实现|至少|为|：|:|\s|"
     r"(?:从|由)?(?:提升|提高|降低|减少|下降|增加|降)(?:至|到)|从|由)+$"
 )
 _VERB_CARRY = re.compile(r"^(?:或者|或)")
@@ -419,6 +424,8 @@ class _Reader:
         if category == "paper" and m:
             # `项目负责人在项目实施期间产出3篇具有较大学术贡献的论文或科技报告等`: whose output it is stays in the name
             return m.group(1) + "产出的" + re.sub(r"^具有|的(?=[^的]*$)|等$", "", core) + note
+        if category == "talent" and unit == "年" and not core.endswith(("年限", "期限")):
+            return core + "年限" + note  # `到企业服务不少于3年`: the term of service
         if category == "talent" and unit in ("人", "名") and core.endswith("团队"):
             return core + "规模"  # `培育建设…研发人才团队5人以上`: the team's size
         if (category == "performance_metric" and unit in ("%", "ppm", "ppb", "mg/L", "g/L", "mg/kg")
@@ -433,12 +440,16 @@ class _Reader:
             core = re.sub(r"^年产能?|(?<=.)年产能?(?=.)", "", core)
         elif category == "yield" and _LINE.search(core) and unit and unit.endswith("/年"):
             core += "年产能"  # `建成一条5万吨/a…生产线`: the line's capacity
+        elif category == "yield" and _LINE.search(core) and unit and unit.endswith("/d"):
+            core += "处理能力"  # `建立一条500m3/d铜渣脱氯生产系统`: the system's daily throughput
         return core + note
 
     # -- segmentation ---------------------------------------------------------------------------
     def pieces(self) -> list[_Piece]:
         out: list[_Piece] = []
+        self._sentence_lo: dict[int, int] = {}
         for n, (slo, shi) in enumerate(split_at(self.s, SENTENCE_SEPARATORS, depth=self.depth)):
+            self._sentence_lo[n] = slo
             for plo, phi in split_at(self.s, COMMAS, slo, shi, depth=self.depth):
                 lo, hi = trim(self.s, plo, phi)
                 if lo < hi:
@@ -498,6 +509,8 @@ class _Reader:
             before = s[max(0, q.start - 2):q.start]
             if before.endswith(("从", "由")) and _BASELINE_AFTER.match(s, q.end):
                 q.ignored = "baseline"
+            elif _BASELINE_THEN_TARGET.match(s, q.end):
+                q.ignored = "baseline"  # `阳极消耗210kg/t.REO降低到170kg/t.REO以下`: the same value before and after
             elif (q.family == u.PHYSICAL and q.prefix is None and q.shape == "single"
                   and _CONDITION_BEFORE_VALUE.match(s, q.end)):
                 q.ignored = "condition"  # `-20℃横向冲击功KV2=20J`: the test temperature
@@ -514,11 +527,13 @@ class _Reader:
             for q in self._inside(sentence_lo, m.start()):
                 if self._open(q.start, sentence_lo) is not None:
                     q.ignored = "baseline"
-        # A time scope is a target only as a lifetime with a comparator (`使用寿命≥10年`).
+        # A time scope is a target only as a lifetime with a comparator (`使用寿命≥10年`), or as a term of service
+        # (`到企业服务不少于3年（含3年）`).
         for q in self.quantities:
             if q.ignored == "period" and q.prefix is not None:
                 lo = max(0, q.start - 12)
-                if re.search(r"寿命|保质期|有效期|贮存期|质保期", s[lo:q.start]):
+                lifetime = re.search(r"寿命|保质期|有效期|贮存期|质保期", s[lo:q.start])
+                if lifetime or _SERVICE_TERM.search(s, lo, q.start):
                     q.ignored = None
 
     def _open(self, pos: int, lo: int) -> int | None:
@@ -562,8 +577,9 @@ class _Reader:
         return before.strip(" ，、：:"), after.strip(" ，、：:")
 
     # -- targets from one value -----------------------------------------------------------------
-    def _bounds(self, q: Quantity, before: str, after: str) -> list[tuple[str, Decimal, str]]:
-        """(op, value, metric note) for a value: C1–C6."""
+    def _bounds(self, q: Quantity, before: str, after: str, output: bool = False) -> list[tuple[str, Decimal, str]]:
+        """(op, value, metric note) for a value: C1–C6. ``output``: the value is a production volume (a daily
+        throughput `t/d` has a physical unit, yet accumulates like `吨/年`)."""
         s = self.s
         prefix = q.prefix.op if q.prefix else None
         suffix = q.suffix.op if q.suffix else None
@@ -584,7 +600,8 @@ class _Reader:
             return [(LT if op == LT else LE, abs(low), "")]  # C5: `±d` is an error bound
         if q.shape == "tolerance" and q.high is not None:
             return [(GE, low - abs(q.high), "（下限）"), (LE, low + abs(q.high), "（上限）")]
-        cumulative = q.family in u.CUMULATIVE_FAMILIES or q.unit in ("亩", "公顷")  # C1 lists 亩 with the counts
+        # C1 lists 亩 with the counts
+        cumulative = q.family in u.CUMULATIVE_FAMILIES or q.unit in ("亩", "公顷") or output
         improvement = has_improvement(before)
         if q.shape == "range" and q.high is not None:
             if suffix == GE and prefix is None:
@@ -594,7 +611,8 @@ class _Reader:
             if cumulative or improvement or q.family in (u.POINTS, u.MULTIPLE):
                 return [(GE, low, "")]  # C3: count ranges keep the lower bound
             if _OPERATING.search(before) or _OPERATING.search(after):
-                return [(LE, low, "（范围下限）"), (GE, q.high, "（范围上限）")]  # C4, a band to cover
+                # C4, a band to cover; named as the labels name it (`工作频率范围下限`)
+                return [(LE, low, "范围下限"), (GE, q.high, "范围上限")]
             return [(GE, low, "（下限）"), (LE, q.high, "（上限）")]  # C4, a specification window
         if op is None:
             if cumulative or improvement or _ENDURANCE.match(s, q.end):
@@ -628,6 +646,8 @@ class _Reader:
             b = rest if len(rest.strip(" ≥≤<>=±")) >= 2 else label
         b = _METRIC_TAIL.sub("", _METRIC_TRIM.sub("", b)).strip(" /±、，")
         a = _METRIC_TRIM.sub("", strip_brackets(after)).strip(" ，、：:的")
+        # `…商用车并实现产业化应用`: the outcome is a target of its own
+        a = re.sub(r"(?<=..)并(?:实现|取得|形成).*$", "", a)
         if not b or (decision.cue and decision.cue not in b and a and decision.cue in a):
             text = a or b
         else:
@@ -645,7 +665,14 @@ class _Reader:
             text = b + _VAGUE_COUNT.sub("", a)
         elif text == a and _OUTCOME_VERB.search(b):
             text = _OUTCOME_VERB.search(b).group() + a  # `至少育成1个新品种`: the act names the outcome
+        elif a and b.endswith(("最高", "最大", "最低", "最小")):
+            text = b + a  # `最高实现90Hz刷新率`: the extreme is part of what is measured
         text = noun_phrase(text, improvement)
+        if note.startswith("范围"):
+            adjustable = re.match(r"(可控|可调)", after)
+            m = MEASURE_TAIL.search(text)
+            if adjustable and m and m.start() > 0:  # `压延成型厚度1.5-4.0mm可控` → `压延成型可控厚度范围下限`
+                text = text[:m.start()] + adjustable.group() + text[m.start():]
         if text in ("年产", "年产能", "产能", "年处理", "年处置") and readable(noun_phrase(a)):
             text = noun_phrase(a) + ("产能" if text == "产能" else "年产能" if "产" in text else "年处理能力")
         if not readable(text) and a and text != noun_phrase(a):
@@ -676,12 +703,15 @@ class _Reader:
                     decision = cat.Decision(("patent_grant",), "专利")
                 elif re.search(r"申请", before + after):
                     decision = cat.Decision(("patent_application",), "专利")
+            earlier = self.s[self._sentence_lo.get(piece.sentence, piece.lo):piece.lo]
+            if cat.system_component(earlier, before + after, q.unit, decision.categories[0]):
+                decision = cat.Decision(("performance_metric",), None)
             op_before = before
             if prev_q is not None and not strip_brackets(before).strip(" 、，,和及与"):
                 op_before = prev_before
                 if q.prefix is None and prev_q.prefix is not None:
                     q.prefix = prev_q.prefix
-            bounds = self._bounds(q, op_before, after)
+            bounds = self._bounds(q, op_before, after, decision.categories[0] == "yield")
             unit = self._unit(q, before, decision.categories[0])
             copies = 1
             if before.endswith("各"):
@@ -763,6 +793,12 @@ class _Reader:
         metric = noun_phrase(strip_brackets(source or text))
         if not readable(metric):
             metric = noun_phrase(strip_brackets(text))
+        if not readable(metric) and re.fullmatch(r"对.{2,30}有.{0,8}(?:贡献|作用|影响)", strip_brackets(text)):
+            metric = strip_brackets(text)  # `对产业发展有较大学术贡献`: what it is a contribution to is the name
+        elif not readable(metric) and req.cue:
+            metric = noun_phrase(strip_brackets(req.cue))
+        if metric.count("及其增长") > 1:  # `产值及其增长、销售收入及其增长…等经济指标情况`: each growth, said once
+            metric = metric.replace("及其增长", "") + "及其增长"
         if req.category == "applicant_defined":  # `技术指标由申报单位…设置`: what is delegated, and to whom
             sentence = re.match(r"[^。；;]*", self.s[piece.lo:]).group()  # what is delegated may follow the piece
             metric = f"{_delegated(strip_brackets(sentence))}（由申报单位设定）"
@@ -809,6 +845,11 @@ class _Reader:
             if valued:
                 piece.items = self._value_items(piece, valued)
                 piece.items += self._null_items(piece, piece_text, True, False)
+                # `开发2款及以上的高安全性商用车并实现产业化应用`: an outcome joined by `并` after the counted thing
+                joined = re.search(r"并(?=实现|取得|形成)([^，,；;。]+)$", self.s[valued[-1].end:piece.hi])
+                if joined:
+                    piece.items += [self._requirement_item(piece, req, joined.group(1))
+                                    for req in predicates(joined.group(1), False)]
                 head = head_object(piece_text, self.s[valued[-1].end:piece.hi])
                 if head and all(it.target.category != head.category for it in piece.items):
                     piece.items.append(self._requirement_item(piece, head, piece_text))
@@ -832,10 +873,12 @@ class _Reader:
             if nxt.sentence != p.sentence or nxt.link != "and":
                 continue
             # only a count names the same thing again: `建立…示范基地，面积达500亩以上` measures the base it builds
-            counted = {it.target.category for it in nxt.items
+            # …and in the measure word of the implied thing: `建立概念验证项目库，入库项目的数量不少于100项` counts
+            # projects, not libraries
+            counted = {(it.target.category, (it.target.unit or "").split("/")[0]) for it in nxt.items
                        if it.written and cat.unit_family(it.target.unit) in (u.COUNT, u.NONE)}
             p.items = [it for it in p.items
-                       if it.written or it.group != "implied" or it.target.category not in counted]
+                       if it.written or it.group != "implied" or (it.target.category, it.target.unit) not in counted]
 
     def _sentence_fallback(self, pieces: list[_Piece]) -> None:
         """A sentence that states requirements but gave no target gets one qualitative target (§7)."""
@@ -865,7 +908,7 @@ class _Reader:
         for p in pieces:
             kept = []
             for it in p.items:
-                if it.group and it.group not in ("implied", "spec", "talent", "reporting"):
+                if it.group and it.group not in ("implied", "spec", "talent", "reporting", "finding"):
                     key = (it.target.category, it.group)
                     if key in seen:
                         continue

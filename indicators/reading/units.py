@@ -88,7 +88,7 @@ _LATIN = {
     "cm2": "cm²", "cm3": "cm³", "m2": "m²", "m3": "m³", "mm2": "mm²", "km2": "km²",
     "cm²": "cm²", "cm³": "cm³", "m²": "m²", "m³": "m³", "mm²": "mm²", "km²": "km²",
     "MT": "MT", "GT": "GT", "fps": "fps", "Nm3": "Nm³", "Nm³": "Nm³", "Hazen": "Hazen",
-    "Hz·s": "Hz·s", "N·m": "N·m", "kN·m": "kN·m", "dpi": "dpi", "mAh/g": "mAh/g",
+    "Hz·s": "Hz·s", "N·m": "N·m", "kgce": "kgce", "tce": "tce", "kN·m": "kN·m", "dpi": "dpi", "mAh/g": "mAh/g",
 }
 # Case variants the seeds use; an explicit list, because case matters (`Nm³` is not `nm³`, `MW` not `mW`).
 _LATIN_FOLD = {
@@ -104,7 +104,7 @@ _LATIN_FOLD = {
     "GBPS": "Gbps", "gbps": "Gbps", "Gb/s": "Gbps", "MBPS": "Mbps", "mbps": "Mbps", "Tb": "TB", "tb": "TB",
 }
 # Truncated symbols seen in the seeds; read with a flag (taxonomy §9 #22: `540-720MP`).
-LATIN_TYPOS = {"MP": "MPa"}
+LATIN_TYPOS = {"MP": "MPa", "μ": "μm"}  # `厚度13μ`: a length in microns with its `m` dropped
 _LATIN_FAMILY = {"kg": MASS, "t": MASS, "TB": AMOUNT, "GB": AMOUNT, "PB": AMOUNT, "MB": AMOUNT, "m²": AREA,
                  "km²": AREA}
 
@@ -113,6 +113,7 @@ _LATIN_RUN = re.compile(r"[A-Za-zμΩ][A-Za-zμΩ·]*[23²³]?")
 _DENOMINATOR = re.compile(
     r"/(?:[A-Za-zμΩ°℃][A-Za-zμΩ·.²³0-9]*|[0-9]+[A-Za-z][A-Za-z.0-9]*|[秒年批吨天月人次台件小时分钟立方米安培]+)"
 )
+# `70wt%`, `0wt.%`, `99.85%wt`: a mass fraction keeps its `wt%` (like `%IACS`), it is not a plain percentage
 _PERCENT = re.compile(r"wt\.?%|%(?:IACS)?(?:wt)?|‰")
 _DEGREE = re.compile(r"°C|°c|℃|°")
 _SPACE = re.compile(r"[ \t]*")
@@ -195,7 +196,7 @@ def read_unit(text: str, pos: int) -> UnitMatch | None:
             return UnitMatch(text[start:end].strip(), unit + denominator, _rate(family, denominator), scale, end)
     m = _PERCENT.match(text, pos)
     if m:
-        unit = "%" if "wt" in m.group() else m.group()  # a mass fraction is still a percentage
+        unit = "wt%" if "wt" in m.group() else m.group()
         return UnitMatch(text[start:m.end()].strip(), unit, PERCENT, scale, m.end())
     m = _DEGREE.match(text, pos)
     if m:

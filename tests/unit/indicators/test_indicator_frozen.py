@@ -28,14 +28,16 @@ def test_frozen_sample_meets_the_goals(predicted):
     print(names.summary())
     print(s.table())
     assert s.texts_found >= s.texts_total - 2, s.summary()
-    assert s.f1 >= 0.963, s.summary()  # goal 0.95; 0.964 (0.962 before `工法` was read as a standard)
-    assert s.loose.f1 >= 0.97, s.summary()  # goal 0.97; 0.970
-    # The names goal (90% right) is reached: 0.902 normalised-equal, 0.951 one containing the other (before the name
-    # classes of test_metric_name_classes.py: 0.732 and 0.877). 0.902 is 515 of 571: two more misses fail the floor,
+    # goal 0.95 with the category, 0.97 without; 0.988 and 0.988 (P 0.992, R 0.985) after the reading classes of
+    # test_indicator_reading_classes.py (before: 0.964 and 0.970; 0.962 before `工法` was read as a standard)
+    assert s.f1 >= 0.985, s.summary()
+    assert s.loose.f1 >= 0.985, s.summary()
+    # The names goal (90% right) is reached: 0.904 normalised-equal, 0.954 one containing the other (before the name
+    # classes of test_metric_name_classes.py: 0.732 and 0.877). 0.904 is 534 of 591: three more misses fail the floor,
     # which is the goal itself. Most misses left are labels that shorten or reword the text (`真空精炼生产线年产能`,
     # `香辛料加工时间显著缩短`) or keep a verb only some labels keep (`联合开发或引进…`, `以许可、转让…`).
     assert names.normalised_rate >= 0.90, names.summary()
-    assert names.contained_rate >= 0.945, names.summary()
+    assert names.contained_rate >= 0.95, names.summary()
 
 
 def test_dev_sample_on_the_full_parse(predicted):

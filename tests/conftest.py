@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -29,6 +30,8 @@ from tracker.demo.accounts import DEMO_ORGANISATION_USCC, DEMO_PASSWORD, DEMO_US
 from tracker.models import Organisation, Role, User
 from tracker.schema import upgrade_database
 from tracker.settings import Settings
+
+_STARTED = pytest.StashKey[float]()
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -193,3 +196,17 @@ def _fresh_page_fragments() -> Iterator[None]:
 
     KEPT.clear()
     yield
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_STARTED] = time.time()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """After a browser run, where its screenshots are (tests/e2e saves one per page it checks)."""
+    from tests.e2e.journey import screenshots_folder
+
+    folder, started = screenshots_folder(), config.stash.get(_STARTED, time.time())
+    fresh = [p for p in folder.glob("*.png") if p.stat().st_mtime >= started] if folder.is_dir() else []
+    if fresh:
+        terminalreporter.write_line(f"browser screenshots: {len(fresh)} taken in this run, in {folder}")

@@ -78,6 +78,23 @@ def op_sign(op: str | None) -> str:
     return OP_SIGNS.get(op or "", op or "")
 
 
+_CSS_PLAIN = frozenset(" -_.,:()/")
+
+
+def css_string(text: Any) -> str:
+    """Text for the inside of a double-quoted CSS string (`content: "{{ title|css_string }}"`): every ASCII
+    character but letters, digits, the space and `-_.,:()/` written as a CSS escape (`\\00003c`), so that no quote,
+    backslash, newline or `</style>` typed by a user can end the string, the rule or the style element. Other
+    characters (CJK) are kept. Nothing HTML escapes is left, so autoescaping leaves the result as it is."""
+    out = []
+    for ch in str(text if text is not None else ""):
+        if (ch.isascii() and (ch.isalnum() or ch in _CSS_PLAIN)) or (not ch.isascii() and ch.isprintable()):
+            out.append(ch)
+        else:
+            out.append(f"\\{ord(ch):06x}")
+    return "".join(out)
+
+
 def nest_quotes(text: Any) -> str:
     """Quotes inside quotes as Chinese writes them: `方向““人工智能+”研究”` (a quoted title quoted again by a
     message) reads `方向“‘人工智能+’研究”`. The readers' messages quote titles that carry their own quotes."""
@@ -162,6 +179,7 @@ def environment() -> Environment:
     env.filters["mask_email"] = mask_email
     env.filters["op_sign"] = op_sign
     env.filters["nest_quotes"] = nest_quotes
+    env.filters["css_string"] = css_string
     env.filters["clause_marks"] = clause_marks
     env.filters["shown_path"] = shown_path
     env.filters["shown_title"] = shown_title

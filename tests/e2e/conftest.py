@@ -16,10 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from reminders.jobs import JOBS
+from reminders.scheduler import start_in_process
+from tests.e2e.journey import screenshots_folder
 from tracker import clock
 from tracker.db import make_engine, make_session_factory, session_scope
 from tracker.demo.accounts import create_demo
 from tracker.schema import upgrade_database
+from tracker.services.scheduling import recent_runs
 from tracker.settings import Settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -65,14 +69,21 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     from tracker.web.app import create_app
 
-    db_file = tmp_path_factory.mktemp("e2e") / "e2e.db"
-    settings = Settings(database_url=f"sqlite:///{db_file}", secret_key="e2e-secret-key-long-enough-for-tests-0123")
+    folder = tmp_path_factory.mktemp("e2e")
+    settings = Settings(database_url=f"sqlite:///{folder / 'e2e.db'}", data_dir=folder / "files",
+                        secret_key="e2e-secret-key-long-enough-for-tests-0123")
     engine = make_engine(settings.database_url)
     upgrade_database(engine)
     factory = make_session_factory(engine)
     _LIVE["factory"] = factory
     with session_scope(factory) as db:
-        create_demo(db, now=clock.now())
+        if os.environ.get("TRACKER_E2E_DEMO") == "full":
+            # The README tour's pictures (tests/e2e/tour.py): the demo of `tracker serve --demo`, 60 projects.
+            from tracker.demo.build import build_demo
+
+            build_demo(db, now=clock.now(), data_dir=settings.data_dir, projects=60)
+        else:
+            create_demo(db, now=clock.now())
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, session_factory=factory), host="127.0.0.1",
                                            port=port, log_level="warning"))
@@ -83,10 +94,26 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if time.monotonic() > deadline:
             pytest.fail("test server did not start")
         time.sleep(0.05)
+    # The scheduler runs in the server's process as `tracker serve` runs it (no "scheduler stopped" alarm on the
+    # pages); its first round of jobs is over before a journey starts, so no sweep of the demo data runs under one.
+    scheduled = start_in_process(factory)
+    _wait_for_first_runs(factory, deadline=time.monotonic() + 90)
     yield f"http://127.0.0.1:{port}"
+    scheduled.stop()
     server.should_exit = True
     thread.join(timeout=10)
     engine.dispose()
+
+
+def _wait_for_first_runs(factory, *, deadline: float) -> None:
+    while True:
+        with session_scope(factory) as db:
+            finished = {run.job for run in recent_runs(db, limit=200) if run.finished_at is not None}
+        if finished >= set(JOBS):
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"the scheduler's first runs did not finish: {sorted(set(JOBS) - finished)} missing")
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")
@@ -110,8 +137,7 @@ def browser(live_server: str):
 
 
 @pytest.fixture
-def screenshot_dir(tmp_path: Path) -> Path:
-    """Screenshots go to TRACKER_SCREENSHOTS when set (to look at them), else to a temporary folder."""
-    target = Path(os.environ.get("TRACKER_SCREENSHOTS") or tmp_path)
+def screenshot_dir() -> Path:
+    target = screenshots_folder()
     target.mkdir(parents=True, exist_ok=True)
     return target

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tests import builders as build
-from tests.e2e.test_report_journey import WIDTHS, Journey
+from tests.e2e.journey import WIDTHS, Journey
 from tracker import clock
 from tracker.db import session_scope
 from tracker.demo.accounts import DEMO_ORGANISATION_USCC
@@ -98,5 +98,5 @@ def test_verdict_then_finance_approves_pays_and_exports(browser, live_server, li
     workbook = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
     cells = [str(c.value) for ws in workbook.worksheets for r in ws.iter_rows() for c in r if c.value is not None]
     assert any(code in c for c in cells) and any(f"PZ-{width}-0001" in c for c in cells)
-    journey.context.close()
+    journey.close()
     assert journey.errors == [], journey.errors

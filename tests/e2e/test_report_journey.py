@@ -12,46 +12,17 @@ from PIL import Image
 
 from tests import builders as build
 from tests.builders import PATENTS, PER_YEAR, PLATFORM, REVENUE, STRENGTH
+from tests.e2e.journey import WIDTHS, Journey
 from tracker.db import session_scope
-from tracker.demo.accounts import DEMO_PASSWORD
 from tracker.exports import report_xlsx
 
 pytestmark = pytest.mark.browser
-
-WIDTHS = {"phone": (390, 844), "desktop": (1280, 800)}
 
 
 def png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (60, 40), (20, 120, 200)).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-class Journey:
-    def __init__(self, browser, base: str, width: str, shots, prefix: str = "report"):
-        self.browser, self.base, self.width, self.shots, self.prefix = browser, base, width, shots, prefix
-        self.errors: list[str] = []
-        self.context = None
-
-    def login(self, username: str):
-        if self.context is not None:
-            self.context.close()
-        w, h = WIDTHS[self.width]
-        self.context = self.browser.new_context(viewport={"width": w, "height": h}, locale="zh-CN",
-                                                accept_downloads=True)
-        page = self.context.new_page()
-        page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
-        page.goto(self.base + "/login")
-        page.fill("#username", username)
-        page.fill("#password", DEMO_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(self.base + "/")
-        return page
-
-    def check(self, page, name: str):
-        w = WIDTHS[self.width][0]
-        assert page.evaluate("document.documentElement.scrollWidth") <= w, f"{name}: wider than {w}px"
-        page.screenshot(path=str(self.shots / f"{self.prefix}-{name}-{self.width}.png"), full_page=True)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -158,6 +129,6 @@ def test_two_quarters_reported_reviewed_and_resubmitted(browser, live_server, li
     page.goto(f"{live_server}/projects/{project_id}")
     assert page.inner_text("#reports").count("审核通过") == 2
     journey.check(page, "project-history")
-    journey.context.close()
+    journey.close()
     # The two refusals above answer 400 on purpose (the browser logs them); anything else is a script or CSP error.
-    assert [e for e in journey.errors if "status of 400" not in e] == [], journey.errors
+    assert journey.script_errors() == [], journey.errors

@@ -125,8 +125,8 @@ def confirm(client, import_token: str):
 
 def problem_rows(html: str) -> list[tuple[str, str, str, str]]:
     """(行, 列, 单元格, 问题) of the problem table."""
-    table = html.split('<table class="problems">', 1)[1].split("</table>", 1)[0]
-    cells = re.findall(r"<tr><td[^>]*>(.*?)</td><td>(.*?)</td><td[^>]*>(.*?)</td><td>(.*?)</td></tr>", table)
+    table = re.split(r'<table class="problems[^"]*">', html, maxsplit=1)[1].split("</table>", 1)[0]
+    cells = re.findall(r"<tr><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td><td[^>]*>(.*?)</td></tr>", table)
     return [tuple(c.strip() for c in row) for row in cells]
 
 
@@ -167,11 +167,11 @@ def test_officer_imports_a_messy_award_list_through_preview_and_confirm(client, 
         assert targets, f"{project.code} inherited no targets"
         assert f'href="/projects/{project.id}"' in done.text
         row_html = done.text.split(f'href="/projects/{project.id}"', 1)[1].split("</tr>", 1)[0]
-        assert f'<td class="nowrap">{len(targets)}</td>' in row_html  # the inherited targets counted
+        assert re.search(rf'<td[^>]*>{len(targets)}</td>', row_html)  # the inherited targets counted
     # Two new organisations, each with a grantee account whose activation link the officer sees once.
     links = re.findall(r'href="(http://[^"]+/activate/[A-Za-z0-9_-]+)"', done.text)
     # Without the leader's e-mail, an account is named by the organisation's code as its licence prints it.
-    assert len(links) == 2 and f'<td class="nowrap">{NEW_ORG}</td>' in done.text and OTHER_ORG in done.text
+    assert len(links) == 2 and re.search(rf'<td[^>]*>{NEW_ORG}</td>', done.text) and OTHER_ORG in done.text
     activation = client.get(urlsplit(links[0]).path)
     assert activation.status_code == 200 and "激活账号" in activation.text
     assert db.scalar(select(AuditEntry).where(AuditEntry.action == "award_list_imported")) is not None

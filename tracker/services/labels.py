@@ -210,6 +210,16 @@ SYSTEM_ACTORS = {
     "disbursements": "系统（拨付计算）",
 }
 
+# The scheduled jobs (reminders.jobs.JOBS): their names are commands (`tracker jobs run send-mail`), pages say what
+# they do.
+JOB_LABELS = {
+    "reminders": "催报与期限提醒",
+    "send-mail": "发送邮件",
+    "assess": "绩效监测评估",
+    "disbursements": "补建后补助拨付",
+    "housekeeping": "定时清理",
+}
+
 OBJECT_LABELS = {
     "user": "用户",
     "organisation": "单位",
@@ -263,6 +273,10 @@ def action(code: str | None) -> str:
 
 def role(code: str | None) -> str:
     return ROLE_WORDS.get(code or "", code or "")
+
+
+def job(name: str | None) -> str:
+    return JOB_LABELS.get(name or "", name or "")
 
 
 def object_type(code: str | None) -> str:

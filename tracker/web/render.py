@@ -25,11 +25,8 @@ NAVIGATION = (
     ("指标核对", "/review", "review_queue"),
     ("项目验收", "/acceptance", "acceptance"),
     ("后补助拨付", "/disbursements", "disbursements"),
-    ("用户", "/admin/users", "admin_users"),
-    ("单位", "/admin/organisations", "admin_organisations"),
-    ("项目计划", "/admin/programmes", "admin_programmes"),
-    ("工作日历", "/admin/calendar", "admin_calendar"),
-    ("审计日志", "/admin/audit", "admin_audit"),
+    # One entry for the administration: its own pages are the tabs of templates/admin/_tabs.html.
+    ("系统管理", "/admin/users", "admin_users"),
     ("我的账号", "/account", "account"),
 )
 
@@ -47,6 +44,7 @@ environment().filters.update({
     "flag_label": _in_words(labels.flag), "action_label": _in_words(labels.action),
     "role_label": _in_words(labels.role), "object_label": _in_words(labels.object_type),
     "result_label": _in_words(labels.result), "actor_label": _in_words(labels.actor),
+    "job_label": _in_words(labels.job),
 })
 
 

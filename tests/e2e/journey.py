@@ -21,6 +21,9 @@ def screenshots_folder() -> Path:
     """Where the journeys' screenshots go: TRACKER_SCREENSHOTS, else var/screenshots/ of the checkout (git-ignored)."""
     return Path(os.environ.get("TRACKER_SCREENSHOTS") or Path(__file__).parents[2] / "var" / "screenshots")
 SERIOUS = ("serious", "critical")
+WIDE_TABLES = """() => [...document.querySelectorAll('.table-wrap')]
+  .filter(el => el.scrollWidth > el.clientWidth + 1)
+  .map(el => (el.querySelector('th') || el).innerText.slice(0, 20) + ': ' + el.scrollWidth + '>' + el.clientWidth)"""
 
 
 def axe_script() -> str:
@@ -97,6 +100,10 @@ class Journey:
     def check(self, page, name: str) -> None:
         w = WIDTHS[self.width][0]
         assert page.evaluate("document.documentElement.scrollWidth") <= w, f"{name}: wider than {w}px"
+        if self.width == "desktop":
+            # On a desktop no table hides columns behind a sideways scroll.
+            hidden = page.evaluate(WIDE_TABLES)
+            assert not hidden, f"{name}: tables wider than their place at {w}px: {hidden}"
         page.screenshot(path=str(self.shots / f"{self.prefix}-{name}-{self.width}.png"), full_page=True)
         findings = audit(self.axe_page, page.url, page.content(), f"{self.prefix}-{name}-{self.width}")
         assert not findings, "axe: serious or critical violations\n" + "\n".join(map(str, findings))

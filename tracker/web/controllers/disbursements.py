@@ -23,6 +23,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.datastructures import FormMultiDict
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -140,7 +141,11 @@ def _computation(row: Disbursement) -> dict[str, Any]:
 def _trail(db: Session, row: Disbursement) -> list[dict[str, Any]]:
     """The row's audit entries in words: when, who, what, and the details they recorded."""
     trail = []
-    for entry in disbursements.trail_of(db, row):
+    entries = disbursements.trail_of(db, row)
+    # Who, by the name people know them by (the entry keeps the user name it was written with).
+    ids = {entry.user_id for entry in entries if entry.user_id}
+    names = dict(db.execute(select(User.id, User.display_name).where(User.id.in_(ids))).tuples().all()) if ids else {}
+    for entry in entries:
         try:
             after = json.loads(entry.after) if entry.after else {}
         except ValueError:
@@ -148,7 +153,7 @@ def _trail(db: Session, row: Disbursement) -> list[dict[str, Any]]:
         after = after if isinstance(after, dict) else {}
         words = {key: DISBURSEMENT_STATUS_LABELS.get(value, value) if key == "status" else str(value)
                  for key, value in after.items() if value not in (None, "")}
-        trail.append({"at": entry.at, "who": entry.username or "系统",
+        trail.append({"at": entry.at, "who": names.get(entry.user_id) or entry.username or "系统",
                       "action": ACTION_LABELS.get(entry.action, entry.action),
                       "details": [(label, words[key]) for key, label in TRAIL_FIELDS if key in words]})
     return trail

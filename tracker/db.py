@@ -113,7 +113,13 @@ WRITE_OPTION = "tracker_write"
 
 
 def mark_for_writing(session: Session) -> None:
-    """Before its first query: this unit of work writes (on SQLite its transaction starts with BEGIN IMMEDIATE)."""
+    """Before its first query: this unit of work writes. On SQLite each of its transactions starts with BEGIN
+    IMMEDIATE, also those after a commit (the outbox sender commits each mail, the test builders as they go): a
+    transaction begun as a reader fails at once with "database is locked" when it comes to write after another
+    connection has written, where a writer from the start queues on the busy timeout."""
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and not bind.get_execution_options().get(WRITE_OPTION):
+        session.bind = bind.execution_options(**{WRITE_OPTION: True})
     session.connection(execution_options={WRITE_OPTION: True})
 
 

@@ -99,12 +99,12 @@ class Journey:
 
     def check(self, page, name: str) -> None:
         w = WIDTHS[self.width][0]
+        page.screenshot(path=str(self.shots / f"{self.prefix}-{name}-{self.width}.png"), full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth") <= w, f"{name}: wider than {w}px"
         if self.width == "desktop":
             # On a desktop no table hides columns behind a sideways scroll.
             hidden = page.evaluate(WIDE_TABLES)
             assert not hidden, f"{name}: tables wider than their place at {w}px: {hidden}"
-        page.screenshot(path=str(self.shots / f"{self.prefix}-{name}-{self.width}.png"), full_page=True)
         findings = audit(self.axe_page, page.url, page.content(), f"{self.prefix}-{name}-{self.width}")
         assert not findings, "axe: serious or critical violations\n" + "\n".join(map(str, findings))
         self.checked.append(name)

@@ -77,7 +77,7 @@ BAD_START = re.compile(
     r"都|均(?!匀|值|质|衡)|共(?!性|识|享|建)|应(?!用|届|急|力|变)|可(?!见|靠|控|再|视|调|编|溶|燃|降|回|行|信|用)|"
     r"项目实施|项目承担)"
 )
-BAD_END = re.compile(r"(?:的|了|着|过|均|(?<![反响效供适对感])应|共|在|可|为|达|约|及|和|与|或|并|之|其|将|得以|"
+BAD_END = re.compile(r"(?:的|了|着|过|均|各|(?<![反响效供适对感])应|共|在|可|为|达|约|及|和|与|或|并|之|其|将|得以|"
                      r"分别|从|由|不)$")
 _CONTENT = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 # Names that are only a verb, a status or a generic word: they say nothing about what is counted.
@@ -359,3 +359,26 @@ def topic_object(label: str) -> str | None:
     if len(obj) < 2 or _TOPIC_PROCESS.search(obj) or _MEASURE_TAIL.search(obj) or not readable(obj):
         return None
     return obj
+
+
+# `A和B各N种`: the things a distributive 各 counts one by one. A head noun written once after the last item belongs
+# to every item (`光源及光放大设备样机` → 光源样机, 光放大设备样机), as does a quality modifier written once before the
+# first (`高性能电光陶瓷和磁光材料` → 高性能电光陶瓷, 高性能磁光材料).
+_SHARED_HEAD = re.compile(r"(?:样机|样品|样件|原型机|装置|设备|系统|平台|产品|软件|数据库|生产线|示范线|中试线|基地)$")
+_SHARED_MODIFIER = re.compile(r"^(?:高性能|高精度|高效|高端|高品质|新型|新一代|大型|智能化?)")
+_EACH_SPLIT = re.compile(r"和|及|与|、")
+
+
+def each_names(name: str, count: int) -> list[str]:
+    """The `count` names of a `各` list, or the name `count` times when the list does not split into that many."""
+    stem = name[:-1] if name.endswith("各") else name
+    parts = [p for p in _EACH_SPLIT.split(stem) if p]
+    if len(parts) != count:
+        return [stem] * count
+    head = _SHARED_HEAD.search(parts[-1])
+    if head:
+        parts = [p if _SHARED_HEAD.search(p) else p + head.group() for p in parts]
+    modifier = _SHARED_MODIFIER.match(parts[0])
+    if modifier:
+        parts = [p if _SHARED_MODIFIER.match(p) else modifier.group() + p for p in parts]
+    return parts

@@ -38,6 +38,7 @@ from indicators.reading.comparators import EQ, GE, LE, LT, has_improvement
 from indicators.reading.flags import Flag
 from indicators.reading.metric_names import (
     MEASURE_TAIL,
+    each_names,
     is_bare_measure,
     means_only,
     measured_object,
@@ -645,6 +646,7 @@ class _Reader:
         if label:  # `性能指标达到：屈服强度`: the name after the colon, else the label before it
             b = rest if len(rest.strip(" ≥≤<>=±")) >= 2 else label
         b = _METRIC_TAIL.sub("", _METRIC_TRIM.sub("", b)).strip(" /±、，")
+        b = b.removesuffix("各")  # `A和B各1种`: one of each (named one by one in `each_names`)
         a = _METRIC_TRIM.sub("", strip_brackets(after)).strip(" ，、：:的")
         # `…商用车并实现产业化应用`: the outcome is a target of its own
         a = re.sub(r"(?<=..)并(?:实现|取得|形成).*$", "", a)
@@ -725,13 +727,15 @@ class _Reader:
             qflags += self._flag_items
             first = True
             for category in decision.categories:
-                for _ in range(copies):
+                for copy in range(copies):
                     for op, value, note in bounds:
                         metric = self._metric(before, after, decision, note,
                                               has_improvement(before) and q.family in (u.PERCENT, u.MULTIPLE))
                         metric = self._readable_metric(metric, category, item_names)
                         metric = self._carry_object(metric, q, piece, category, unit)
                         metric = self._scoped_name(metric, q, piece, category, before, unit, item_names)
+                        if copies > 1:
+                            metric = each_names(metric, copies)[copy]
                         if "预计" in self.s[piece.lo:q.start]:
                             metric += "（预计）"
                         item_names.append((category, metric))

@@ -269,3 +269,17 @@ def test_a_bare_standard_is_a_name():
     # `或形成标准1项以上` (004 L96), `或获得标准1项以上` (002 L611 dev): the clause says no more
     has("申请或获得发明专利、实用新型专利、软件著作权等知识产权1件以上，或形成标准1项以上", "标准")
     has("获授权发明专利≥3件以上或获得标准1项以上", "标准")
+
+
+# -- a distributive 各 --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a head noun written once after the last item (000 L90)
+    ("光源及光放大设备样机各一套", ["光源样机", "光放大设备样机"]),
+    # a quality modifier written once before the first item (dev sample)
+    ("开发高性能电光陶瓷和磁光材料各1种", ["高性能电光陶瓷", "高性能磁光材料"]),
+    # items that each carry their own noun (variant)
+    ("建设中试线和示范线各1条", ["中试线", "示范线"]),
+])
+def test_each_item_of_a_distributive_list_is_named_for_itself(text, expected):
+    assert names(text) == expected

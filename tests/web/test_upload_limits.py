@@ -304,13 +304,11 @@ def test_a_200_mb_body_is_refused_with_413_and_little_memory(server: Server, rou
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the request context marks an unsafe request for writing (BEGIN IMMEDIATE on "
-                   "SQLite) and takes the process's writer slot before it reads the body: read the form first")
 def test_a_slow_upload_holds_neither_the_write_lock_nor_the_other_writers(server: Server):
     """A grantee on a slow line sends a report with its files: while the body comes, other writers (another
     process on the same SQLite file: the scheduler, a second web process; another user's login in this one) go on.
-    Today the upload holds SQLite's write lock for as long as its body takes (a 100 MB report at 5 MB/s: 20 s, more
-    than the 15 s busy timeout of the others) and queues every other POST of the process behind it."""
+    (The request context once took SQLite's write lock and the process's writer slot before reading the body: a
+    100 MB report at 5 MB/s held them 20 s, more than the 15 s busy timeout of the others.)"""
     login = login_as(server, "grantee")
     seconds, size = 3.0, 6 * MB
 

@@ -105,11 +105,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http" or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
             return
-        if scope["method"] in UNSAFE_METHODS:
-            async with self._writer_slots():
-                await self._handle(scope, receive, send)
-        else:
-            await self._handle(scope, receive, send)
+        await self._handle(scope, receive, send)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request: Request[Any, Any, Any] = Request(scope, receive)
@@ -123,10 +119,12 @@ class RequestContextMiddleware:
                 self._check_host(request)
                 _check_int_path_params(scope)
                 _refuse_nul_in_url(request)
-                if request.method in UNSAFE_METHODS:
-                    await anyio.to_thread.run_sync(mark_for_writing, db)
                 await self._prepare(request, state, db)
                 self._check_policy(scope, state)
+                if request.method in UNSAFE_METHODS:
+                    # The body may be slow to come (a 100 MB report on a poor line, G16): it is read holding
+                    # neither SQLite's write lock nor this process's writer slot, the session's read ended first.
+                    await anyio.to_thread.run_sync(_end_read, db)
                 await self._read_form(request, state)
                 _refuse_nul_in_body(state)
                 await self._check_csrf(request, state)
@@ -138,7 +136,12 @@ class RequestContextMiddleware:
                     await anyio.to_thread.run_sync(self._audit_refusal, db, scope, state, exc.status_code)
                 await response.to_asgi_response(app=None, request=request)(scope, receive, send)
                 return
-            await self.app(scope, receive, self._wrap_send(send, scope, state, db))
+            if request.method in UNSAFE_METHODS:
+                async with self._writer_slots():
+                    await anyio.to_thread.run_sync(mark_for_writing, db)
+                    await self.app(scope, receive, self._wrap_send(send, scope, state, db))
+            else:
+                await self.app(scope, receive, self._wrap_send(send, scope, state, db))
         finally:
             if db.in_transaction():
                 await anyio.to_thread.run_sync(db.rollback)
@@ -162,9 +165,9 @@ class RequestContextMiddleware:
             )
             if user is None:
                 raise NotAuthorizedException(detail="API 令牌无效、已过期或已撤销")
-        if request.method not in UNSAFE_METHODS and (db.dirty or db.deleted):
-            # A read request's only writes (last seen, a dead session) go now, on their own, so that nothing
-            # later in the request needs the write lock. An unsafe request keeps them in its write transaction.
+        if db.dirty or db.deleted:
+            # The session's housekeeping (last seen, a dead session) goes now, on its own: a read request then
+            # needs no write lock at all, an unsafe one takes it only once its body has come.
             await anyio.to_thread.run_sync(self._commit_housekeeping, db)
         state["db"] = db
         state["user"] = user
@@ -225,6 +228,7 @@ class RequestContextMiddleware:
     def _audit_refusal(self, db: Session, scope: Scope, state: dict[str, Any], status: int) -> None:
         """A refused unsafe request changes nothing but leaves its audit row (G26)."""
         db.rollback()
+        mark_for_writing(db)
         actor = state.get("actor") or Actor(None, "", "anonymous", client_ip(Request(scope)))
         audit.record(db, actor, _route_name(scope) or "unknown", now=clock.now(), result=f"refused:{status}",
                      object_id=scope.get("path", "")[:64])
@@ -392,3 +396,10 @@ def state_of(request: Request[Any, Any, Any]) -> dict[str, Any]:
 def keep_changes_on_error(request: Request[Any, Any, Any]) -> None:
     """Commit this request's writes although it answers with an error (a failed login counts)."""
     request.scope["state"]["keep_on_error"] = True
+
+
+def _end_read(db: Session) -> None:
+    """End the session's read (its housekeeping is already committed) before a slow body. The objects it loaded,
+    the signed-in user among them, load again from the write transaction when the handler next reads them."""
+    if db.in_transaction():
+        db.rollback()

@@ -54,11 +54,11 @@ from tracker.services import guidelines as catalogue
 from tracker.services import projects as project_service
 from tracker.services.programmes import visible_programmes
 from tracker.services.task_books import confirmed_set
+from tracker.web.common import API_PREFIX
 from tracker.web.deps import CurrentUser, DbSession
 from tracker.web.fragments import KEPT, scope_key
 from tracker.web.lookups import direction_or_404, or_404, project_or_404
 
-API_PREFIX = "/api/v1"
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
 WAN = Decimal(10_000)

@@ -35,9 +35,9 @@ from tracker.services import projects as project_service
 from tracker.services import reports as service
 from tracker.services.business_settings import BusinessSettings
 from tracker.services.reports import EvidenceInput, ReportInput, ReportProblems, ValueInput
+from tracker.web.common import API_PREFIX
 from tracker.web.context import json_body_of
 from tracker.web.controllers.api import (
-    API_PREFIX,
     MAX_ID,
     ApiError,
     ObjectId,

@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests import builders as build
 from tests.conftest import CSRF_RE, TEST_SECRET, configured_database_url, demo_password_hash
+from tests.own_database import drop_database, own_database
 from tracker import clock
 from tracker.db import Base, make_engine, make_session_factory
 from tracker.demo.accounts import DEMO_ORGANISATION_NAME, DEMO_ORGANISATION_USCC, DEMO_PASSWORD, DEMO_USERS
@@ -83,30 +84,8 @@ HOUSEKEEPING_TABLES = frozenset({"audit_log", "auth_sessions", "data_generation"
 
 
 def fresh_database(base_url: str, directory: Path, suffix: str) -> str:
-    """A database of its own that the app commits to: a SQLite file in `directory`, or, when `base_url` names
-    PostgreSQL, `<its database>_g28_<suffix>` beside it, dropped and created again."""
-    if not base_url.startswith("postgresql"):
-        return f"sqlite:///{directory / f'g28-{suffix}.db'}"
-    if base_url.startswith("postgresql://"):
-        base_url = "postgresql+psycopg://" + base_url.split("://", 1)[1]
-    url = make_url(base_url)
-    name = f"{url.database}_g28_{suffix}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(url: str) -> None:
-    if not url.startswith("postgresql"):
-        return
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    admin.dispose()
+    """A database of its own that the app commits to (tests.own_database, goal G28)."""
+    return own_database(base_url, directory, "g28", suffix)
 
 
 def _suffix(name: str) -> str:

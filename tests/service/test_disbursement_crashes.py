@@ -47,7 +47,7 @@ from pathlib import Path
 from select import select as wait_readable
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -55,6 +55,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from reminders.runner import run_job
 from tests import builders as build
 from tests.conftest import configured_database_url
+from tests.own_database import drop_database, own_database
 from tracker.db import make_engine, session_scope
 from tracker.files.store import EvidenceStore
 from tracker.models import (
@@ -92,30 +93,8 @@ KILL_WITHIN = 2.5  # seconds, at most, from one kill (or the start) to the next
 
 
 def fresh_database(base_url: str, directory: Path, suffix: str) -> str:
-    """A database of its own that the subprocesses commit to: a SQLite file in `directory`, or, when `base_url`
-    names PostgreSQL, `<its database>_g23_<suffix>` beside it, dropped and created again."""
-    if not base_url.startswith("postgresql"):
-        return f"sqlite:///{directory / 'g23.db'}"
-    if base_url.startswith("postgresql://"):
-        base_url = "postgresql+psycopg://" + base_url.split("://", 1)[1]
-    url = make_url(base_url)
-    name = f"{url.database}_g23_{suffix}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(url: str) -> None:
-    if not url.startswith("postgresql"):
-        return
-    parsed = make_url(url)
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-    admin.dispose()
+    """A database of its own that the subprocesses commit to (tests.own_database, goal G23)."""
+    return own_database(base_url, directory, "g23", suffix)
 
 
 def build_world(url: str, directory: Path, rng: random.Random) -> dict[str, int]:

@@ -18,13 +18,13 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from tests import builders as build
 from tests.conftest import PROJECT_ROOT, configured_database_url
 from tests.mail_sink import SmtpServer
+from tests.own_database import own_database
 from tracker.db import make_engine
 from tracker.models import MailStatus, OutboxMail
 from tracker.schema import upgrade_database
@@ -38,17 +38,7 @@ CLAIM_EXPIRY = timedelta(minutes=11)  # a restart after a killed sender finds it
 
 def _database(tmp_path) -> str:
     """A database of the test's own: the subprocesses commit to it (the suite's rolls back)."""
-    base = configured_database_url()
-    if not base.startswith("postgresql"):
-        return f"sqlite:///{tmp_path / 'g20.db'}"
-    url = make_url(base)
-    name = f"{url.database}_g20_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+    return own_database(configured_database_url(), tmp_path, "g20", os.environ.get("PYTEST_XDIST_WORKER", "main"))
 
 
 def _world(url: str) -> list:
